@@ -1,0 +1,139 @@
+// Package semconv holds the names that components, generators and docs share:
+// governance attributes, request and response headers, pod labels and the
+// Prometheus metric contract of ARCHITECTURE.md.
+//
+// It is a leaf package (it imports nothing of this repository) so that every
+// component can use it without importing another component. A name changes
+// here, in one step, together with the golden files and docs that spell it.
+package semconv
+
+// Governance attributes set on spans and log records (GenOps governance spec).
+const (
+	AttrTeam         = "genops.team"
+	AttrProject      = "genops.project"
+	AttrCustomerID   = "genops.customer_id"
+	AttrCostCenter   = "genops.cost_center"
+	AttrCustomerTier = "genops.customer_tier"
+	AttrEnvironment  = "genops.environment"
+	AttrFeature      = "genops.feature"
+
+	// AttrAttributionSource says where the governance values came from, so a
+	// wrong bill can be traced to its cause. Its values are the Source* constants.
+	AttrAttributionSource = "genops.attribution.source"
+
+	AttrCostTotal    = "genops.cost.total"
+	AttrCostCurrency = "genops.cost.currency"
+)
+
+// Values of AttrAttributionSource, in the default precedence order.
+const (
+	SourceHeader         = "header"
+	SourceSpanTag        = "span_tag"
+	SourcePodLabel       = "pod_label"
+	SourceNamespaceLabel = "namespace_label"
+	SourceDefault        = "default"
+)
+
+// OpenTelemetry GenAI semantic convention attributes read for cost.
+const (
+	AttrGenAIInputTokens   = "gen_ai.usage.input_tokens"
+	AttrGenAIOutputTokens  = "gen_ai.usage.output_tokens"
+	AttrGenAIResponseModel = "gen_ai.response.model"
+	AttrGenAIRequestModel  = "gen_ai.request.model"
+	AttrGenAIProviderName  = "gen_ai.provider.name"
+)
+
+// Request headers a client or gateway sets to attribute a request.
+const (
+	HeaderTeam         = "x-genops-team"
+	HeaderProject      = "x-genops-project"
+	HeaderCustomerID   = "x-genops-customer-id"
+	HeaderCostCenter   = "x-genops-cost-center"
+	HeaderCustomerTier = "x-genops-customer-tier"
+	HeaderEnvironment  = "x-genops-environment"
+	HeaderFeature      = "x-genops-feature"
+)
+
+// Response headers set by an AI gateway or model server.
+const (
+	HeaderModel        = "x-genops-model"
+	HeaderProvider     = "x-genops-provider"
+	HeaderTokensInput  = "x-genops-tokens-input"
+	HeaderTokensOutput = "x-genops-tokens-output"
+	HeaderCost         = "x-genops-cost"
+)
+
+// Pod and namespace labels that carry governance values.
+const (
+	LabelTeam         = "genops.ai/team"
+	LabelProject      = "genops.ai/project"
+	LabelCostCenter   = "genops.ai/cost-center"
+	LabelCustomerTier = "genops.ai/customer-tier"
+)
+
+// Prefixes under which captured HTTP headers are stored as attributes
+// (OpenTelemetry semantic conventions: http.request.header.<lower-case name>).
+const (
+	RequestHeaderPrefix  = "http.request.header."
+	ResponseHeaderPrefix = "http.response.header."
+)
+
+// Metric names of the contract, as OpenTelemetry names. The Prometheus
+// exporter turns dots into underscores and adds the unit and _total
+// suffixes; PromName gives the series name that rules and dashboards query.
+const (
+	MetricRequests             = "genops.requests"
+	MetricRequestDuration      = "genops.request.duration"
+	MetricCost                 = "genops.cost"
+	MetricTokens               = "genops.tokens"
+	MetricAttributionConflicts = "genops.attribution.conflicts"
+	MetricSeriesOverflow       = "genops.series.overflow"
+)
+
+// Prometheus series names of the contract.
+const (
+	PromRequestsTotal             = "genops_requests_total"
+	PromRequestDurationSeconds    = "genops_request_duration_seconds"
+	PromCostTotal                 = "genops_cost_total"
+	PromTokensTotal               = "genops_tokens_total"
+	PromAttributionConflictsTotal = "genops_attribution_conflicts_total"
+	PromSeriesOverflowTotal       = "genops_series_overflow_total"
+)
+
+// Metric labels of the contract.
+const (
+	LabelNamespace         = "namespace"
+	LabelApp               = "app"
+	LabelVersion           = "version"
+	LabelService           = "service"
+	LabelRoute             = "route"
+	LabelGenOpsTeam        = "genops_team"
+	LabelGenOpsProject     = "genops_project"
+	LabelGenOpsCustomerID  = "genops_customer_id"
+	LabelGenOpsCostCenter  = "genops_cost_center"
+	LabelGenOpsTier        = "genops_customer_tier"
+	LabelResponseCodeClass = "response_code_class"
+	LabelAvailability      = "availability"
+	LabelReporter          = "reporter"
+	LabelCluster           = "cluster"
+	LabelProvider          = "provider"
+	LabelModel             = "model"
+	LabelCurrency          = "currency"
+	LabelTokenType         = "token_type"
+	LabelDimension         = "dimension"
+	LabelWinner            = "winner"
+	LabelMetric            = "metric"
+	LabelLabel             = "label"
+)
+
+// Label values of the contract.
+const (
+	AvailabilityGood    = "good"
+	AvailabilityBad     = "bad"
+	ReporterDestination = "destination"
+	ReporterSource      = "source"
+	TokenTypeInput      = "input"
+	TokenTypeOutput     = "output"
+	// OverflowValue replaces a label value once the label's cap is reached.
+	OverflowValue = "__overflow__"
+)

@@ -1,0 +1,204 @@
+// Package e2e tests the built otelcol-genops binary as a user runs it.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openzipkin/zipkin-go"
+	"github.com/openzipkin/zipkin-go/model"
+	zipkinhttp "github.com/openzipkin/zipkin-go/reporter/http"
+
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
+)
+
+// defaultConfigEnv moves every listener of the embedded default
+// configuration to a free loopback port; the variable names are documented
+// in config/default.yaml.
+type defaultConfigEnv struct {
+	zipkin, otlpGRPC, otlpHTTP, prometheus, health, telemetry string
+}
+
+func newDefaultConfigEnv(t *testing.T) defaultConfigEnv {
+	return defaultConfigEnv{
+		zipkin:     collectortest.FreeAddr(t),
+		otlpGRPC:   collectortest.FreeAddr(t),
+		otlpHTTP:   collectortest.FreeAddr(t),
+		prometheus: collectortest.FreeAddr(t),
+		health:     collectortest.FreeAddr(t),
+		telemetry:  collectortest.FreeAddr(t),
+	}
+}
+
+func (e defaultConfigEnv) vars(t *testing.T) []string {
+	return []string{
+		"GENOPS_ZIPKIN_ENDPOINT=" + e.zipkin,
+		"GENOPS_OTLP_GRPC_ENDPOINT=" + e.otlpGRPC,
+		"GENOPS_OTLP_HTTP_ENDPOINT=" + e.otlpHTTP,
+		"GENOPS_PROMETHEUS_ENDPOINT=" + e.prometheus,
+		"GENOPS_HEALTH_ENDPOINT=" + e.health,
+		"GENOPS_TELEMETRY_PORT=" + strconv.Itoa(collectortest.Port(t, e.telemetry)),
+	}
+}
+
+// A span sent with zipkin-go's HTTP reporter to the collector running on
+// its embedded default configuration (no flags) shows up as span_metrics
+// series on the Prometheus exporter, and SIGTERM stops it cleanly.
+func TestDefaultConfigZipkinSpanBecomesMetric(t *testing.T) {
+	env := newDefaultConfigEnv(t)
+	col := collectortest.Start(t, nil, env.vars(t)...)
+	col.WaitHealthy(t, env.health)
+
+	reporter := zipkinhttp.NewReporter("http://"+env.zipkin+"/api/v2/spans",
+		zipkinhttp.BatchInterval(50*time.Millisecond))
+	endpoint, err := zipkin.NewEndpoint("checkout", "127.0.0.1:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracer, err := zipkin.NewTracer(reporter, zipkin.WithLocalEndpoint(endpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const spans = 3
+	for range spans {
+		span := tracer.StartSpan("post /v1/chat/completions", zipkin.Kind(model.Server))
+		span.Tag("genops.team", "ml-platform")
+		span.Tag("genops.project", "support-bot")
+		span.Tag("http.status_code", "200")
+		span.Finish()
+	}
+	if err := reporter.Close(); err != nil { // flushes the batch
+		t.Fatalf("zipkin reporter: %v", err)
+	}
+
+	metricsURL := "http://" + env.prometheus + "/metrics"
+	want := map[string]string{
+		"service_name":   "checkout",
+		"span_name":      "post /v1/chat/completions", // zipkin-go lower-cases span names
+		"span_kind":      "SPAN_KIND_SERVER",
+		"genops_team":    "ml-platform",
+		"genops_project": "support-bot",
+	}
+	col.Eventually(t, 30*time.Second, func() error {
+		families, err := collectortest.Scrape(metricsURL)
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"traces_span_metrics_calls_total", "traces_span_metrics_duration_seconds"} {
+			mf, ok := families[name]
+			if !ok {
+				return fmt.Errorf("%s not in scrape; have: %s", name, collectortest.Names(families))
+			}
+			got := collectortest.Matching(collectortest.Samples(mf), want)
+			if len(got) != 1 {
+				return fmt.Errorf("%s: want one series with %v, got %v", name, want, collectortest.Samples(mf))
+			}
+			if got[0].Value != spans {
+				return fmt.Errorf("%s%v = %v, want %d", name, want, got[0].Value, spans)
+			}
+		}
+		return nil
+	})
+
+	start := time.Now()
+	if err := col.Terminate(t, 10*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, col.Output())
+	}
+	t.Logf("clean exit %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func minimalConfig(zipkinAddr string) string {
+	return `
+receivers:
+  zipkin:
+    endpoint: ` + zipkinAddr + `
+exporters:
+  debug: {}
+service:
+  pipelines:
+    traces:
+      receivers: [zipkin]
+      exporters: [debug]
+  telemetry:
+    metrics:
+      level: none
+`
+}
+
+// A configuration with an unknown key fails before anything starts, with
+// the collector's own error naming the key; `validate` says the same.
+func TestBrokenConfigNamesTheKey(t *testing.T) {
+	broken := writeConfig(t, strings.Replace(minimalConfig("127.0.0.1:0"), "endpoint:", "endpiont:", 1))
+	good := writeConfig(t, minimalConfig("127.0.0.1:0"))
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr bool
+	}{
+		{"run broken", []string{"--config", broken}, true},
+		{"validate broken", []string{"validate", "--config", broken}, true},
+		{"validate good", []string{"validate", "--config", good}, false},
+		{"validate embedded default", []string{"validate"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := collectortest.Start(t, tc.args)
+			err := col.Wait(t, 60*time.Second)
+			if !tc.wantErr {
+				if err != nil {
+					t.Fatalf("want exit 0, got %v:\n%s", err, col.Output())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want a non-zero exit, got 0:\n%s", col.Output())
+			}
+			if !strings.Contains(col.Output(), "endpiont") {
+				t.Fatalf("error does not name the bad key %q:\n%s", "endpiont", col.Output())
+			}
+		})
+	}
+}
+
+// A port already taken by another process: the collector exits non-zero
+// and the error names the address.
+func TestPortInUseNamesThePort(t *testing.T) {
+	taken := collectortest.Listen(t)
+	cfg := writeConfig(t, minimalConfig(taken))
+	col := collectortest.Start(t, []string{"--config", cfg})
+	if err := col.Wait(t, 60*time.Second); err == nil {
+		t.Fatalf("want a non-zero exit, got 0:\n%s", col.Output())
+	}
+	port := strconv.Itoa(collectortest.Port(t, taken))
+	if !strings.Contains(col.Output(), ":"+port) {
+		t.Fatalf("error does not name port %s:\n%s", port, col.Output())
+	}
+}
+
+// The configurations shipped for the two deployment modes are valid for this
+// distribution (every component they name is in it and every key is known).
+func TestShippedConfigsValidate(t *testing.T) {
+	for _, name := range []string{"default.yaml", "daemonset.yaml", "gateway.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			// The DaemonSet sets K8S_NODE_NAME from the downward API; k8s_attributes checks it.
+			col := collectortest.Start(t, []string{"validate", "--config", filepath.Join("..", "..", "config", name)}, "K8S_NODE_NAME=node-1")
+			if err := col.Wait(t, 60*time.Second); err != nil {
+				t.Fatalf("validate config/%s: %v\n%s", name, err, col.Output())
+			}
+		})
+	}
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs beyond Go on a fresh Debian machine.
+# Idempotent: a package already present is not fetched again. Go tools are
+# pinned in go.mod `tool` directives and need no step here.
+set -euo pipefail
+
+packages=(
+  make
+  git
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v go >/dev/null || { echo "install-deps: Go is not on PATH (expected /usr/local/go/bin)" >&2; exit 1; }

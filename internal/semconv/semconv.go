@@ -137,3 +137,53 @@ const (
 	// OverflowValue replaces a label value once the label's cap is reached.
 	OverflowValue = "__overflow__"
 )
+
+// Attributes of an access log record. OpenTelemetry semantic conventions
+// where they exist, the envoy. namespace for the rest (also for Linkerd
+// records, so that later stages read one set of names).
+const (
+	AttrHTTPRequestMethod      = "http.request.method"
+	AttrHTTPResponseStatusCode = "http.response.status_code"
+	AttrURLPath                = "url.path"
+	AttrURLQuery               = "url.query"
+	AttrURLFull                = "url.full"
+	AttrNetworkProtocolName    = "network.protocol.name"
+	AttrNetworkProtocolVersion = "network.protocol.version"
+	AttrUserAgentOriginal      = "user_agent.original"
+	AttrServerAddress          = "server.address"
+	AttrServerPort             = "server.port"
+	AttrClientAddress          = "client.address"
+	AttrClientPort             = "client.port"
+	AttrNetworkPeerAddress     = "network.peer.address"
+
+	AttrEnvoyResponseFlags                  = "envoy.response_flags"
+	AttrEnvoyResponseCodeDetails            = "envoy.response_code_details"
+	AttrEnvoyConnectionTerminationDetails   = "envoy.connection_termination_details"
+	AttrEnvoyUpstreamTransportFailureReason = "envoy.upstream_transport_failure_reason"
+	AttrEnvoyBytesReceived                  = "envoy.bytes_received"
+	AttrEnvoyBytesSent                      = "envoy.bytes_sent"
+	AttrEnvoyDurationMs                     = "envoy.duration_ms"
+	AttrEnvoyRequestDurationMs              = "envoy.request_duration_ms"
+	AttrEnvoyResponseDurationMs             = "envoy.response_duration_ms"
+	AttrEnvoyUpstreamHost                   = "envoy.upstream_host"
+	AttrEnvoyUpstreamCluster                = "envoy.upstream_cluster"
+	AttrEnvoyUpstreamLocalAddress           = "envoy.upstream_local_address"
+	AttrEnvoyDownstreamLocalAddress         = "envoy.downstream_local_address"
+	AttrEnvoyDownstreamPeerURISAN           = "envoy.downstream_peer_uri_san"
+	AttrEnvoyRequestedServerName            = "envoy.requested_server_name"
+	AttrEnvoyRouteName                      = "envoy.route_name"
+	AttrEnvoyRequestID                      = "envoy.request_id"
+	AttrEnvoyStartTime                      = "envoy.start_time"
+	AttrEnvoyDirection                      = "envoy.direction"
+	AttrEnvoyParseError                     = "envoy.parse_error"
+	AttrEnvoyLogName                        = "envoy.log_name"
+	AttrLinkerdClientID                     = "linkerd.client_id"
+	AttrLinkerdProcessingNs                 = "linkerd.processing_ns"
+	AttrLinkerdTotalNs                      = "linkerd.total_ns"
+)
+
+// Values of AttrEnvoyDirection: which sidecar logged the request.
+const (
+	DirectionInbound  = "inbound"
+	DirectionOutbound = "outbound"
+)

@@ -37,12 +37,15 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
 )
 
 const (
 	coreModule    = "go.opentelemetry.io/collector/"
 	contribModule = "github.com/open-telemetry/opentelemetry-collector-contrib/"
 	coreVersion   = " v0.158.0"
+	thisModule    = "github.com/genops-mesh/otelcol-genops"
 )
 
 // module pairs a factory with the Go module that provides it, as the
@@ -72,6 +75,7 @@ func components() (otelcol.Factories, error) {
 		module[receiver.Factory]{zipkinreceiver.NewFactory(), contribModule + "receiver/zipkinreceiver" + coreVersion},
 		module[receiver.Factory]{prometheusreceiver.NewFactory(), contribModule + "receiver/prometheusreceiver" + coreVersion},
 		module[receiver.Factory]{filelogreceiver.NewFactory(), contribModule + "receiver/filelogreceiver" + coreVersion},
+		module[receiver.Factory]{meshaccesslogreceiver.NewFactory(), thisModule + "/receiver/meshaccesslogreceiver"},
 	); err != nil {
 		return otelcol.Factories{}, err
 	}

@@ -14,7 +14,7 @@ func TestComponents(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"receiver":  {"otlp", "zipkin", "prometheus", "file_log", "filelog"},
+		"receiver":  {"otlp", "zipkin", "prometheus", "file_log", "filelog", "mesh_access_log"},
 		"processor": {"memory_limiter", "batch", "k8s_attributes", "k8sattributes", "resource", "transform"},
 		"connector": {"span_metrics", "spanmetrics", "count"},
 		"exporter":  {"prometheus", "otlp_grpc", "otlp", "otlp_http", "otlphttp", "debug"},

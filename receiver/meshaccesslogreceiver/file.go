@@ -1,0 +1,176 @@
+package meshaccesslogreceiver
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/split"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver/internal/kubeletlog"
+)
+
+// fileTail tails access log files through contrib's fileconsumer, which
+// handles globs, rotation, truncation, fingerprints and checkpoints.
+type fileTail struct {
+	r       *meshReceiver
+	obs     *receiverhelper.ObsReport
+	manager *fileconsumer.Manager
+
+	mu    sync.Mutex
+	files map[string]*fileState // by path
+}
+
+// fileState is what is kept per file between batches: the kubelet wrapping
+// with any split line in progress, and the resource built from its path.
+type fileState struct {
+	mu       sync.Mutex
+	joiner   *kubeletlog.Joiner
+	resource pcommon.Resource
+}
+
+const attrLogFilePath = "log.file.path"
+
+func newFileTail(r *meshReceiver, obs *receiverhelper.ObsReport) *fileTail {
+	return &fileTail{r: r, obs: obs, files: map[string]*fileState{}}
+}
+
+func (t *fileTail) start(persister operator.Persister) error {
+	cfg := t.r.cfg
+	fc := fileconsumer.NewConfig()
+	fc.Criteria = cfg.Criteria
+	fc.StartAt = cfg.StartAt
+	fc.PollInterval = cfg.PollInterval
+	fc.MaxConcurrentFiles = cfg.MaxConcurrentFiles
+	fc.MaxLogSize = cfg.MaxLogSize
+	fc.FingerprintSize = cfg.FingerprintSize
+	// Bytes are handed over undecoded ("nop"): the parser checks UTF-8
+	// itself and copies only a value that is not valid. Lines are still
+	// split at newlines (nop alone would not split at all).
+	fc.Encoding = "nop"
+	fc.Resolver = attrs.Resolver{IncludeFilePath: true}
+	splitLines, err := split.NewlineSplitFunc(unicode.UTF8, false)
+	if err != nil {
+		return err
+	}
+	manager, err := fc.Build(t.r.set.TelemetrySettings, t.emit, fileconsumer.WithSplitFunc(splitLines))
+	if err != nil {
+		return err
+	}
+	t.manager = manager
+	return manager.Start(operator.NewScopedPersister("mesh_access_log", persister))
+}
+
+func (t *fileTail) stop() error {
+	if t.manager == nil {
+		return nil
+	}
+	return t.manager.Stop()
+}
+
+func (t *fileTail) state(path string) *fileState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.files[path]
+	if ok {
+		return st
+	}
+	wrapper := map[string]kubeletlog.Wrapper{
+		UnwrapAuto: kubeletlog.Unknown, UnwrapCRI: kubeletlog.CRI, UnwrapDocker: kubeletlog.Docker, UnwrapNone: kubeletlog.None,
+	}[t.r.cfg.Unwrap]
+	st = &fileState{joiner: kubeletlog.NewJoiner(wrapper, int(t.r.cfg.MaxLogSize)), resource: pcommon.NewResource()}
+	if meta, ok := kubeletlog.ParsePath(path); ok {
+		res := st.resource.Attributes()
+		res.PutStr("k8s.namespace.name", meta.Namespace)
+		res.PutStr("k8s.pod.name", meta.PodName)
+		if meta.PodUID != "" {
+			res.PutStr("k8s.pod.uid", meta.PodUID)
+		}
+		res.PutStr("k8s.container.name", meta.Container)
+	}
+	st.resource.Attributes().PutStr(attrLogFilePath, path)
+	t.files[path] = st
+	return st
+}
+
+// emit receives a batch of lines of one file from fileconsumer and sends
+// them on as one plog.Logs. A line that does not parse is counted and
+// dropped or passed through; it never stops the batch.
+func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[string]any, _ int64, _ []int64) error {
+	path, _ := attributes[attrLogFilePath].(string)
+	st := t.state(path)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+
+	logs := plog.NewLogs()
+	rl := logs.ResourceLogs().AppendEmpty()
+	st.resource.CopyTo(rl.Resource())
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(scopeName)
+	records := sl.LogRecords()
+	records.EnsureCapacity(len(tokens))
+	observed := pcommon.NewTimestampFromTime(time.Now())
+	var fields accesslog.Fields
+
+	truncatedBefore := st.joiner.Truncated
+	for _, token := range tokens {
+		content, complete, err := st.joiner.Line(token)
+		if err != nil {
+			t.r.parseError(ctx, "wrapper", transportFile, err)
+			if t.r.cfg.OnError == OnErrorPassthrough {
+				t.passthrough(records, string(token), err, observed)
+			}
+			continue
+		}
+		if !complete {
+			continue
+		}
+		line := string(content)
+		if err := t.r.parser.Parse(line, &fields); err != nil {
+			t.r.parseError(ctx, errorReason(err), transportFile, err)
+			if t.r.cfg.OnError == OnErrorPassthrough {
+				t.passthrough(records, line, err, observed)
+			}
+			continue
+		}
+		lr := records.AppendEmpty()
+		lr.SetObservedTimestamp(observed)
+		if err := t.r.parser.WriteRecord(&fields, lr); err != nil {
+			// The record keeps every field but the one that failed.
+			t.r.parseError(ctx, errorReason(err), transportFile, err)
+			lr.Attributes().PutStr(semconv.AttrEnvoyParseError, err.Error())
+		}
+		if lr.Timestamp() == 0 {
+			lr.SetTimestamp(observed)
+		}
+	}
+	for range st.joiner.Truncated - truncatedBefore {
+		t.r.parseError(ctx, "too_long", transportFile, nil)
+	}
+	n := records.Len()
+	if n == 0 {
+		return nil
+	}
+	ctx = t.obs.StartLogsOp(ctx)
+	err := t.r.next.ConsumeLogs(ctx, logs)
+	t.obs.EndLogsOp(ctx, "mesh_access_log", n, err)
+	return err
+}
+
+func (t *fileTail) passthrough(records plog.LogRecordSlice, line string, err error, observed pcommon.Timestamp) {
+	lr := records.AppendEmpty()
+	lr.SetObservedTimestamp(observed)
+	lr.SetTimestamp(observed)
+	lr.Body().SetStr(strings.ToValidUTF8(line, "\uFFFD"))
+	lr.Attributes().PutStr(semconv.AttrEnvoyParseError, err.Error())
+}

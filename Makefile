@@ -3,6 +3,9 @@
 # Everything a fresh machine needs is set here, not in a developer's shell:
 # some collector modules lack checksum-database entries, so their checksums
 # come from go.sum alone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
 export GONOSUMDB := go.opentelemetry.io,github.com/open-telemetry
 export GOFLAGS := -buildvcs=false
 
@@ -55,10 +58,15 @@ tidy-check:
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
 
-## bench: benchmarks of this repository, compared with stock contrib components where an issue asks
+## bench: benchmarks of this repository; where an issue asks, a stock contrib
+## component runs on the same input in the same run (sub-benchmarks impl=...)
+## and the ratio is printed. Figures go to BENCHMARKS.md.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee bench.txt
 	$(GO) tool -modfile=tools/go.mod benchstat bench.txt
+	@echo; echo "== side by side with stock contrib (benchstat -col /impl)"
+	$(GO) tool -modfile=tools/go.mod benchstat -col /impl -filter '.name:FileReceiver' bench.txt
+	@echo; awk -f test/benchratio.awk bench.txt
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:

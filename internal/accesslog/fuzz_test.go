@@ -14,10 +14,9 @@ import (
 // fixtureLines returns every line of the access log samples, for seeds and
 // benchmarks; nil when the fixtures are absent.
 func fixtureLines(tb testing.TB, files ...string) []string {
-	dir := os.Getenv(fixtures.EnvDir)
-	if dir == "" {
-		wd, _ := os.Getwd()
-		dir = filepath.Join(wd, "..", "..", "..", "shared", "fixtures")
+	dir, ok := fixtures.Find()
+	if !ok {
+		return nil
 	}
 	var out []string
 	for _, f := range files {

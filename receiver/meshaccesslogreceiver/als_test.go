@@ -2,7 +2,6 @@ package meshaccesslogreceiver
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -24,17 +23,8 @@ import (
 
 	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver/internal/metadatatest"
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func socket(ip string, port uint32) *corev3.Address {
 	return &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
@@ -95,7 +85,7 @@ func (rawCodec) Name() string                       { return "proto" }
 // same attributes as the same request logged as text; a stream of garbage
 // is counted and closed while another stream goes on.
 func TestALS(t *testing.T) {
-	addr := freeAddr(t)
+	addr := collectortest.FreeAddr(t)
 	cfg := createDefaultConfig().(*Config)
 	grpcCfg := configgrpc.NewDefaultServerConfig()
 	grpcCfg.NetAddr.Endpoint = addr

@@ -1,0 +1,366 @@
+// Package slo is the SLO file (config/slo.yaml) parsed and validated once
+// into a model. The SLI connector reads it for latency bucket bounds; the
+// rule and dashboard generators read it for everything else. Both reading
+// one model is what keeps a threshold written once: the histogram bound the
+// connector emits and the `le` the rules query cannot disagree.
+//
+// Parsing follows Sloth's pipeline (spec -> validated model): errors name
+// the SLO, the field and the line in the file.
+package slo
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// Sources of an SLO's events.
+const (
+	SourceAccessLogs = "access_logs" // genops_requests_total / genops_request_duration_seconds
+	SourceIstio      = "istio"       // istio_requests_total / istio_request_duration_milliseconds
+	SourceLinkerd    = "linkerd"     // response_total / response_latency_ms
+)
+
+// DefaultWindow is an SLO's window when the file gives none.
+const DefaultWindow = 30 * 24 * time.Hour
+
+// File is a parsed, validated SLO file.
+type File struct {
+	SLOs []SLO
+}
+
+// SLO is one service level objective.
+type SLO struct {
+	Name      string
+	Service   string
+	Namespace string
+	// Team owns the SLO; alerts carry it so that Alertmanager routes by team.
+	Team string
+	// Objective is the target, in percent (99.9); 100 is allowed.
+	Objective float64
+	Window    time.Duration
+	Indicator Indicator
+	// By splits the SLO into one series per value of these labels.
+	By       []string
+	Alerting Alerting
+	Source   string
+	// Line is where the SLO starts in the file.
+	Line int
+}
+
+// Indicator is what counts as a good event: exactly one is set.
+type Indicator struct {
+	Availability *Availability
+	Latency      *Latency
+}
+
+// Availability: a request is good unless it is bad for availability (5xx or
+// a failure response flag, as the connector classifies it).
+type Availability struct{}
+
+// Latency: a request is good when it took at most Threshold.
+type Latency struct {
+	Threshold time.Duration
+}
+
+// Alerting holds the two alert tiers of the multi-window, multi-burn-rate
+// scheme.
+type Alerting struct {
+	Page   AlertTier
+	Ticket AlertTier
+}
+
+// AlertTier is one tier; a disabled tier generates no alert.
+type AlertTier struct {
+	Disabled    bool
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// ErrorBudget is the allowed ratio of bad events (0.001 for 99.9%).
+func (s SLO) ErrorBudget() float64 { return 1 - s.Objective/100 }
+
+// Kind is "availability" or "latency".
+func (s SLO) Kind() string {
+	if s.Indicator.Latency != nil {
+		return "latency"
+	}
+	return "availability"
+}
+
+// LatencyThresholds returns every latency threshold of the file, in
+// seconds, sorted and without duplicates: the bucket bounds the connector
+// must emit.
+func (f *File) LatencyThresholds() []float64 {
+	var out []float64
+	for _, s := range f.SLOs {
+		if l := s.Indicator.Latency; l != nil {
+			out = append(out, l.Threshold.Seconds())
+		}
+	}
+	sort.Float64s(out)
+	return slices.Compact(out)
+}
+
+// Error is one problem in the file, located.
+type Error struct {
+	Line  int
+	SLO   string // empty for file-level problems
+	Field string
+	Msg   string
+}
+
+func (e Error) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.SLO != "" {
+		fmt.Fprintf(&b, "slo %q: ", e.SLO)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, "%s: ", e.Field)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found, in file order.
+type Errors []Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// The file as written: yaml.Node fields keep line numbers for errors.
+type fileSpec struct {
+	SLOs []sloSpec `yaml:"slos"`
+}
+
+type sloSpec struct {
+	Name      string        `yaml:"name"`
+	Service   string        `yaml:"service"`
+	Namespace string        `yaml:"namespace"`
+	Team      string        `yaml:"team"`
+	Objective *float64      `yaml:"objective"`
+	Window    string        `yaml:"window"`
+	Indicator indicatorSpec `yaml:"indicator"`
+	By        []string      `yaml:"by"`
+	Alerting  alertingSpec  `yaml:"alerting"`
+	Source    string        `yaml:"source"`
+}
+
+type indicatorSpec struct {
+	Availability *struct{} `yaml:"availability"`
+	Latency      *struct {
+		Threshold string `yaml:"threshold"`
+	} `yaml:"latency"`
+}
+
+type alertingSpec struct {
+	Page   tierSpec `yaml:"page"`
+	Ticket tierSpec `yaml:"ticket"`
+}
+
+type tierSpec struct {
+	Disabled    bool              `yaml:"disabled"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+var (
+	nameRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	labelRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// splittable are the labels an SLO may be split by: labels of
+// genops_requests_total that do not change from request to request of one
+// service in a way the SLI must not see.
+var splittable = []string{
+	semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject, semconv.LabelGenOpsCustomerID,
+	semconv.LabelGenOpsCostCenter, semconv.LabelGenOpsTier, semconv.LabelRoute,
+	semconv.LabelVersion, semconv.LabelCluster, semconv.LabelApp,
+}
+
+// ParseFile reads and validates an SLO file.
+func ParseFile(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse reads and validates an SLO file. Unknown fields are errors (a
+// misspelt "objectve" must not silently become the default). The error,
+// when there is one, is an Errors listing every problem.
+func Parse(r io.Reader) (*File, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, Errors{{Msg: err.Error()}}
+	}
+	if root.Kind == 0 {
+		return nil, Errors{{Msg: "empty file: expected a list under slos:"}}
+	}
+	var spec fileSpec
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&spec); err != nil && !errors.Is(err, io.EOF) {
+		return nil, Errors{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	// Line numbers of each SLO, from the node tree.
+	lines := sloLines(&root)
+	var errs Errors
+	f := &File{}
+	seen := map[string]int{}
+	if len(spec.SLOs) == 0 {
+		errs = append(errs, Error{Field: "slos", Msg: "no SLOs"})
+	}
+	for i, s := range spec.SLOs {
+		line := 0
+		if i < len(lines) {
+			line = lines[i]
+		}
+		id := s.Name
+		if id == "" {
+			id = fmt.Sprintf("#%d", i+1)
+		}
+		add := func(field, msg string, args ...any) {
+			errs = append(errs, Error{Line: line, SLO: id, Field: field, Msg: fmt.Sprintf(msg, args...)})
+		}
+		out := SLO{Name: s.Name, Service: s.Service, Namespace: s.Namespace, Team: s.Team, By: s.By, Line: line, Source: s.Source}
+		switch {
+		case s.Name == "":
+			add("name", "required")
+		case !nameRE.MatchString(s.Name):
+			add("name", "%q: use lower-case letters, digits, - and _ (it becomes part of rule names)", s.Name)
+		default:
+			if prev, dup := seen[s.Name]; dup {
+				add("name", "also used by the SLO on line %d", prev)
+			}
+			seen[s.Name] = line
+		}
+		if s.Service == "" {
+			add("service", "required (the service label of "+semconv.PromRequestsTotal+")")
+		}
+		if s.Namespace == "" {
+			add("namespace", "required (the namespace label of "+semconv.PromRequestsTotal+")")
+		}
+		switch {
+		case s.Objective == nil:
+			add("objective", "required, in percent (e.g. 99.9)")
+		case math.IsNaN(*s.Objective) || *s.Objective <= 0 || *s.Objective > 100:
+			add("objective", "%v is not a percentage in (0, 100]", *s.Objective)
+		default:
+			out.Objective = *s.Objective
+		}
+		out.Window = DefaultWindow
+		if s.Window != "" {
+			d, err := model.ParseDuration(s.Window)
+			switch {
+			case err != nil:
+				add("window", "%q: %v (use Prometheus durations: 7d, 28d, 30d)", s.Window, err)
+			case time.Duration(d) < time.Hour || time.Duration(d) > 366*24*time.Hour:
+				add("window", "%s is outside 1h to 366d", s.Window)
+			default:
+				out.Window = time.Duration(d)
+			}
+		}
+		ind := s.Indicator
+		switch {
+		case ind.Availability != nil && ind.Latency != nil:
+			add("indicator", "give availability or latency, not both")
+		case ind.Availability != nil:
+			out.Indicator.Availability = &Availability{}
+		case ind.Latency != nil:
+			d, err := model.ParseDuration(ind.Latency.Threshold)
+			switch {
+			case ind.Latency.Threshold == "":
+				add("indicator.latency.threshold", "required (e.g. 500ms)")
+			case err != nil:
+				add("indicator.latency.threshold", "%q: %v", ind.Latency.Threshold, err)
+			case d <= 0:
+				add("indicator.latency.threshold", "must be positive")
+			default:
+				out.Indicator.Latency = &Latency{Threshold: time.Duration(d)}
+			}
+		default:
+			add("indicator", "required: availability: {} or latency: {threshold: 500ms}")
+		}
+		for _, l := range s.By {
+			if !slices.Contains(splittable, l) {
+				add("by", "%q is not a label an SLO can be split by (one of %s)", l, strings.Join(splittable, ", "))
+			}
+		}
+		switch s.Source {
+		case "":
+			out.Source = SourceAccessLogs
+		case SourceAccessLogs, SourceIstio, SourceLinkerd:
+		default:
+			add("source", "%q is not one of %s, %s, %s", s.Source, SourceAccessLogs, SourceIstio, SourceLinkerd)
+		}
+		for tier, t := range map[string]tierSpec{"alerting.page": s.Alerting.Page, "alerting.ticket": s.Alerting.Ticket} {
+			for k := range t.Labels {
+				if !labelRE.MatchString(k) {
+					add(tier+".labels", "%q is not a Prometheus label name", k)
+				}
+			}
+		}
+		out.Alerting = Alerting{
+			Page:   AlertTier{Disabled: s.Alerting.Page.Disabled, Labels: s.Alerting.Page.Labels, Annotations: s.Alerting.Page.Annotations},
+			Ticket: AlertTier{Disabled: s.Alerting.Ticket.Disabled, Labels: s.Alerting.Ticket.Labels, Annotations: s.Alerting.Ticket.Annotations},
+		}
+		f.SLOs = append(f.SLOs, out)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, errs
+	}
+	return f, nil
+}
+
+// sloLines returns the line of each item of the top-level "slos" list.
+func sloLines(root *yaml.Node) []int {
+	doc := root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == "slos" {
+			var lines []int
+			for _, item := range doc.Content[i+1].Content {
+				lines = append(lines, item.Line)
+			}
+			return lines
+		}
+	}
+	return nil
+}

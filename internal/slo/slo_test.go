@@ -1,0 +1,104 @@
+package slo
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseExampleFile(t *testing.T) {
+	f, err := ParseFile(filepath.Join("..", "..", "config", "slo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.SLOs) != 3 {
+		t.Fatalf("%d SLOs", len(f.SLOs))
+	}
+	a := f.SLOs[0]
+	if a.Name != "support-bot-availability" || a.Service != "support-bot" || a.Namespace != "ai" || a.Team != "ml-platform" ||
+		a.Objective != 99.9 || a.Window != 30*24*time.Hour || a.Indicator.Availability == nil || a.Source != SourceAccessLogs ||
+		a.Alerting.Page.Labels["severity"] != "page" || a.Alerting.Page.Annotations["runbook_url"] == "" || a.Line != 5 {
+		t.Errorf("first SLO: %+v", a)
+	}
+	if b := f.SLOs[1]; b.Window != DefaultWindow || b.Indicator.Latency.Threshold != 2*time.Second ||
+		!b.Alerting.Page.Disabled || !slices.Equal(b.By, []string{"genops_customer_tier"}) || b.Kind() != "latency" {
+		t.Errorf("second SLO: %+v", b)
+	}
+	if got := f.LatencyThresholds(); !slices.Equal(got, []float64{0.5, 2}) {
+		t.Errorf("thresholds %v", got)
+	}
+	if eb := a.ErrorBudget(); eb < 0.00099 || eb > 0.00101 {
+		t.Errorf("error budget %v", eb)
+	}
+}
+
+// Every problem is reported at once, each naming its line, SLO and field.
+func TestParseErrors(t *testing.T) {
+	_, err := ParseFile(filepath.Join("testdata", "invalid.yaml"))
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	got := err.Error()
+	for _, want := range []string{
+		`line 2: slo "Bad Name": name: "Bad Name": use lower-case letters`,
+		`line 2: slo "Bad Name": objective: 120 is not a percentage in (0, 100]`,
+		`line 2: slo "Bad Name": window: "2w3"`,
+		`line 2: slo "Bad Name": indicator.latency.threshold: "-5s"`,
+		`line 9: slo "no-indicator": service: required`,
+		`line 9: slo "no-indicator": indicator: required`,
+		`line 9: slo "no-indicator": by: "pod" is not a label an SLO can be split by`,
+		`line 9: slo "no-indicator": source: "consul" is not one of`,
+		`line 14: slo "both": indicator: give availability or latency, not both`,
+		`line 14: slo "both": alerting.page.labels: "bad-label" is not a Prometheus label name`,
+		`line 24: slo "both": name: also used by the SLO on line 14`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors do not contain\n  %s\ngot:\n%s", want, got)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"", "empty file"},
+		{"slos: []", "no SLOs"},
+		{"slos:\n  - name: a\n    objectve: 99\n", "field objectve not found"},
+		{"slos: [", "did not find expected"},
+	} {
+		_, err := Parse(strings.NewReader(tc.doc))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tc.doc, err, tc.want)
+		}
+	}
+}
+
+// An objective of 100 is allowed: its error budget is 0, which the rule
+// generator must handle without dividing by it.
+func TestObjective100(t *testing.T) {
+	f, err := Parse(strings.NewReader("slos:\n  - {name: a, service: s, namespace: n, objective: 100, indicator: {availability: {}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.SLOs[0].ErrorBudget() != 0 {
+		t.Error("budget not 0")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("slos:\n  - {name: a, service: s, namespace: n, objective: 99.9, indicator: {latency: {threshold: 250ms}}}\n")
+	f.Add("slos: [{name: x}]")
+	f.Fuzz(func(t *testing.T, doc string) {
+		file, err := Parse(strings.NewReader(doc))
+		if err == nil {
+			for _, s := range file.SLOs {
+				if s.Objective <= 0 || s.Objective > 100 || (s.Indicator.Latency == nil) == (s.Indicator.Availability == nil) {
+					t.Fatalf("invalid SLO accepted: %+v", s)
+				}
+			}
+		}
+	})
+}

@@ -65,7 +65,7 @@ bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee bench.txt
 	$(GO) tool -modfile=tools/go.mod benchstat bench.txt
 	@echo; echo "== side by side with stock contrib (benchstat -col /impl)"
-	$(GO) tool -modfile=tools/go.mod benchstat -col /impl -filter '.name:FileReceiver' bench.txt
+	$(GO) tool -modfile=tools/go.mod benchstat -col /impl -filter '.name:(FileReceiver OR SpansToMetrics)' bench.txt
 	@echo; awk -f test/benchratio.awk bench.txt
 
 ## fuzz: run every fuzz target for FUZZTIME each

@@ -38,6 +38,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
 )
 
@@ -93,6 +94,7 @@ func components() (otelcol.Factories, error) {
 	if factories.Connectors, factories.ConnectorModules, err = factoryMap(
 		module[connector.Factory]{spanmetricsconnector.NewFactory(), contribModule + "connector/spanmetricsconnector" + coreVersion},
 		module[connector.Factory]{countconnector.NewFactory(), contribModule + "connector/countconnector" + coreVersion},
+		module[connector.Factory]{sliconnector.NewFactory(), thisModule + "/connector/sliconnector"},
 	); err != nil {
 		return otelcol.Factories{}, err
 	}

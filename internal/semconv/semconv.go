@@ -187,3 +187,16 @@ const (
 	DirectionInbound  = "inbound"
 	DirectionOutbound = "outbound"
 )
+
+// Workload attributes the governance processor sets (and the SLI connector
+// reads) for the destination of a request; the source side carries the
+// same names under SourcePrefix.
+const (
+	AttrK8sNamespace = "k8s.namespace.name"
+	AttrK8sCluster   = "k8s.cluster.name"
+	AttrApp          = "app"
+	AttrVersion      = "version"
+	AttrServiceName  = "service.name"
+	AttrHTTPRoute    = "http.route"
+	SourcePrefix     = "source."
+)

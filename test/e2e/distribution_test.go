@@ -47,8 +47,9 @@ func (e defaultConfigEnv) vars(t *testing.T) []string {
 }
 
 // A span sent with zipkin-go's HTTP reporter to the collector running on
-// its embedded default configuration (no flags) shows up as span_metrics
-// series on the Prometheus exporter, and SIGTERM stops it cleanly.
+// its embedded default configuration (no flags) shows up as the GenOps
+// contract's series on the Prometheus exporter, labelled with the genops.*
+// tags it carried, and SIGTERM stops it cleanly.
 func TestDefaultConfigZipkinSpanBecomesMetric(t *testing.T) {
 	env := newDefaultConfigEnv(t)
 	col := collectortest.Start(t, nil, env.vars(t)...)
@@ -77,30 +78,27 @@ func TestDefaultConfigZipkinSpanBecomesMetric(t *testing.T) {
 	}
 
 	metricsURL := "http://" + env.prometheus + "/metrics"
-	want := map[string]string{
-		"service_name":   "checkout",
-		"span_name":      "post /v1/chat/completions", // zipkin-go lower-cases span names
-		"span_kind":      "SPAN_KIND_SERVER",
+	want := map[string]string{ // the labels of genops_request_duration_seconds
+		"service":        "checkout",
 		"genops_team":    "ml-platform",
 		"genops_project": "support-bot",
+		"reporter":       "destination",
 	}
 	col.Eventually(t, 30*time.Second, func() error {
 		families, err := collectortest.Scrape(metricsURL)
 		if err != nil {
 			return err
 		}
-		for _, name := range []string{"traces_span_metrics_calls_total", "traces_span_metrics_duration_seconds"} {
-			mf, ok := families[name]
-			if !ok {
-				return fmt.Errorf("%s not in scrape; have: %s", name, collectortest.Names(families))
-			}
-			got := collectortest.Matching(collectortest.Samples(mf), want)
-			if len(got) != 1 {
-				return fmt.Errorf("%s: want one series with %v, got %v", name, want, collectortest.Samples(mf))
-			}
-			if got[0].Value != spans {
-				return fmt.Errorf("%s%v = %v, want %d", name, want, got[0].Value, spans)
-			}
+		requests := collectortest.Matching(collectortest.Samples(families["genops_requests_total"]), map[string]string{
+			"service": "checkout", "genops_team": "ml-platform", "genops_project": "support-bot",
+			"reporter": "destination", "response_code_class": "2xx", "availability": "good",
+		})
+		if len(requests) != 1 || requests[0].Value != spans {
+			return fmt.Errorf("genops_requests_total: want one series of %d, got %v (families: %s)", spans, requests, collectortest.Names(families))
+		}
+		durations := collectortest.Matching(collectortest.Samples(families["genops_request_duration_seconds"]), want)
+		if len(durations) != 1 || durations[0].Value != spans {
+			return fmt.Errorf("genops_request_duration_seconds: want one histogram of %d, got %v", spans, durations)
 		}
 		return nil
 	})
@@ -195,7 +193,8 @@ func TestShippedConfigsValidate(t *testing.T) {
 	for _, name := range []string{"default.yaml", "daemonset.yaml", "gateway.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			// The DaemonSet sets K8S_NODE_NAME from the downward API; k8s_attributes checks it.
-			col := collectortest.Start(t, []string{"validate", "--config", filepath.Join("..", "..", "config", name)}, "K8S_NODE_NAME=node-1")
+			col := collectortest.Start(t, []string{"validate", "--config", filepath.Join("..", "..", "config", name)},
+				"K8S_NODE_NAME=node-1", "GENOPS_SLO_FILE="+filepath.Join("..", "..", "config", "slo.yaml"))
 			if err := col.Wait(t, 60*time.Second); err != nil {
 				t.Fatalf("validate config/%s: %v\n%s", name, err, col.Output())
 			}

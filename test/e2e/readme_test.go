@@ -25,7 +25,7 @@ func TestReadmeTour(t *testing.T) {
 	const (
 		spanFile = "docs/examples/zipkin-span.json"
 		post     = "--data @" + spanFile + " http://127.0.0.1:9411/api/v2/spans"
-		grep     = "curl -s http://127.0.0.1:8889/metrics | grep 'traces_span_metrics_calls_total{'"
+		grep     = "curl -s http://127.0.0.1:8889/metrics | grep '^genops_requests_total{'"
 		health   = "curl -s http://127.0.0.1:13133/"
 	)
 	for _, step := range []string{health, post, grep, "make run", "make test"} {
@@ -56,10 +56,11 @@ func TestReadmeTour(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		got := collectortest.Matching(collectortest.Samples(families["traces_span_metrics_calls_total"]), map[string]string{
-			"service_name":   "support-bot",
+		got := collectortest.Matching(collectortest.Samples(families["genops_requests_total"]), map[string]string{
+			"service":        "support-bot",
 			"genops_team":    "ml-platform",
 			"genops_project": "support-bot",
+			"availability":   "good",
 		})
 		if len(got) != 1 || got[0].Value != 1 {
 			return fmt.Errorf("want one support-bot call for ml-platform, got %v (families: %s)", got, collectortest.Names(families))

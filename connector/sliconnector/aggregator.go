@@ -1,0 +1,363 @@
+package sliconnector
+
+import (
+	"hash/maphash"
+	"sort"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// maxLabels is the most labels a metric of the contract has
+// (genops_requests_total).
+const maxLabels = 14
+
+// labelValues are a series' label values in its family's label order.
+type labelValues [maxLabels]string
+
+// labelHashes are the hashes of labelValues, position by position. A
+// record's label values are hashed once each and shared by the families
+// it updates; a family's key hash combines them (hashing 14 strings per
+// family per record was two thirds of the time).
+type labelHashes [maxLabels]uint64
+
+var hashSeed = maphash.MakeSeed()
+
+func hashValue(v string) uint64 { return maphash.String(hashSeed, v) }
+
+// combine folds the first n value hashes into the key hash of a series.
+func combine(h *labelHashes, n int) uint64 {
+	k := uint64(n)
+	for i := range n {
+		k = (k ^ h[i]) * 0x100000001b3
+		k ^= k >> 29
+	}
+	return k
+}
+
+// overflowAllLabels is the label value of genops_series_overflow_total when
+// a whole series was folded because its metric reached max_series.
+const overflowAllLabels = "__all__"
+
+// family is one metric of the contract and its series.
+type family struct {
+	name, description, unit string
+	labels                  []string
+	kind                    familyKind
+	bounds                  []float64          // histograms: bucket bounds in seconds
+	series                  map[uint64]*series // by key hash; collisions chain through series.next
+	count                   int
+	caps                    []labelCap
+	maxSeries               int
+}
+
+type familyKind uint8
+
+const (
+	kindIntSum familyKind = iota
+	kindDoubleSum
+	kindHistogram
+)
+
+// labelCap bounds the distinct values of one label of a family. values
+// counts the series that use each value, so that expiry frees the slot.
+type labelCap struct {
+	pos    int
+	label  string
+	max    int
+	values map[string]int
+}
+
+type series struct {
+	values   labelValues
+	hash     uint64
+	next     *series // another series with the same key hash
+	start    pcommon.Timestamp
+	last     pcommon.Timestamp
+	sum      float64  // counter value, or histogram sum
+	count    uint64   // histogram sample count
+	buckets  []uint64 // histogram: len(bounds)+1
+	exemplar exemplar
+}
+
+type exemplar struct {
+	set     bool
+	traceID pcommon.TraceID
+	spanID  pcommon.SpanID
+	value   float64
+	ts      pcommon.Timestamp
+}
+
+// aggregator holds every family. It is not safe for concurrent use: the
+// connector holds its lock around a batch.
+type aggregator struct {
+	families  []*family
+	overflow  *family
+	exemplars bool
+}
+
+func newFamily(name, description, unit string, kind familyKind, labels []string, cfg *Config) *family {
+	f := &family{
+		name: name, description: description, unit: unit, kind: kind, labels: labels,
+		series: map[uint64]*series{}, maxSeries: cfg.Cardinality.MaxSeries,
+	}
+	for i, l := range labels {
+		if n, ok := cfg.Cardinality.Labels[l]; ok {
+			f.caps = append(f.caps, labelCap{pos: i, label: l, max: n, values: map[string]int{}})
+		}
+	}
+	return f
+}
+
+// find returns the series with exactly these values, or nil.
+func (f *family) find(key *labelValues, h uint64) *series {
+	for s := f.series[h]; s != nil; s = s.next {
+		if s.values == *key {
+			return s
+		}
+	}
+	return nil
+}
+
+// lookup returns the series for key (whose value hashes are hashes),
+// creating it, with caps applied, when it does not exist. Only a new
+// series allocates.
+func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, now pcommon.Timestamp) *series {
+	n := len(f.labels)
+	h := combine(hashes, n)
+	if s := f.find(key, h); s != nil {
+		// An existing series holds only values within the caps.
+		return s
+	}
+	capped := false
+	for i := range f.caps {
+		c := &f.caps[i]
+		v := key[c.pos]
+		if _, known := c.values[v]; !known && len(c.values) >= c.max {
+			key[c.pos] = semconv.OverflowValue
+			hashes[c.pos] = overflowHash
+			a.countOverflow(f.name, c.label, now)
+			capped = true
+		}
+	}
+	if capped {
+		h = combine(hashes, n)
+		if s := f.find(key, h); s != nil {
+			return s
+		}
+	}
+	if f.count >= f.maxSeries {
+		a.countOverflow(f.name, overflowAllLabels, now)
+		for i := range n {
+			key[i], hashes[i] = semconv.OverflowValue, overflowHash
+		}
+		h = combine(hashes, n)
+		if s := f.find(key, h); s != nil {
+			return s
+		}
+	}
+	// A new series keeps its own copies: the values point into the
+	// records' memory (for access logs, the whole line).
+	for i := range n {
+		key[i] = strings.Clone(key[i])
+	}
+	s := &series{values: *key, hash: h, start: now, next: f.series[h]}
+	if f.kind == kindHistogram {
+		s.buckets = make([]uint64, len(f.bounds)+1)
+	}
+	f.series[h] = s
+	f.count++
+	for i := range f.caps {
+		f.caps[i].values[key[f.caps[i].pos]]++
+	}
+	return s
+}
+
+var overflowHash = hashValue(semconv.OverflowValue)
+
+func (a *aggregator) countOverflow(metric, label string, now pcommon.Timestamp) {
+	if a.overflow == nil {
+		return
+	}
+	key := labelValues{metric, label}
+	hashes := labelHashes{hashValue(metric), hashValue(label)}
+	s := a.lookup(a.overflow, &key, &hashes, now)
+	s.sum++
+	s.last = now
+}
+
+// add adds v to a counter series.
+func (a *aggregator) add(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+	s := a.lookup(f, key, hashes, now)
+	s.sum += v
+	s.last = now
+	a.keepExemplar(s, v, now, ex)
+}
+
+// observe records one value (seconds) in a histogram series.
+func (a *aggregator) observe(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+	s := a.lookup(f, key, hashes, now)
+	// Bucket i counts values <= bounds[i] (Prometheus' le), the last one
+	// the rest.
+	s.buckets[sort.SearchFloat64s(f.bounds, v)]++
+	s.count++
+	s.sum += v
+	s.last = now
+	a.keepExemplar(s, v, now, ex)
+}
+
+// exemplarSource is the trace of the record being counted.
+type exemplarSource struct {
+	traceID pcommon.TraceID
+	spanID  pcommon.SpanID
+}
+
+func (a *aggregator) keepExemplar(s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+	if !a.exemplars || ex == nil || ex.traceID.IsEmpty() {
+		return
+	}
+	s.exemplar = exemplar{set: true, traceID: ex.traceID, spanID: ex.spanID, value: v, ts: now}
+}
+
+// expire drops the series not updated since before cutoff.
+func (a *aggregator) expire(cutoff pcommon.Timestamp) {
+	for _, f := range append(a.families, a.overflow) {
+		if f == nil {
+			continue
+		}
+		for h, head := range f.series {
+			var kept *series
+			for s := head; s != nil; {
+				next := s.next
+				if s.last >= cutoff {
+					s.next, kept = kept, s
+				} else {
+					f.count--
+					for i := range f.caps {
+						c := &f.caps[i]
+						v := s.values[c.pos]
+						if c.values[v]--; c.values[v] <= 0 {
+							delete(c.values, v)
+						}
+					}
+				}
+				s = next
+			}
+			if kept == nil {
+				delete(f.series, h)
+			} else {
+				f.series[h] = kept
+			}
+		}
+	}
+}
+
+// each calls fn for every series of f.
+func (f *family) each(fn func(*series)) {
+	for _, head := range f.series {
+		for s := head; s != nil; s = s.next {
+			fn(s)
+		}
+	}
+}
+
+// metrics renders every series as cumulative OpenTelemetry metrics at now.
+// Exemplars are sent once, then cleared.
+func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(scopeName)
+	for _, f := range append(a.families, a.overflow) {
+		if f == nil || len(f.series) == 0 {
+			continue
+		}
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(f.name)
+		m.SetDescription(f.description)
+		m.SetUnit(f.unit)
+		switch f.kind {
+		case kindHistogram:
+			h := m.SetEmptyHistogram()
+			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			dps := h.DataPoints()
+			dps.EnsureCapacity(f.count)
+			f.each(func(s *series) {
+				dp := dps.AppendEmpty()
+				f.putAttributes(dp.Attributes(), s)
+				dp.SetStartTimestamp(s.start)
+				dp.SetTimestamp(now)
+				dp.SetCount(s.count)
+				dp.SetSum(s.sum)
+				dp.BucketCounts().FromRaw(s.buckets)
+				dp.ExplicitBounds().FromRaw(f.bounds)
+				if s.exemplar.set {
+					putExemplar(dp.Exemplars(), &s.exemplar)
+					s.exemplar.set = false
+				}
+			})
+		default:
+			sum := m.SetEmptySum()
+			sum.SetIsMonotonic(true)
+			sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			dps := sum.DataPoints()
+			dps.EnsureCapacity(f.count)
+			f.each(func(s *series) {
+				dp := dps.AppendEmpty()
+				f.putAttributes(dp.Attributes(), s)
+				dp.SetStartTimestamp(s.start)
+				dp.SetTimestamp(now)
+				if f.kind == kindIntSum {
+					dp.SetIntValue(int64(s.sum))
+				} else {
+					dp.SetDoubleValue(s.sum)
+				}
+				if s.exemplar.set {
+					putExemplar(dp.Exemplars(), &s.exemplar)
+					s.exemplar.set = false
+				}
+			})
+		}
+	}
+	return md
+}
+
+// putAttributes writes a series' labels; an empty value is left out, as
+// Prometheus treats an empty label as absent.
+func (f *family) putAttributes(attrs pcommon.Map, s *series) {
+	attrs.EnsureCapacity(len(f.labels))
+	for i, l := range f.labels {
+		if v := s.values[i]; v != "" {
+			attrs.PutStr(l, v)
+		}
+	}
+}
+
+func putExemplar(exs pmetric.ExemplarSlice, e *exemplar) {
+	ex := exs.AppendEmpty()
+	ex.SetTimestamp(e.ts)
+	ex.SetDoubleValue(e.value)
+	ex.SetTraceID(e.traceID)
+	ex.SetSpanID(e.spanID)
+}
+
+// seconds converts durations to sorted, distinct bucket bounds.
+func seconds(ds []time.Duration, extra []float64) []float64 {
+	out := make([]float64, 0, len(ds)+len(extra))
+	for _, d := range ds {
+		out = append(out, d.Seconds())
+	}
+	out = append(out, extra...)
+	sort.Float64s(out)
+	j := 0
+	for i, v := range out {
+		if i == 0 || v != out[j-1] {
+			out[j] = v
+			j++
+		}
+	}
+	return out[:j]
+}

@@ -1,0 +1,160 @@
+package sliconnector
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// Reporter settings: which side of a call counts.
+const (
+	ReporterDestination = "destination"
+	ReporterSource      = "source"
+	ReporterBoth        = "both"
+)
+
+// Config is the sli connector's configuration.
+type Config struct {
+	// SLOFile is an SLO file (config/slo.yaml); its latency thresholds are
+	// added to the histogram's bucket bounds.
+	SLOFile string `mapstructure:"slo_file"`
+
+	Availability AvailabilityConfig `mapstructure:"availability"`
+
+	// Reporter is which side's records count: destination (inbound sidecar
+	// logs, SERVER spans; the default, so each request counts once),
+	// source (outbound logs, CLIENT spans) or both (labelled apart).
+	Reporter string `mapstructure:"reporter"`
+
+	Histogram   HistogramConfig   `mapstructure:"histogram"`
+	Exemplars   ExemplarsConfig   `mapstructure:"exemplars"`
+	Cardinality CardinalityConfig `mapstructure:"cardinality"`
+
+	// Expiry drops a series not updated for this long; if it comes back it
+	// starts again from zero with a new start time.
+	Expiry time.Duration `mapstructure:"expiry"`
+	// FlushInterval is how often the cumulative metrics are sent on.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// AvailabilityConfig says which requests are bad for availability: 5xx
+// always; the flags in FailureFlags; 429 when Count429; and the opt-in
+// classes of Envoy response flags that are not the service's fault.
+type AvailabilityConfig struct {
+	// FailureFlags are Envoy response flags that make a request bad.
+	FailureFlags []string `mapstructure:"failure_flags"`
+	// Count429 counts 429 Too Many Requests as bad.
+	Count429 bool `mapstructure:"count_429"`
+	// ClientSide adds DC, DPE, IH, SI (the client hung up or misbehaved).
+	ClientSide bool `mapstructure:"client_side"`
+	// Policy adds RL, UAEX (rate limited, denied by external auth).
+	Policy bool `mapstructure:"policy"`
+	// InjectedFaults adds FI, DI (fault injection).
+	InjectedFaults bool `mapstructure:"injected_faults"`
+}
+
+// HistogramConfig configures genops_request_duration_seconds.
+type HistogramConfig struct {
+	// Buckets are the explicit bucket bounds; the SLO file's thresholds
+	// are added to them.
+	Buckets []time.Duration `mapstructure:"buckets"`
+}
+
+// ExemplarsConfig attaches the trace id of a recent request to each
+// counter and histogram point.
+type ExemplarsConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+}
+
+// CardinalityConfig bounds the series of each metric.
+type CardinalityConfig struct {
+	// MaxSeries is the most series one metric keeps; what comes after is
+	// folded into one series whose every label is __overflow__.
+	MaxSeries int `mapstructure:"max_series"`
+	// Labels caps the distinct values of a label per metric; values past
+	// the cap become __overflow__.
+	Labels map[string]int `mapstructure:"labels"`
+}
+
+// defaultFailureFlags are the Envoy response flags that are the
+// service's (or its mesh's) failure: ARCHITECTURE.md, "Availability".
+var defaultFailureFlags = []string{"UH", "UF", "UO", "UT", "LR", "UR", "UC", "URX", "NC", "NR", "DF", "DO", "OM", "UPE", "UMSDR", "DT", "RLSE", "LH"}
+
+var (
+	clientSideFlags     = []string{"DC", "DPE", "IH", "SI"}
+	policyFlags         = []string{"RL", "UAEX"}
+	injectedFaultsFlags = []string{"FI", "DI"}
+)
+
+// knownFlags is every flag Envoy writes in %RESPONSE_FLAGS%.
+var knownFlags = []string{"LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DRR"}
+
+// cappableLabels are the labels a cap may name: every label of the contract.
+var cappableLabels = []string{
+	semconv.LabelNamespace, semconv.LabelApp, semconv.LabelVersion, semconv.LabelService, semconv.LabelRoute,
+	semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject, semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter,
+	semconv.LabelGenOpsTier, semconv.LabelCluster, semconv.LabelProvider, semconv.LabelModel,
+}
+
+// Validate checks the configuration, naming the field at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Reporter {
+	case ReporterDestination, ReporterSource, ReporterBoth:
+	default:
+		errs = append(errs, fmt.Errorf("reporter: %q is not one of destination, source, both", c.Reporter))
+	}
+	for _, f := range c.Availability.FailureFlags {
+		if !slices.Contains(knownFlags, f) {
+			errs = append(errs, fmt.Errorf("availability.failure_flags: %q is not an Envoy response flag", f))
+		}
+	}
+	for i, b := range c.Histogram.Buckets {
+		if b <= 0 {
+			errs = append(errs, fmt.Errorf("histogram.buckets[%d]: %s must be positive", i, b))
+		}
+	}
+	if c.Cardinality.MaxSeries < 1 {
+		errs = append(errs, fmt.Errorf("cardinality.max_series: must be at least 1, got %d", c.Cardinality.MaxSeries))
+	}
+	for l, n := range c.Cardinality.Labels {
+		if !slices.Contains(cappableLabels, l) {
+			errs = append(errs, fmt.Errorf("cardinality.labels: %q is not a label of the metric contract", l))
+		}
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("cardinality.labels.%s: must be at least 1, got %d", l, n))
+		}
+	}
+	if c.Expiry < 0 {
+		errs = append(errs, fmt.Errorf("expiry: must not be negative, got %s", c.Expiry))
+	}
+	if c.FlushInterval <= 0 {
+		errs = append(errs, fmt.Errorf("flush_interval: must be positive, got %s", c.FlushInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// failureSet is the set of flags that make a request bad.
+func (a AvailabilityConfig) failureSet() map[string]bool {
+	set := map[string]bool{}
+	for _, f := range a.FailureFlags {
+		set[f] = true
+	}
+	add := func(on bool, flags []string) {
+		if on {
+			for _, f := range flags {
+				set[f] = true
+			}
+		}
+	}
+	add(a.ClientSide, clientSideFlags)
+	add(a.Policy, policyFlags)
+	add(a.InjectedFaults, injectedFaultsFlags)
+	return set
+}

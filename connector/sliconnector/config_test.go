@@ -1,0 +1,76 @@
+package sliconnector
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestLoadConfig(t *testing.T) {
+	def := loadConfig(t, "")
+	if err := confmap.Validate(def); err != nil {
+		t.Fatal(err)
+	}
+	if def.Reporter != ReporterDestination || !def.Exemplars.Enabled || def.Cardinality.MaxSeries != 10_000 ||
+		def.Cardinality.Labels["genops_customer_id"] != 1_000 || def.Expiry != 5*time.Minute || def.FlushInterval != 15*time.Second ||
+		len(def.Availability.FailureFlags) != 18 || def.Availability.Count429 || len(def.Histogram.Buckets) != 13 {
+		t.Errorf("defaults: %+v", def)
+	}
+	full := loadConfig(t, "full")
+	if err := confmap.Validate(full); err != nil {
+		t.Fatal(err)
+	}
+	if full.SLOFile != "../../config/slo.yaml" || !slices.Equal(full.Availability.FailureFlags, []string{"UF", "UH"}) ||
+		!full.Availability.Count429 || !full.Availability.ClientSide || !full.Availability.Policy || !full.Availability.InjectedFaults ||
+		full.Reporter != ReporterBoth || !slices.Equal(full.Histogram.Buckets, []time.Duration{100 * time.Millisecond, time.Second}) ||
+		full.Exemplars.Enabled || full.Cardinality.MaxSeries != 500 || full.Cardinality.Labels["genops_customer_id"] != 50 ||
+		full.Cardinality.Labels["route"] != 20 || full.Expiry != 10*time.Minute || full.FlushInterval != 30*time.Second {
+		t.Errorf("full: %+v", full)
+	}
+	set := full.Availability.failureSet()
+	for _, f := range []string{"UF", "UH", "DC", "DPE", "IH", "SI", "RL", "UAEX", "FI", "DI"} {
+		if !set[f] {
+			t.Errorf("failure set lacks %s", f)
+		}
+	}
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	err := confmap.Validate(loadConfig(t, "bad"))
+	if err == nil {
+		t.Fatal("validated")
+	}
+	for _, want := range []string{
+		`reporter: "client"`, `availability.failure_flags: "XX"`, "histogram.buckets[0]", "cardinality.max_series",
+		`cardinality.labels: "pod"`, "flush_interval",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q not in %v", want, err)
+		}
+	}
+}

@@ -1,0 +1,490 @@
+// Package sliconnector turns attributed requests — access log records from
+// the mesh_access_log receiver and spans — into the GenOps metric contract
+// (ARCHITECTURE.md, "The metric contract"): request counts split by
+// availability, a latency histogram whose bounds include every SLO
+// threshold, AI cost and tokens, and a count of what cardinality caps
+// folded.
+//
+// Why by hand: contrib's span_metrics and count connectors have no notion
+// of availability from Envoy response flags, of counting a request once
+// across two sidecars, of SLO-driven bucket bounds or of per-label caps
+// with an overflow series; and they build a map key per span, which this
+// package avoids (a series lookup does not allocate).
+package sliconnector
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
+)
+
+const scopeName = "github.com/genops-mesh/otelcol-genops/connector/sliconnector"
+
+// Label orders of the families (ARCHITECTURE.md, metric contract).
+var (
+	requestLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelVersion, semconv.LabelService, semconv.LabelRoute,
+		semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject, semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter,
+		semconv.LabelGenOpsTier, semconv.LabelResponseCodeClass, semconv.LabelAvailability, semconv.LabelReporter, semconv.LabelCluster,
+	}
+	durationLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelService, semconv.LabelRoute, semconv.LabelGenOpsTeam,
+		semconv.LabelGenOpsProject, semconv.LabelGenOpsTier, semconv.LabelReporter, semconv.LabelCluster,
+	}
+	costLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelProvider, semconv.LabelModel,
+		semconv.LabelCurrency, semconv.LabelCluster,
+	}
+	tokenLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelProvider, semconv.LabelModel,
+		semconv.LabelCluster, semconv.LabelTokenType,
+	}
+	overflowLabels = []string{semconv.LabelMetric, semconv.LabelLabel}
+)
+
+// sliConnector is shared by the logs-to-metrics and traces-to-metrics
+// instances of one configured connector, so that a request counted from a
+// log and from a span lands in the same series and one flush sends it.
+type sliConnector struct {
+	set    connector.Settings
+	cfg    *Config
+	next   consumer.Metrics
+	logger *zap.Logger
+
+	classifier classifier
+	countDest  bool
+	countSrc   bool
+
+	mu        sync.Mutex
+	agg       aggregator
+	requests  *family
+	durations *family
+	cost      *family
+	tokens    *family
+
+	refs    int
+	started int
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[component.ID]*sliConnector{}
+)
+
+// acquire returns the connector for set.ID, creating it on first use.
+func acquire(set connector.Settings, cfg *Config, next consumer.Metrics) (*sliConnector, error) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if c, ok := registry[set.ID]; ok {
+		c.refs++
+		return c, nil
+	}
+	c, err := newConnector(set, cfg, next)
+	if err != nil {
+		return nil, err
+	}
+	c.refs = 1
+	registry[set.ID] = c
+	return c, nil
+}
+
+func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*sliConnector, error) {
+	var thresholds []float64
+	if cfg.SLOFile != "" {
+		f, err := slo.ParseFile(cfg.SLOFile)
+		if err != nil {
+			return nil, fmt.Errorf("slo_file: %w", err)
+		}
+		thresholds = f.LatencyThresholds()
+	}
+	c := &sliConnector{
+		set: set, cfg: cfg, next: next, logger: set.Logger,
+		classifier: classifier{failureFlags: cfg.Availability.failureSet(), count429: cfg.Availability.Count429},
+		countDest:  cfg.Reporter != ReporterSource,
+		countSrc:   cfg.Reporter != ReporterDestination,
+	}
+	c.requests = newFamily(semconv.MetricRequests, "Requests by availability (good or bad) and response code class, counted once per request by the reporting side.", "{request}", kindIntSum, requestLabels, cfg)
+	c.durations = newFamily(semconv.MetricRequestDuration, "Request duration; bucket bounds include every latency threshold of the SLO file.", "s", kindHistogram, durationLabels, cfg)
+	c.durations.bounds = seconds(cfg.Histogram.Buckets, thresholds)
+	c.cost = newFamily(semconv.MetricCost, "Cost of AI calls, in currency units.", "{cost}", kindDoubleSum, costLabels, cfg)
+	c.tokens = newFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", kindIntSum, tokenLabels, cfg)
+	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
+	c.agg = aggregator{
+		families:  []*family{c.requests, c.durations, c.cost, c.tokens},
+		overflow:  newFamily(semconv.MetricSeriesOverflow, "Records whose labels were folded into __overflow__ by a cardinality cap, by metric and label.", "{record}", kindIntSum, overflowLabels, overflow),
+		exemplars: cfg.Exemplars.Enabled,
+	}
+	return c, nil
+}
+
+func (c *sliConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *sliConnector) Start(context.Context, component.Host) error {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	c.started++
+	if c.started > 1 {
+		return nil
+	}
+	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	go c.flushLoop()
+	return nil
+}
+
+func (c *sliConnector) Shutdown(ctx context.Context) error {
+	registryMu.Lock()
+	c.refs--
+	last := c.refs <= 0
+	if last {
+		delete(registry, c.set.ID)
+	}
+	running := c.stop != nil
+	registryMu.Unlock()
+	if !last || !running {
+		return nil
+	}
+	close(c.stop)
+	<-c.done
+	// What was counted since the last flush is sent before stopping.
+	return c.flush(ctx)
+}
+
+func (c *sliConnector) flushLoop() {
+	defer close(c.done)
+	t := time.NewTicker(c.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			if err := c.flush(context.Background()); err != nil {
+				c.logger.Warn("sending SLI metrics failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (c *sliConnector) flush(ctx context.Context) error {
+	now := pcommon.NewTimestampFromTime(time.Now())
+	c.mu.Lock()
+	if c.cfg.Expiry > 0 {
+		c.agg.expire(pcommon.NewTimestampFromTime(now.AsTime().Add(-c.cfg.Expiry)))
+	}
+	md := c.agg.metrics(now)
+	c.mu.Unlock()
+	if md.DataPointCount() == 0 {
+		return nil
+	}
+	return c.next.ConsumeMetrics(ctx, md)
+}
+
+// request is what one record says about one request.
+type request struct {
+	namespace, app, version, service, route, cluster string
+	team, project, customer, costCenter, tier        string
+	serverAddress                                    string
+	status                                           int64
+	flags                                            string
+	direction                                        string
+	durationMs                                       float64
+	hasDuration                                      bool
+	cost                                             float64
+	hasCost                                          bool
+	currency, provider, model, requestModel          string
+	inTokens, outTokens                              int64
+	spanError                                        bool
+}
+
+// readResource takes the workload from the resource (the pod whose
+// sidecar wrote the log, or the service that emitted the span).
+func (r *request) readResource(attrs pcommon.Map) {
+	for k, v := range attrs.All() {
+		r.read(k, v)
+	}
+}
+
+// read takes one attribute. Record attributes are read after the
+// resource's and win.
+func (r *request) read(k string, v pcommon.Value) {
+	switch k {
+	case semconv.AttrK8sNamespace:
+		r.namespace = v.Str()
+	case semconv.AttrApp:
+		r.app = v.Str()
+	case "k8s.pod.label.app", "k8s.pod.label.app.kubernetes.io/name":
+		if r.app == "" {
+			r.app = v.Str()
+		}
+	case semconv.AttrVersion:
+		r.version = v.Str()
+	case "k8s.pod.label.version", "k8s.pod.label.app.kubernetes.io/version":
+		if r.version == "" {
+			r.version = v.Str()
+		}
+	case semconv.AttrServiceName:
+		r.service = v.Str()
+	case semconv.AttrServerAddress:
+		r.serverAddress = v.Str()
+	case semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute:
+		r.route = v.Str()
+	case semconv.AttrK8sCluster:
+		r.cluster = v.Str()
+	case semconv.AttrTeam:
+		r.team = v.Str()
+	case semconv.AttrProject:
+		r.project = v.Str()
+	case semconv.AttrCustomerID:
+		r.customer = v.Str()
+	case semconv.AttrCostCenter:
+		r.costCenter = v.Str()
+	case semconv.AttrCustomerTier:
+		r.tier = v.Str()
+	case semconv.AttrHTTPResponseStatusCode, "http.status_code":
+		r.status = intValue(v)
+	case semconv.AttrEnvoyResponseFlags:
+		r.flags = v.Str()
+	case semconv.AttrEnvoyDirection:
+		r.direction = v.Str()
+	case semconv.AttrEnvoyDurationMs:
+		r.durationMs, r.hasDuration = float64(intValue(v)), true
+	case semconv.AttrCostTotal:
+		r.cost, r.hasCost = floatValue(v)
+	case semconv.AttrCostCurrency:
+		r.currency = v.Str()
+	case semconv.AttrGenAIProviderName:
+		r.provider = v.Str()
+	case semconv.AttrGenAIResponseModel:
+		r.model = v.Str()
+	case semconv.AttrGenAIRequestModel:
+		r.requestModel = v.Str()
+	case semconv.AttrGenAIInputTokens:
+		r.inTokens = intValue(v)
+	case semconv.AttrGenAIOutputTokens:
+		r.outTokens = intValue(v)
+	}
+}
+
+func intValue(v pcommon.Value) int64 {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		return int64(v.Double())
+	case pcommon.ValueTypeStr:
+		n, _ := strconv.ParseInt(v.Str(), 10, 64)
+		return n
+	}
+	return 0
+}
+
+func floatValue(v pcommon.Value) (float64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		return v.Double(), true
+	case pcommon.ValueTypeInt:
+		return float64(v.Int()), true
+	case pcommon.ValueTypeStr:
+		f, err := strconv.ParseFloat(v.Str(), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// serviceFromAuthority turns an in-cluster authority into a service name:
+// "llm.ai.svc.cluster.local:8080" and "llm.ai:8080" (namespace ai) are
+// "llm", "httpbin:8000" is "httpbin"; a name outside the cluster
+// ("edition.cnn.com") is kept whole.
+func serviceFromAuthority(a, namespace string) string {
+	if i := strings.LastIndexByte(a, ':'); i >= 0 && !strings.Contains(a[i:], "]") {
+		a = a[:i]
+	}
+	if i := strings.Index(a, ".svc"); i > 0 && (len(a) == i+4 || a[i+4] == '.') {
+		// <service>.<namespace>.svc[.cluster domain]
+		name, _, _ := strings.Cut(a[:i], ".")
+		return name
+	}
+	if name, ns, ok := strings.Cut(a, "."); ok && ns == namespace {
+		return name
+	}
+	return a
+}
+
+// reporter is the reporter label of a request, or "" when its side does
+// not count.
+func (c *sliConnector) reporter(side string) string {
+	switch {
+	case side == semconv.ReporterDestination && c.countDest:
+		return semconv.ReporterDestination
+	case side == semconv.ReporterSource && c.countSrc:
+		return semconv.ReporterSource
+	}
+	return ""
+}
+
+// count adds one request to every family it belongs to.
+func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
+	if r.service == "" && r.serverAddress != "" {
+		r.service = serviceFromAuthority(r.serverAddress, r.namespace)
+	}
+	bad := r.spanError || c.classifier.bad(r.status, r.flags)
+	availability, availabilityHash := semconv.AvailabilityGood, goodHash
+	if bad {
+		availability, availabilityHash = semconv.AvailabilityBad, badHash
+	}
+	class := codeClassIndex(r.status)
+	model := r.model
+	if model == "" {
+		model = r.requestModel
+	}
+	// Each label value is hashed once here; the families combine them.
+	hNS, hApp, hVersion, hService := hashValue(r.namespace), hashValue(r.app), hashValue(r.version), hashValue(r.service)
+	hRoute, hTeam, hProject, hCustomer := hashValue(r.route), hashValue(r.team), hashValue(r.project), hashValue(r.customer)
+	hCC, hTier, hCluster := hashValue(r.costCenter), hashValue(r.tier), hashValue(r.cluster)
+	hReporter := destinationHash
+	if reporter == semconv.ReporterSource {
+		hReporter = sourceHash
+	}
+
+	key := labelValues{r.namespace, r.app, r.version, r.service, r.route, r.team, r.project, r.customer,
+		r.costCenter, r.tier, codeClasses[class], availability, reporter, r.cluster}
+	hashes := labelHashes{hNS, hApp, hVersion, hService, hRoute, hTeam, hProject, hCustomer,
+		hCC, hTier, classHashes[class], availabilityHash, hReporter, hCluster}
+	c.agg.add(c.requests, &key, &hashes, 1, now, ex)
+
+	if r.hasDuration {
+		key = labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
+		hashes = labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
+		c.agg.observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
+	}
+	if !r.hasCost && r.inTokens <= 0 && r.outTokens <= 0 {
+		return
+	}
+	hProvider, hModel := hashValue(r.provider), hashValue(model)
+	if r.hasCost {
+		key = labelValues{r.namespace, r.app, r.team, r.project, r.customer, r.costCenter, r.provider, model, r.currency, r.cluster}
+		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hashValue(r.currency), hCluster}
+		c.agg.add(c.cost, &key, &hashes, r.cost, now, ex)
+	}
+	for _, t := range [2]struct {
+		n        int64
+		typ      string
+		typeHash uint64
+	}{{r.inTokens, semconv.TokenTypeInput, inputHash}, {r.outTokens, semconv.TokenTypeOutput, outputHash}} {
+		if t.n <= 0 {
+			continue
+		}
+		key = labelValues{r.namespace, r.app, r.team, r.project, r.customer, r.costCenter, r.provider, model, r.cluster, t.typ}
+		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
+		c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
+	}
+}
+
+// Hashes of the constant label values, computed once.
+var (
+	goodHash, badHash     = hashValue(semconv.AvailabilityGood), hashValue(semconv.AvailabilityBad)
+	inputHash, outputHash = hashValue(semconv.TokenTypeInput), hashValue(semconv.TokenTypeOutput)
+	destinationHash       = hashValue(semconv.ReporterDestination)
+	sourceHash            = hashValue(semconv.ReporterSource)
+	classHashes           = func() (h [len(codeClasses)]uint64) {
+		for i, c := range codeClasses {
+			h[i] = hashValue(c)
+		}
+		return h
+	}()
+)
+
+// ConsumeLogs counts access log records: inbound ones (the server-side
+// sidecar) as the destination, outbound ones as the source; a record with
+// no direction is taken as the destination's.
+func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	now := pcommon.NewTimestampFromTime(time.Now())
+	var res, r request
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rl := range ld.ResourceLogs().All() {
+		res = request{}
+		res.readResource(rl.Resource().Attributes())
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				r = res
+				for k, v := range lr.Attributes().All() {
+					r.read(k, v)
+				}
+				side := semconv.ReporterDestination
+				if r.direction == semconv.DirectionOutbound {
+					side = semconv.ReporterSource
+				}
+				reporter := c.reporter(side)
+				if reporter == "" {
+					continue
+				}
+				ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
+				c.count(&r, reporter, now, &ex)
+			}
+		}
+	}
+	return nil
+}
+
+// ConsumeTraces counts SERVER spans as the destination and CLIENT spans as
+// the source; other kinds are not requests between services. A span is
+// bad when its status is ERROR or its HTTP status is 5xx.
+func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	now := pcommon.NewTimestampFromTime(time.Now())
+	var res, r request
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, rs := range td.ResourceSpans().All() {
+		res = request{}
+		res.readResource(rs.Resource().Attributes())
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, span := range ss.Spans().All() {
+				var side string
+				switch span.Kind() {
+				case ptrace.SpanKindServer:
+					side = semconv.ReporterDestination
+				case ptrace.SpanKindClient:
+					side = semconv.ReporterSource
+				default:
+					continue
+				}
+				reporter := c.reporter(side)
+				if reporter == "" {
+					continue
+				}
+				r = res
+				for k, v := range span.Attributes().All() {
+					r.read(k, v)
+				}
+				r.spanError = span.Status().Code() == ptrace.StatusCodeError
+				if end, start := span.EndTimestamp(), span.StartTimestamp(); end >= start && start != 0 {
+					r.durationMs, r.hasDuration = float64(end-start)/1e6, true
+				}
+				ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
+				c.count(&r, reporter, now, &ex)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,535 @@
+package sliconnector
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/metadata"
+	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
+	"github.com/genops-mesh/otelcol-genops/internal/fixtures"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var testID = 0
+
+// newTestConnector returns a started connector and the sink its metrics go
+// to. Each gets its own component id: instances are shared by id.
+func newTestConnector(t *testing.T, cfg *Config) (*sliConnector, *consumertest.MetricsSink) {
+	t.Helper()
+	testID++
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName("sli", strconv.Itoa(testID))
+	sink := new(consumertest.MetricsSink)
+	c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Shutdown(context.Background()) })
+	return c.(*sliConnector), sink
+}
+
+// render flushes and returns every emitted series as sorted text lines,
+// Prometheus style: histograms as cumulative _bucket{le=...}, _count, _sum.
+func render(t *testing.T, c *sliConnector, sink *consumertest.MetricsSink) []string {
+	t.Helper()
+	sink.Reset()
+	if err := c.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, md := range sink.AllMetrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					lines = append(lines, renderMetric(m)...)
+				}
+			}
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+func labelString(attrs pcommon.Map, extra ...string) string {
+	var kv []string
+	for k, v := range attrs.All() {
+		kv = append(kv, fmt.Sprintf("%s=%q", k, v.Str()))
+	}
+	kv = append(kv, extra...)
+	sort.Strings(kv)
+	return "{" + strings.Join(kv, ",") + "}"
+}
+
+func renderMetric(m pmetric.Metric) []string {
+	var out []string
+	switch m.Type() {
+	case pmetric.MetricTypeSum:
+		for _, dp := range m.Sum().DataPoints().All() {
+			v := dp.DoubleValue()
+			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+				v = float64(dp.IntValue())
+			}
+			out = append(out, fmt.Sprintf("%s%s %g", m.Name(), labelString(dp.Attributes()), v))
+		}
+	case pmetric.MetricTypeHistogram:
+		for _, dp := range m.Histogram().DataPoints().All() {
+			var cum uint64
+			for i, n := range dp.BucketCounts().AsRaw() {
+				cum += n
+				le := "+Inf"
+				if i < dp.ExplicitBounds().Len() {
+					le = strconv.FormatFloat(dp.ExplicitBounds().At(i), 'g', -1, 64)
+				}
+				out = append(out, fmt.Sprintf("%s_bucket%s %d", m.Name(), labelString(dp.Attributes(), fmt.Sprintf("le=%q", le)), cum))
+			}
+			out = append(out, fmt.Sprintf("%s_count%s %d", m.Name(), labelString(dp.Attributes()), dp.Count()))
+			out = append(out, fmt.Sprintf("%s_sum%s %g", m.Name(), labelString(dp.Attributes()), dp.Sum()))
+		}
+	}
+	return out
+}
+
+func compareGolden(t *testing.T, name string, got []string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".txt")
+	text := strings.Join(got, "\n") + "\n"
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if string(want) != text {
+		t.Errorf("%s differs (go test -update, then read the diff); got:\n%s", path, text)
+	}
+}
+
+// logsFromLines parses access log lines as the mesh_access_log receiver
+// does, under a resource naming the pod whose sidecar wrote them.
+func logsFromLines(t *testing.T, format string, lines []string, resource map[string]any, extra map[string]any) plog.Logs {
+	t.Helper()
+	p, err := accesslog.New(format, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	if err := rl.Resource().Attributes().FromRaw(resource); err != nil {
+		t.Fatal(err)
+	}
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	var fields accesslog.Fields
+	for _, l := range lines {
+		if err := p.Parse(l, &fields); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		lr := lrs.AppendEmpty()
+		if err := p.WriteRecord(&fields, lr); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range extra {
+			_ = lr.Attributes().PutEmpty(k).FromRaw(v)
+		}
+	}
+	return ld
+}
+
+func fixtureLines(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(fixtures.Path(t, "envoy-access-logs", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// The exact series emitted for the real sample lines, for each reporter
+// setting. istio-io-access-log-task.log holds one request logged by both
+// sidecars: by default it counts once.
+func TestFixtureSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, reporter string
+		resource             map[string]any
+	}{
+		{"access-log-task-destination", "istio-io-access-log-task.log", ReporterDestination,
+			map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"}},
+		{"access-log-task-both", "istio-io-access-log-task.log", ReporterBoth,
+			map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"}},
+		{"egress-gateway-source", "istio-io-egress-gateway-default.log", ReporterSource,
+			map[string]any{"k8s.namespace.name": "istio-system", "app": "istio-egressgateway"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Reporter = tc.reporter
+			c, sink := newTestConnector(t, cfg)
+			if err := c.ConsumeLogs(context.Background(), logsFromLines(t, "istio", fixtureLines(t, tc.file), tc.resource, nil)); err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, tc.name, render(t, c, sink))
+		})
+	}
+}
+
+// Hand-checked: the inbound record of the sample, counted once.
+func TestOnceOnly(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := logsFromLines(t, "istio", fixtureLines(t, "istio-io-access-log-task.log"),
+		map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin"}, nil)
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	want := `genops.requests{app="httpbin",availability="good",namespace="foo",reporter="destination",response_code_class="4xx",route="default",service="httpbin"} 1`
+	if !strings.Contains(got, want) {
+		t.Fatalf("missing\n%s\nin\n%s", want, got)
+	}
+	if strings.Contains(got, `reporter="source"`) {
+		t.Fatalf("the client sidecar's record was counted:\n%s", got)
+	}
+}
+
+func TestAvailability(t *testing.T) {
+	def := createDefaultConfig().(*Config)
+	withClasses := createDefaultConfig().(*Config)
+	withClasses.Availability.ClientSide, withClasses.Availability.Policy, withClasses.Availability.InjectedFaults, withClasses.Availability.Count429 = true, true, true, true
+	for _, tc := range []struct {
+		status       int64
+		flags        string
+		bad, badWith bool
+	}{
+		{200, "-", false, false},
+		{503, "-", true, true},
+		{503, "UF,URX", true, true},
+		{0, "UF", true, true},
+		{200, "UT", true, true},
+		{0, "DC", false, true},
+		{400, "DPE", false, true},
+		{429, "RL", false, true},
+		{403, "UAEX", false, true},
+		{503, "FI", true, true},
+		{200, "DI", false, true},
+		{429, "-", false, true},
+		{404, "NR", true, true},
+		{200, "RFCF", false, false},
+	} {
+		for _, x := range []struct {
+			cfg  *Config
+			want bool
+		}{{def, tc.bad}, {withClasses, tc.badWith}} {
+			c := classifier{failureFlags: x.cfg.Availability.failureSet(), count429: x.cfg.Availability.Count429}
+			if got := c.bad(tc.status, tc.flags); got != x.want {
+				t.Errorf("status %d flags %q (classes %v): bad=%v, want %v", tc.status, tc.flags, x.cfg.Availability.ClientSide, got, x.want)
+			}
+		}
+	}
+}
+
+func genopsRecord(ld plog.Logs, attrs map[string]any) {
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty()
+	_ = lr.Attributes().FromRaw(attrs)
+}
+
+func emptyLogs() plog.Logs {
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	return ld
+}
+
+// Cost and tokens from the governance attributes, with the contract's
+// labels; absent labels are left out, never "unknown".
+func TestCostAndTokens(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	for i, team := range []string{"ml-platform", "ml-platform", "search"} {
+		genopsRecord(ld, map[string]any{
+			"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 1500,
+			"genops.team": team, "genops.customer_id": fmt.Sprintf("cust-%d", i%2), "genops.cost.total": 0.25,
+			"genops.cost.currency": "USD", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+			"gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20, "service.name": "llm",
+		})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.cost{currency="USD",genops_customer_id="cust-0",genops_team="ml-platform",model="gpt-4o-mini",provider="openai"} 0.25`,
+		`genops.cost{currency="USD",genops_customer_id="cust-1",genops_team="ml-platform",model="gpt-4o-mini",provider="openai"} 0.25`,
+		`genops.cost{currency="USD",genops_customer_id="cust-0",genops_team="search",model="gpt-4o-mini",provider="openai"} 0.25`,
+		`genops.tokens{genops_customer_id="cust-0",genops_team="ml-platform",model="gpt-4o-mini",provider="openai",token_type="input"} 100`,
+		`genops.tokens{genops_customer_id="cust-0",genops_team="search",model="gpt-4o-mini",provider="openai",token_type="output"} 20`,
+		`genops.request.duration_bucket{genops_team="ml-platform",le="1",reporter="destination",service="llm"} 0`,
+		`genops.request.duration_bucket{genops_team="ml-platform",le="2.5",reporter="destination",service="llm"} 2`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if strings.Contains(got, "unknown") {
+		t.Error("an absent label became a value")
+	}
+	if t.Failed() {
+		t.Log(got)
+	}
+}
+
+// 1,500 customers with a cap of 1,000: the first 1,000 keep their series,
+// the rest fold into __overflow__, and the fold is counted per metric and
+// label. A metric at max_series folds whole series.
+func TestCardinalityCaps(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxSeries = 2_000
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	for i := range 1_500 {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.customer_id": fmt.Sprintf("c%04d", i), "genops.cost.total": 1.0})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.requests.count; n != 1_001 {
+		t.Errorf("requests has %d series, want 1,000 customers and __overflow__", n)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.requests{availability="good",genops_customer_id="__overflow__",reporter="destination",response_code_class="2xx"} 500`,
+		`genops.series.overflow{label="genops_customer_id",metric="genops.requests"} 500`,
+		`genops.series.overflow{label="genops_customer_id",metric="genops.cost"} 500`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+
+	cfg = createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxSeries = 10
+	c, sink = newTestConnector(t, cfg)
+	ld = emptyLogs()
+	for i := range 25 {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": fmt.Sprintf("team-%d", i)})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.requests.count; n != 11 {
+		t.Errorf("requests has %d series, want 10 and one overflow series", n)
+	}
+	got = strings.Join(render(t, c, sink), "\n")
+	if !strings.Contains(got, `genops.series.overflow{label="__all__",metric="genops.requests"} 15`) {
+		t.Errorf("series overflow not counted:\n%s", got)
+	}
+}
+
+// Counters stay cumulative across flushes with a fixed start time; an
+// expired series that comes back starts again from zero, later.
+func TestCumulativeAndExpiry(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Expiry = 50 * time.Millisecond
+	c, sink := newTestConnector(t, cfg)
+	send := func() {
+		ld := emptyLogs()
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a"})
+		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+	}
+	point := func() pmetric.NumberDataPoint {
+		sink.Reset()
+		if err := c.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, md := range sink.AllMetrics() {
+			ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+			for _, m := range ms.All() {
+				if m.Name() == "genops.requests" {
+					return m.Sum().DataPoints().At(0)
+				}
+			}
+		}
+		t.Fatal("no genops.requests point")
+		return pmetric.NumberDataPoint{}
+	}
+	send()
+	first := point()
+	send()
+	second := point()
+	if first.IntValue() != 1 || second.IntValue() != 2 || second.StartTimestamp() != first.StartTimestamp() || first.StartTimestamp() == 0 ||
+		second.Timestamp() <= first.Timestamp() {
+		t.Fatalf("not cumulative: %d@%v(start %v) then %d@%v(start %v)", first.IntValue(), first.Timestamp(), first.StartTimestamp(), second.IntValue(), second.Timestamp(), second.StartTimestamp())
+	}
+	time.Sleep(100 * time.Millisecond)
+	sink.Reset()
+	if err := c.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.requests.count != 0 {
+		t.Fatal("the idle series did not expire")
+	}
+	send()
+	again := point()
+	if again.IntValue() != 1 || again.StartTimestamp() <= second.StartTimestamp() {
+		t.Fatalf("a series that came back must restart: %d, start %v (before %v)", again.IntValue(), again.StartTimestamp(), second.StartTimestamp())
+	}
+}
+
+func TestExemplarsAndSLOBuckets(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.SLOFile = filepath.Join("..", "..", "config", "slo.yaml")
+	cfg.Histogram.Buckets = []time.Duration{time.Second}
+	c, sink := newTestConnector(t, cfg)
+	if got := fmt.Sprint(c.durations.bounds); got != "[0.5 1 2]" {
+		t.Errorf("bounds %s, want the SLO file's 500ms and 2s added to 1s", got)
+	}
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 700})
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	sink.Reset()
+	if err := c.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+		var exs pmetric.ExemplarSlice
+		switch m.Name() {
+		case "genops.requests":
+			exs = m.Sum().DataPoints().At(0).Exemplars()
+		case "genops.request.duration":
+			exs = m.Histogram().DataPoints().At(0).Exemplars()
+		default:
+			continue
+		}
+		if exs.Len() != 1 || exs.At(0).TraceID() != lr.TraceID() {
+			t.Errorf("%s: exemplars %d", m.Name(), exs.Len())
+		}
+		found++
+	}
+	if found != 2 {
+		t.Errorf("%d metrics with exemplars", found)
+	}
+}
+
+// SERVER spans count for the destination; an ERROR status or a 5xx is bad;
+// CLIENT spans count only when the source side is on.
+func TestSpans(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Reporter = ReporterBoth
+	c, sink := newTestConnector(t, cfg)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	rs.Resource().Attributes().PutStr("k8s.namespace.name", "shop")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	start := time.Unix(1_700_000_000, 0)
+	add := func(kind ptrace.SpanKind, status int64, errStatus bool, d time.Duration) {
+		s := spans.AppendEmpty()
+		s.SetKind(kind)
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(d)))
+		s.Attributes().PutInt("http.response.status_code", status)
+		s.Attributes().PutStr("genops.team", "payments")
+		if errStatus {
+			s.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	add(ptrace.SpanKindServer, 200, false, 30*time.Millisecond)
+	add(ptrace.SpanKindServer, 200, true, 30*time.Millisecond)
+	add(ptrace.SpanKindServer, 502, false, 3*time.Second)
+	add(ptrace.SpanKindClient, 200, false, 40*time.Millisecond)
+	add(ptrace.SpanKindInternal, 200, false, time.Millisecond)
+	if err := c.ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	compareGolden(t, "spans", render(t, c, sink))
+}
+
+// One configured connector used in a logs and a traces pipeline is one
+// instance: both feed the same series.
+func TestSharedAcrossSignals(t *testing.T) {
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName("sli", "shared")
+	sink := new(consumertest.MetricsSink)
+	cfg := createDefaultConfig()
+	logs, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces, err := NewFactory().CreateTracesToMetrics(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if any(logs) != any(traces) {
+		t.Fatal("two instances for one id")
+	}
+	for _, c := range []component.Component{logs, traces} {
+		if err := c.Start(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200})
+	_ = logs.ConsumeLogs(context.Background(), ld)
+	if err := logs.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sink.DataPointCount() != 0 {
+		t.Fatal("flushed before the last user stopped")
+	}
+	if err := traces.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sink.DataPointCount() == 0 {
+		t.Fatal("nothing flushed at the last shutdown")
+	}
+}
+
+func TestServiceFromAuthority(t *testing.T) {
+	for _, tc := range []struct{ authority, namespace, want string }{
+		{"llm.ai.svc.cluster.local:8080", "shop", "llm"},
+		{"llm.ai.svc:8080", "", "llm"},
+		{"llm.ai:8080", "ai", "llm"},
+		{"httpbin:8000", "foo", "httpbin"},
+		{"edition.cnn.com", "istio-system", "edition.cnn.com"},
+		{"[::1]:80", "", "[::1]"},
+	} {
+		if got := serviceFromAuthority(tc.authority, tc.namespace); got != tc.want {
+			t.Errorf("serviceFromAuthority(%q, %q) = %q, want %q", tc.authority, tc.namespace, got, tc.want)
+		}
+	}
+}

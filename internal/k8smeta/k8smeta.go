@@ -1,0 +1,216 @@
+// Package k8smeta keeps what governance needs to know about the cluster —
+// pods (by UID, namespace/name and IP), their owning workloads and
+// namespaces' labels — in client-go shared informers, so that the
+// governance processor and `genopsctl coverage` look workloads up in memory
+// instead of calling the API server per record.
+//
+// It follows client-go's own examples: shared informers with a transform
+// that keeps only the fields used, indexers for the lookups,
+// cache.WaitForCacheSync before serving, and a clean stop.
+package k8smeta
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Pod is the part of a pod that attribution reads.
+type Pod struct {
+	Namespace, Name, UID, IP, Node string
+	Labels                         map[string]string
+	// Workload is the owning workload: Deployment (through its
+	// ReplicaSet), StatefulSet, DaemonSet, Job, or the pod itself.
+	WorkloadKind, WorkloadName string
+}
+
+// Options choose what is watched.
+type Options struct {
+	// NodeName restricts pods to one node (agent mode); empty watches the
+	// cluster (gateway mode).
+	NodeName string
+	// Resync is the informers' resync period; 0 disables it.
+	Resync time.Duration
+}
+
+const (
+	indexByIP  = "ip"
+	indexByUID = "uid"
+)
+
+// Store answers lookups from informer caches.
+type Store struct {
+	pods, namespaces, replicaSets cache.SharedIndexInformer
+	factories                     []informers.SharedInformerFactory
+	stop                          chan struct{}
+}
+
+// New sets up the informers; Start runs them.
+func New(client kubernetes.Interface, opts Options) (*Store, error) {
+	podFactory := informers.NewSharedInformerFactoryWithOptions(client, opts.Resync,
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			if opts.NodeName != "" {
+				lo.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", opts.NodeName).String()
+			}
+		}))
+	factory := informers.NewSharedInformerFactory(client, opts.Resync)
+	s := &Store{
+		pods:        podFactory.Core().V1().Pods().Informer(),
+		namespaces:  factory.Core().V1().Namespaces().Informer(),
+		replicaSets: factory.Apps().V1().ReplicaSets().Informer(),
+		factories:   []informers.SharedInformerFactory{podFactory, factory},
+		stop:        make(chan struct{}),
+	}
+	// Keep only what lookups read: a node's pods are many and their specs
+	// are large.
+	if err := s.pods.SetTransform(trimPod); err != nil {
+		return nil, fmt.Errorf("pod transform: %w", err)
+	}
+	if err := s.namespaces.SetTransform(trimMeta); err != nil {
+		return nil, fmt.Errorf("namespace transform: %w", err)
+	}
+	if err := s.replicaSets.SetTransform(trimMeta); err != nil {
+		return nil, fmt.Errorf("replicaset transform: %w", err)
+	}
+	if err := s.pods.AddIndexers(cache.Indexers{
+		indexByIP: func(obj any) ([]string, error) {
+			p, ok := obj.(*corev1.Pod)
+			if !ok || p.Spec.HostNetwork { // host-network pods share the node's IP
+				return nil, nil
+			}
+			var ips []string
+			for _, ip := range p.Status.PodIPs {
+				ips = append(ips, ip.IP)
+			}
+			if len(ips) == 0 && p.Status.PodIP != "" {
+				ips = append(ips, p.Status.PodIP)
+			}
+			return ips, nil
+		},
+		indexByUID: func(obj any) ([]string, error) {
+			p, ok := obj.(*corev1.Pod)
+			if !ok {
+				return nil, nil
+			}
+			return []string{string(p.UID)}, nil
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("pod indexers: %w", err)
+	}
+	return s, nil
+}
+
+func trimMeta(obj any) (any, error) {
+	if m, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		meta := m.GetObjectMeta()
+		meta.SetManagedFields(nil)
+		meta.SetAnnotations(nil)
+	}
+	return obj, nil
+}
+
+func trimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: p.Name, Namespace: p.Namespace, UID: p.UID, Labels: p.Labels,
+			OwnerReferences: p.OwnerReferences, ResourceVersion: p.ResourceVersion,
+		},
+		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork},
+		Status: corev1.PodStatus{PodIP: p.Status.PodIP, PodIPs: p.Status.PodIPs, Phase: p.Status.Phase},
+	}, nil
+}
+
+// Start runs the informers and waits until their caches are synced, at
+// most until ctx ends.
+func (s *Store) Start(ctx context.Context) error {
+	for _, f := range s.factories {
+		f.Start(s.stop)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.namespaces.HasSynced, s.replicaSets.HasSynced) {
+		return fmt.Errorf("kubernetes caches did not sync: %w", ctx.Err())
+	}
+	return nil
+}
+
+// Stop stops the informers.
+func (s *Store) Stop() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	for _, f := range s.factories {
+		f.Shutdown()
+	}
+}
+
+// PodByUID finds a pod by its UID.
+func (s *Store) PodByUID(uid string) (Pod, bool) { return s.byIndex(indexByUID, uid) }
+
+// PodByIP finds the pod that has this IP. A pod IP is unique among running
+// pods; a finished pod may still hold it, so a running one wins.
+func (s *Store) PodByIP(ip string) (Pod, bool) { return s.byIndex(indexByIP, ip) }
+
+// PodByName finds a pod by namespace and name.
+func (s *Store) PodByName(namespace, name string) (Pod, bool) {
+	obj, ok, err := s.pods.GetStore().GetByKey(namespace + "/" + name)
+	if err != nil || !ok {
+		return Pod{}, false
+	}
+	return s.pod(obj.(*corev1.Pod)), true
+}
+
+func (s *Store) byIndex(index, key string) (Pod, bool) {
+	objs, err := s.pods.GetIndexer().ByIndex(index, key)
+	if err != nil || len(objs) == 0 {
+		return Pod{}, false
+	}
+	best := objs[0].(*corev1.Pod)
+	for _, o := range objs[1:] {
+		if p := o.(*corev1.Pod); p.Status.Phase == corev1.PodRunning {
+			best = p
+		}
+	}
+	return s.pod(best), true
+}
+
+func (s *Store) pod(p *corev1.Pod) Pod {
+	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels,
+		WorkloadKind: "Pod", WorkloadName: p.Name}
+	for _, ref := range p.OwnerReferences {
+		if ref.Controller == nil || !*ref.Controller {
+			continue
+		}
+		out.WorkloadKind, out.WorkloadName = ref.Kind, ref.Name
+		if ref.Kind == "ReplicaSet" {
+			if obj, ok, _ := s.replicaSets.GetStore().GetByKey(p.Namespace + "/" + ref.Name); ok {
+				for _, rsRef := range obj.(metav1.Object).GetOwnerReferences() {
+					if rsRef.Controller != nil && *rsRef.Controller && rsRef.Kind == "Deployment" {
+						out.WorkloadKind, out.WorkloadName = "Deployment", rsRef.Name
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// NamespaceLabels returns a namespace's labels.
+func (s *Store) NamespaceLabels(namespace string) (map[string]string, bool) {
+	obj, ok, err := s.namespaces.GetStore().GetByKey(namespace)
+	if err != nil || !ok {
+		return nil, false
+	}
+	return obj.(metav1.Object).GetLabels(), true
+}

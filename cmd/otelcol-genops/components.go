@@ -39,6 +39,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/genops-mesh/otelcol-genops/connector/sliconnector"
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
 )
 
@@ -87,6 +88,7 @@ func components() (otelcol.Factories, error) {
 		module[processor.Factory]{k8sattributesprocessor.NewFactory(), contribModule + "processor/k8sattributesprocessor" + coreVersion},
 		module[processor.Factory]{resourceprocessor.NewFactory(), contribModule + "processor/resourceprocessor" + coreVersion},
 		module[processor.Factory]{transformprocessor.NewFactory(), contribModule + "processor/transformprocessor" + coreVersion},
+		module[processor.Factory]{governanceprocessor.NewFactory(), thisModule + "/processor/governanceprocessor"},
 	); err != nil {
 		return otelcol.Factories{}, err
 	}

@@ -15,7 +15,7 @@ func TestComponents(t *testing.T) {
 	}
 	want := map[string][]string{
 		"receiver":  {"otlp", "zipkin", "prometheus", "file_log", "filelog", "mesh_access_log"},
-		"processor": {"memory_limiter", "batch", "k8s_attributes", "k8sattributes", "resource", "transform"},
+		"processor": {"memory_limiter", "batch", "k8s_attributes", "k8sattributes", "resource", "transform", "governance"},
 		"connector": {"span_metrics", "spanmetrics", "count", "sli"},
 		"exporter":  {"prometheus", "otlp_grpc", "otlp", "otlp_http", "otlphttp", "debug"},
 		"extension": {"health_check", "file_storage", "pprof", "zpages"},

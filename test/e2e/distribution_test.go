@@ -194,7 +194,8 @@ func TestShippedConfigsValidate(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// The DaemonSet sets K8S_NODE_NAME from the downward API; k8s_attributes checks it.
 			col := collectortest.Start(t, []string{"validate", "--config", filepath.Join("..", "..", "config", name)},
-				"K8S_NODE_NAME=node-1", "GENOPS_SLO_FILE="+filepath.Join("..", "..", "config", "slo.yaml"))
+				"K8S_NODE_NAME=node-1", "GENOPS_SLO_FILE="+filepath.Join("..", "..", "config", "slo.yaml"),
+				"GENOPS_PRICING_FILE="+filepath.Join("..", "..", "config", "pricing.yaml"))
 			if err := col.Wait(t, 60*time.Second); err != nil {
 				t.Fatalf("validate config/%s: %v\n%s", name, err, col.Output())
 			}

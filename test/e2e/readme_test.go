@@ -57,10 +57,11 @@ func TestReadmeTour(t *testing.T) {
 			return err
 		}
 		got := collectortest.Matching(collectortest.Samples(families["genops_requests_total"]), map[string]string{
-			"service":        "support-bot",
-			"genops_team":    "ml-platform",
-			"genops_project": "support-bot",
-			"availability":   "good",
+			"service":            "support-bot",
+			"genops_team":        "ml-platform",
+			"genops_project":     "support-bot",
+			"genops_customer_id": "unknown", // the governance processor's default
+			"availability":       "good",
 		})
 		if len(got) != 1 || got[0].Value != 1 {
 			return fmt.Errorf("want one support-bot call for ml-platform, got %v (families: %s)", got, collectortest.Names(families))

@@ -16,9 +16,8 @@ import (
 // contract: both sidecars log each request and it counts once; 503s and
 // upstream failures are bad; latency lands in the SLO file's buckets.
 //
-// Until the governance processor lands, a stock transform processor copies
-// the team header into genops.team (what the processor will do, with trust
-// rules); everything else is this repository's.
+// The governance processor takes the team from the header (no cluster
+// here: kubernetes.mode off).
 func TestAccessLogsToSLIMetrics(t *testing.T) {
 	dir := t.TempDir()
 	writeLog := func(pod string, lines []string) {
@@ -69,9 +68,9 @@ receivers:
     poll_interval: 50ms
     format: '%s'
 processors:
-  transform:
-    log_statements:
-      - set(log.attributes["genops.team"], log.attributes["http.request.header.x-genops-team"])
+  governance:
+    kubernetes:
+      mode: off
 connectors:
   sli:
     slo_file: %s
@@ -85,7 +84,7 @@ service:
   pipelines:
     logs:
       receivers: [mesh_access_log]
-      processors: [transform]
+      processors: [governance]
       exporters: [sli]
     metrics:
       receivers: [sli]
@@ -98,7 +97,8 @@ service:
 
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
-	base := map[string]string{"namespace": "ai", "service": "llm", "route": "default", "genops_team": "ml-platform", "reporter": "destination"}
+	base := map[string]string{"namespace": "ai", "service": "llm", "route": "default", "genops_team": "ml-platform",
+		"genops_project": "support-bot", "genops_customer_id": "cust-42", "genops_cost_center": "unknown", "reporter": "destination"}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {

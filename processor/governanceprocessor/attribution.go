@@ -1,0 +1,177 @@
+package governanceprocessor
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// dimension is one governance dimension, compiled from the config.
+type dimension struct {
+	name      string // team
+	attr      string // genops.team
+	headerKey string // http.request.header.x-genops-team
+	label     string // genops.ai/team ("" when no label carries it)
+	podAttr   string // k8s.pod.label.genops.ai/team (labels sent with ALS)
+	trust     string
+	allow     map[string]bool
+	pattern   *regexp.Regexp
+	maxLen    int
+	hash      bool
+	def       string
+	// verdicts caches accept's answer for raw values seen before; it is
+	// cleared when it reaches maxVerdicts, so it stays bounded however many
+	// distinct values arrive.
+	verdicts map[string]verdict
+}
+
+type verdict struct {
+	value string
+	ok    bool
+}
+
+// maxVerdicts bounds each dimension's cache of validated values.
+const maxVerdicts = 4096
+
+var dimensionAttrs = map[string]string{
+	DimTeam: semconv.AttrTeam, DimProject: semconv.AttrProject, DimCustomerID: semconv.AttrCustomerID,
+	DimCostCenter: semconv.AttrCostCenter, DimCustomerTier: semconv.AttrCustomerTier,
+	DimEnvironment: semconv.AttrEnvironment, DimFeature: semconv.AttrFeature,
+}
+
+func compileDimensions(cfg *Config) []dimension {
+	out := make([]dimension, 0, len(dimensionNames))
+	for _, name := range dimensionNames {
+		dc := cfg.Dimensions[name]
+		d := dimension{name: name, attr: dimensionAttrs[name], trust: dc.Trust, maxLen: dc.MaxLength, hash: dc.Hash, def: dc.Default}
+		if d.trust == "" {
+			d.trust = TrustAlways
+		}
+		if d.maxLen == 0 {
+			d.maxLen = 128
+		}
+		if h := cfg.Headers[name]; h != "" {
+			d.headerKey = semconv.RequestHeaderPrefix + strings.ToLower(h)
+		}
+		if l := cfg.Labels[name]; l != "" {
+			d.label, d.podAttr = l, "k8s.pod.label."+l
+		}
+		if len(dc.Allow) > 0 {
+			d.allow = map[string]bool{}
+			for _, v := range dc.Allow {
+				d.allow[v] = true
+			}
+		}
+		if dc.Pattern != "" {
+			d.pattern = regexp.MustCompile(dc.Pattern) // validated by Config.Validate
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Sanitize makes a client-supplied value safe to keep: valid UTF-8 (invalid
+// bytes removed), no control characters, surrounding space trimmed. It
+// reports false when nothing usable is left or the value is longer than
+// maxLen bytes (a cut value would attribute to someone else). It
+// allocates only when it has to remove something.
+func Sanitize(v string, maxLen int) (string, bool) {
+	clean := true
+	for _, r := range v {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		var b strings.Builder
+		for i := 0; i < len(v); {
+			r, size := utf8.DecodeRuneInString(v[i:])
+			if !(r == utf8.RuneError && size <= 1) && !unicode.IsControl(r) {
+				b.WriteString(v[i : i+size])
+			}
+			i += size
+		}
+		v = b.String()
+	}
+	v = strings.TrimSpace(v)
+	if v == "" || v == "-" || len(v) > maxLen {
+		return "", false
+	}
+	return v, true
+}
+
+// accept sanitizes and validates a value for this dimension. Not safe for
+// concurrent use (the processor serializes batches).
+func (d *dimension) accept(raw string) (string, bool) {
+	if vd, ok := d.verdicts[raw]; ok {
+		return vd.value, vd.ok
+	}
+	v, ok := d.check(raw)
+	if d.verdicts == nil || len(d.verdicts) >= maxVerdicts {
+		d.verdicts = make(map[string]verdict, 64)
+	}
+	if len(raw) <= d.maxLen { // oversized values are not worth remembering
+		d.verdicts[strings.Clone(raw)] = verdict{v, ok}
+	}
+	return v, ok
+}
+
+func (d *dimension) check(v string) (string, bool) {
+	v, ok := Sanitize(v, d.maxLen)
+	if !ok {
+		return "", false
+	}
+	if d.allow != nil && !d.allow[v] {
+		return "", false
+	}
+	if d.pattern != nil && !d.pattern.MatchString(v) {
+		return "", false
+	}
+	return v, true
+}
+
+// hashValue is the HMAC-SHA256 of v under key, as 32 hex digits.
+func hashValue(key []byte, v string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(v))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// trustedCaller tells whether the caller of a request may set headers:
+// its principal or its namespace is in the trusted lists.
+type trustedCaller struct {
+	principals []string
+	namespaces map[string]bool
+}
+
+func (t *trustedCaller) trusts(principal, namespace string) bool {
+	if principal != "" {
+		for _, p := range t.principals {
+			if p == principal || (strings.HasSuffix(p, "*") && strings.HasPrefix(principal, p[:len(p)-1])) {
+				return true
+			}
+		}
+		if namespace == "" {
+			namespace = spiffeNamespace(principal)
+		}
+	}
+	return namespace != "" && t.namespaces[namespace]
+}
+
+// spiffeNamespace reads the namespace of an Istio SPIFFE id
+// (spiffe://<trust domain>/ns/<namespace>/sa/<service account>).
+func spiffeNamespace(id string) string {
+	_, rest, ok := strings.Cut(id, "/ns/")
+	if !ok || !strings.HasPrefix(id, "spiffe://") {
+		return ""
+	}
+	ns, _, _ := strings.Cut(rest, "/")
+	return ns
+}

@@ -1,0 +1,38 @@
+package governanceprocessor
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// BenchmarkAttribution: a 10,000-record batch of inbound access log records
+// with governance headers and a caller looked up by IP in the informer
+// cache, every dimension resolved. Reports records/s and allocs per record.
+func BenchmarkAttribution(b *testing.B) {
+	g := newTestGovernance(b, kubeConfig(), nil)
+	const n = 10_000
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
+	rl.Resource().Attributes().PutStr("k8s.pod.name", "llm-5d-abc")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for range n {
+		a := lrs.AppendEmpty().Attributes()
+		a.PutStr("envoy.direction", "inbound")
+		a.PutStr("network.peer.address", "10.0.0.2")
+		a.PutStr("http.request.header.x-genops-team", "ml-platform")
+		a.PutStr("http.request.header.x-genops-customer-id", "cust-42")
+		a.PutStr("http.request.header.x-genops-project", "support-bot")
+	}
+	_, _ = g.processLogs(context.Background(), ld) // attributes exist from here on: the steady state
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_, _ = g.processLogs(context.Background(), ld)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
+}

@@ -1,0 +1,164 @@
+package governanceprocessor
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// Sources of a governance value, in the default precedence order.
+var defaultSources = []string{semconv.SourceHeader, semconv.SourceSpanTag, semconv.SourcePodLabel, semconv.SourceNamespaceLabel, semconv.SourceDefault}
+
+// Dimensions, by their short names.
+const (
+	DimTeam         = "team"
+	DimProject      = "project"
+	DimCustomerID   = "customer_id"
+	DimCostCenter   = "cost_center"
+	DimCustomerTier = "customer_tier"
+	DimEnvironment  = "environment"
+	DimFeature      = "feature"
+)
+
+var dimensionNames = []string{DimTeam, DimProject, DimCustomerID, DimCostCenter, DimCustomerTier, DimEnvironment, DimFeature}
+
+// Trust modes of a dimension's header.
+const (
+	TrustAlways            = "always"
+	TrustNever             = "never"
+	TrustWhenSourceMatches = "when_source_matches"
+)
+
+// Kubernetes modes.
+const (
+	KubernetesOff     = "off"
+	KubernetesNode    = "node"
+	KubernetesCluster = "cluster"
+)
+
+// Config is the governance processor's configuration.
+type Config struct {
+	// Sources is the precedence order of header, span_tag, pod_label,
+	// namespace_label and default.
+	Sources []string `mapstructure:"sources"`
+	// Headers maps a dimension to the request header that carries it.
+	Headers map[string]string `mapstructure:"headers"`
+	// Labels maps a dimension to the pod and namespace label that carries it.
+	Labels map[string]string `mapstructure:"labels"`
+	// Dimensions configures trust and validation per dimension.
+	Dimensions map[string]DimensionConfig `mapstructure:"dimensions"`
+	// TrustedSources are the callers whose headers a dimension with
+	// trust: when_source_matches accepts.
+	TrustedSources TrustedSources `mapstructure:"trusted_sources"`
+	// HashKey is the HMAC key for dimensions with hash: true.
+	HashKey configopaque.String `mapstructure:"hash_key"`
+	// Kubernetes configures pod and namespace label lookups.
+	Kubernetes KubernetesConfig `mapstructure:"kubernetes"`
+	// PricingFile is the price table (config/pricing.yaml) for AI cost.
+	PricingFile string `mapstructure:"pricing_file"`
+	// Cluster is set as k8s.cluster.name on records that have none.
+	Cluster string `mapstructure:"cluster"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// DimensionConfig is how one dimension's values are trusted and checked.
+type DimensionConfig struct {
+	// Trust is always, never or when_source_matches (a trusted principal
+	// or namespace sent the request).
+	Trust string `mapstructure:"trust"`
+	// Allow lists the accepted values; empty accepts any that match Pattern.
+	Allow []string `mapstructure:"allow"`
+	// Pattern is a regular expression a value must match.
+	Pattern string `mapstructure:"pattern"`
+	// MaxLength bounds a value in bytes; a longer one is rejected, not cut.
+	MaxLength int `mapstructure:"max_length"`
+	// Hash replaces the value by an HMAC of it (personal data).
+	Hash bool `mapstructure:"hash"`
+	// Default is the value when no source gives one.
+	Default string `mapstructure:"default"`
+}
+
+// TrustedSources name the callers allowed to set headers.
+type TrustedSources struct {
+	// Principals are SPIFFE ids (%DOWNSTREAM_PEER_URI_SAN%) or Linkerd
+	// client ids; a trailing * matches a prefix.
+	Principals []string `mapstructure:"principals"`
+	// Namespaces are the caller's namespaces (from its SPIFFE id or pod).
+	Namespaces []string `mapstructure:"namespaces"`
+}
+
+// KubernetesConfig configures the informers.
+type KubernetesConfig struct {
+	// Mode is off (headers and span tags only), node (pods of NodeName,
+	// for a DaemonSet) or cluster (every pod, for a gateway).
+	Mode string `mapstructure:"mode"`
+	// NodeName is the node of node mode (K8S_NODE_NAME from the downward API).
+	NodeName string `mapstructure:"node_name"`
+	// SyncTimeout bounds the wait for the caches at start.
+	SyncTimeout time.Duration `mapstructure:"sync_timeout"`
+	// Kubeconfig is a kubeconfig file; empty uses the in-cluster service account.
+	Kubeconfig string `mapstructure:"kubeconfig"`
+}
+
+// Validate checks the configuration, naming the field at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, s := range c.Sources {
+		if !slices.Contains(defaultSources, s) {
+			errs = append(errs, fmt.Errorf("sources[%d]: %q is not one of %v", i, s, defaultSources))
+		}
+		if seen[s] {
+			errs = append(errs, fmt.Errorf("sources[%d]: %q appears twice", i, s))
+		}
+		seen[s] = true
+	}
+	for name, d := range c.Dimensions {
+		if !slices.Contains(dimensionNames, name) {
+			errs = append(errs, fmt.Errorf("dimensions: %q is not one of %v", name, dimensionNames))
+			continue
+		}
+		switch d.Trust {
+		case TrustAlways, TrustNever, TrustWhenSourceMatches:
+		default:
+			errs = append(errs, fmt.Errorf("dimensions.%s.trust: %q is not one of always, never, when_source_matches", name, d.Trust))
+		}
+		if _, err := regexp.Compile(d.Pattern); err != nil {
+			errs = append(errs, fmt.Errorf("dimensions.%s.pattern: %w", name, err))
+		}
+		if d.MaxLength < 1 || d.MaxLength > 4096 {
+			errs = append(errs, fmt.Errorf("dimensions.%s.max_length: %d is outside 1 to 4096", name, d.MaxLength))
+		}
+		if d.Hash && c.HashKey == "" {
+			errs = append(errs, fmt.Errorf("dimensions.%s.hash: needs hash_key", name))
+		}
+	}
+	for k := range c.Headers {
+		if !slices.Contains(dimensionNames, k) {
+			errs = append(errs, fmt.Errorf("headers: %q is not a dimension", k))
+		}
+	}
+	for k := range c.Labels {
+		if !slices.Contains(dimensionNames, k) {
+			errs = append(errs, fmt.Errorf("labels: %q is not a dimension", k))
+		}
+	}
+	switch c.Kubernetes.Mode {
+	case KubernetesOff, KubernetesCluster:
+	case KubernetesNode:
+		if c.Kubernetes.NodeName == "" {
+			errs = append(errs, errors.New("kubernetes.node_name: required in node mode (set it from the downward API: ${env:K8S_NODE_NAME})"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("kubernetes.mode: %q is not one of off, node, cluster", c.Kubernetes.Mode))
+	}
+	return errors.Join(errs...)
+}

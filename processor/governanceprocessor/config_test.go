@@ -1,0 +1,103 @@
+package governanceprocessor
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestLoadConfig(t *testing.T) {
+	def := loadConfig(t, "")
+	if err := confmap.Validate(def); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(def.Sources, defaultSources) || def.Headers[DimTeam] != "x-genops-team" || def.Labels[DimTeam] != "genops.ai/team" ||
+		def.Dimensions[DimTeam].Trust != TrustAlways || def.Dimensions[DimTeam].MaxLength != 128 || def.Dimensions[DimTeam].Default != "unknown" ||
+		len(def.Dimensions[DimEnvironment].Allow) != 5 || def.Kubernetes.Mode != KubernetesOff {
+		t.Errorf("defaults: %+v", def)
+	}
+	full := loadConfig(t, "full")
+	if err := confmap.Validate(full); err != nil {
+		t.Fatal(err)
+	}
+	c := full.Dimensions[DimCustomerID]
+	if !slices.Equal(full.Sources, []string{"pod_label", "header", "default"}) || full.Headers[DimTeam] != "X-Team" ||
+		full.Labels[DimTeam] != "example.com/team" || c.Trust != TrustWhenSourceMatches || c.Pattern != "^c-[0-9]+$" ||
+		c.MaxLength != 32 || !c.Hash || c.Default != "anonymous" || string(full.HashKey) != "s3cret" ||
+		len(full.TrustedSources.Principals) != 2 || full.TrustedSources.Namespaces[0] != "api-gateway" ||
+		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second ||
+		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" {
+		t.Errorf("full: %+v", full)
+	}
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	err := confmap.Validate(loadConfig(t, "bad"))
+	if err == nil {
+		t.Fatal("validated")
+	}
+	for _, want := range []string{
+		`sources[1]: "magic"`, `sources[2]: "header" appears twice`, `dimensions.team.trust: "sometimes"`,
+		"dimensions.team.pattern", "dimensions.team.max_length", "dimensions.team.hash: needs hash_key",
+		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q not in %v", want, err)
+		}
+	}
+}
+
+func TestPriceTable(t *testing.T) {
+	pt, err := LoadPriceTable(filepath.Join("..", "..", "config", "pricing.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		model    string
+		provider string
+		in, out  int64
+		cost     float64
+	}{
+		{"gpt-4o-mini-2024-07-18", "openai", 1_000_000, 1_000_000, 0.75},
+		{"gpt-4o", "openai", 2_000, 500, 0.01},
+		{"claude-sonnet-4-20250514", "anthropic", 1_000, 1_000, 0.018},
+		{"my-own-llama", "", 1_000_000, 0, 1.0},
+	} {
+		row, ok := pt.Lookup(tc.model)
+		if !ok || row.Provider != tc.provider {
+			t.Errorf("%s: row %+v", tc.model, row)
+			continue
+		}
+		if got := row.Cost(tc.in, tc.out); got < tc.cost-1e-9 || got > tc.cost+1e-9 {
+			t.Errorf("%s: cost %v, want %v", tc.model, got, tc.cost)
+		}
+	}
+	if pt.Currency != "USD" || pt.AsOf == "" {
+		t.Errorf("table header %+v", pt)
+	}
+}

@@ -1,0 +1,84 @@
+package governanceprocessor
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
+)
+
+// NewFactory returns the factory of the governance processor.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		processor.WithLogs(createLogs, metadata.LogsStability),
+		processor.WithTraces(createTraces, metadata.TracesStability),
+	)
+}
+
+// Default validation follows the GenOps governance spec: kebab-case team
+// and project names, customer ids of letters, digits, - and _, a fixed set
+// of environments.
+const (
+	kebabCase       = `^[a-z0-9]+(-[a-z0-9]+)*$`
+	customerPattern = `^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$`
+	codePattern     = `^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$`
+)
+
+// createDefaultConfig: headers trusted when they pass validation (set
+// trust: when_source_matches with trusted_sources in a multi-tenant mesh),
+// headers and labels named as in ARCHITECTURE.md, no Kubernetes lookups.
+func createDefaultConfig() component.Config {
+	dim := func(pattern string, allow ...string) DimensionConfig {
+		return DimensionConfig{Trust: TrustAlways, Pattern: pattern, Allow: allow, MaxLength: 128, Default: "unknown"}
+	}
+	return &Config{
+		Sources: append([]string(nil), defaultSources...),
+		Headers: map[string]string{
+			DimTeam: semconv.HeaderTeam, DimProject: semconv.HeaderProject, DimCustomerID: semconv.HeaderCustomerID,
+			DimCostCenter: semconv.HeaderCostCenter, DimCustomerTier: semconv.HeaderCustomerTier,
+			DimEnvironment: semconv.HeaderEnvironment, DimFeature: semconv.HeaderFeature,
+		},
+		Labels: map[string]string{
+			DimTeam: semconv.LabelTeam, DimProject: semconv.LabelProject, DimCostCenter: semconv.LabelCostCenter,
+			DimCustomerTier: semconv.LabelCustomerTier,
+		},
+		Dimensions: map[string]DimensionConfig{
+			DimTeam:         dim(kebabCase),
+			DimProject:      dim(kebabCase),
+			DimCustomerID:   dim(customerPattern),
+			DimCostCenter:   dim(codePattern),
+			DimCustomerTier: dim(kebabCase),
+			DimEnvironment:  dim("", "production", "staging", "development", "test", "local"),
+			DimFeature:      dim(codePattern),
+		},
+		Kubernetes: KubernetesConfig{Mode: KubernetesOff, SyncTimeout: 2 * time.Minute},
+	}
+}
+
+var processorCapabilities = consumer.Capabilities{MutatesData: true}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	p, err := newGovernance(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
+		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+}
+
+func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	p, err := newGovernance(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, next, p.processTraces,
+		processorhelper.WithCapabilities(processorCapabilities), processorhelper.WithStart(p.start), processorhelper.WithShutdown(p.shutdown))
+}

@@ -1,0 +1,76 @@
+package governanceprocessor
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PriceTable is config/pricing.yaml: list prices per million tokens by
+// model glob, first match wins, with a default row.
+type PriceTable struct {
+	Currency string     `yaml:"currency"`
+	AsOf     string     `yaml:"as_of"`
+	Source   string     `yaml:"source"`
+	Models   []PriceRow `yaml:"models"`
+	Default  *PriceRow  `yaml:"default"`
+}
+
+// PriceRow prices one model (or glob of models).
+type PriceRow struct {
+	Match            string  `yaml:"match"`
+	Provider         string  `yaml:"provider"`
+	InputPerMillion  float64 `yaml:"input_per_million"`
+	OutputPerMillion float64 `yaml:"output_per_million"`
+}
+
+// LoadPriceTable reads and checks a price table.
+func LoadPriceTable(file string) (*PriceTable, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var t PriceTable
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if t.Currency == "" {
+		return nil, fmt.Errorf("%s: currency: required (e.g. USD)", file)
+	}
+	for i, r := range t.Models {
+		if r.Match == "" {
+			return nil, fmt.Errorf("%s: models[%d].match: required", file, i)
+		}
+		if _, err := path.Match(r.Match, ""); err != nil {
+			return nil, fmt.Errorf("%s: models[%d].match %q: %w", file, i, r.Match, err)
+		}
+		if r.InputPerMillion < 0 || r.OutputPerMillion < 0 {
+			return nil, fmt.Errorf("%s: models[%d]: prices must not be negative", file, i)
+		}
+	}
+	return &t, nil
+}
+
+// Lookup finds the price row of a model: the first glob that matches, else
+// the default row.
+func (t *PriceTable) Lookup(model string) (PriceRow, bool) {
+	for _, r := range t.Models {
+		if ok, _ := path.Match(r.Match, model); ok {
+			return r, true
+		}
+	}
+	if t.Default != nil {
+		return *t.Default, true
+	}
+	return PriceRow{}, false
+}
+
+// Cost of a call in the table's currency.
+func (r PriceRow) Cost(inputTokens, outputTokens int64) float64 {
+	return (float64(inputTokens)*r.InputPerMillion + float64(outputTokens)*r.OutputPerMillion) / 1e6
+}

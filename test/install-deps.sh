@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   make
   git
+  prometheus   # promtool checks and unit-tests the generated rules
 )
 
 missing=()

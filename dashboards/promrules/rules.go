@@ -1,0 +1,237 @@
+// Package promrules generates Prometheus recording and alerting rules from
+// the SLO model, the way Sloth does: for each SLO, error ratios over the
+// multi-window, multi-burn-rate windows computed from event counts, the
+// error budget left, the current burn rate, page and ticket alerts, and an
+// alert for when the SLI's source disappears. It is a pure function of the
+// model; writing files is genopsctl's job.
+package promrules
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
+)
+
+// RuleFile is a Prometheus rule file.
+type RuleFile struct {
+	Groups []Group `yaml:"groups"`
+}
+
+// Group is a rule group.
+type Group struct {
+	Name     string `yaml:"name"`
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []Rule `yaml:"rules"`
+}
+
+// Rule is a recording or alerting rule.
+type Rule struct {
+	Record      string            `yaml:"record,omitempty"`
+	Alert       string            `yaml:"alert,omitempty"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+// ErrorRatioRecord names the recording rule of an SLO's error ratio over a
+// window ("slo:sli_error:ratio_rate1h").
+func ErrorRatioRecord(window string) string { return "slo:sli_error:ratio_rate" + window }
+
+// Names of the other rules.
+const (
+	BudgetRemainingRecord = "slo:error_budget:remaining_ratio"
+	BurnRateRecord        = "slo:error_budget:burn_rate5m"
+	ObjectiveRecord       = "slo:objective:ratio"
+	PageAlert             = "GenOpsSLOErrorBudgetBurnPage"
+	TicketAlert           = "GenOpsSLOErrorBudgetBurnTicket"
+	AbsentAlert           = "GenOpsSLOSourceAbsent"
+)
+
+// BurnWindow is one condition of the multi-window, multi-burn-rate scheme
+// (Google SRE workbook, chapter 5): the error ratio over both windows is
+// above Factor times the error budget.
+type BurnWindow struct {
+	Long, Short string
+	// BudgetShare is the share of the whole window's budget that burning at
+	// Factor for Long consumes; Factor derives from it and the SLO window.
+	BudgetShare float64
+}
+
+// Factor is the burn rate that consumes BudgetShare of the budget in Long,
+// for an SLO window: 2% of a 30-day budget in 1 hour is 14.4.
+func (w BurnWindow) Factor(sloWindow time.Duration) float64 {
+	long, _ := model.ParseDuration(w.Long)
+	f := w.BudgetShare * sloWindow.Hours() / time.Duration(long).Hours()
+	return math.Round(f*1000) / 1000
+}
+
+// The workbook's tiers: page at 2% of the budget in 1h (5m to confirm) or
+// 5% in 6h (30m); ticket at 10% in 1d (2h) or 10% in 3d (6h). For a 30-day
+// window the factors are 14.4, 6, 3 and 1.
+var (
+	PageWindows   = []BurnWindow{{"1h", "5m", 0.02}, {"6h", "30m", 0.05}}
+	TicketWindows = []BurnWindow{{"1d", "2h", 0.10}, {"3d", "6h", 0.10}}
+)
+
+// ratioWindows are the windows error ratios are recorded for (the SLO's
+// own window is added).
+var ratioWindows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
+
+// Generate returns the rules of every SLO, one group each.
+func Generate(f *slo.File) RuleFile {
+	var out RuleFile
+	for _, s := range f.SLOs {
+		out.Groups = append(out.Groups, group(s))
+	}
+	return out
+}
+
+// windowString writes a window as Prometheus does (30d, 28d, 1h).
+func windowString(d time.Duration) string { return model.Duration(d).String() }
+
+// LeMatcher matches the bucket bound of a latency threshold however the
+// Prometheus that stores it writes the number: Prometheus 2 keeps the
+// exposition's "1" or "0.5", Prometheus 3 normalizes to "1.0" and "0.5".
+func LeMatcher(seconds float64) string {
+	s := strconv.FormatFloat(seconds, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		return fmt.Sprintf(`le=~"%s|%s\\.0"`, s, s)
+	}
+	return fmt.Sprintf(`le="%s"`, s)
+}
+
+// selectors returns the label matchers of an SLO's events.
+func selectors(s slo.SLO) string {
+	return fmt.Sprintf(`namespace="%s",service="%s",reporter="%s"`, s.Namespace, s.Service, semconv.ReporterDestination)
+}
+
+func byClause(s slo.SLO) string {
+	if len(s.By) == 0 {
+		return ""
+	}
+	by := slices.Clone(s.By)
+	sort.Strings(by)
+	return " by (" + strings.Join(by, ", ") + ")"
+}
+
+// errorRatioExpr is the ratio of bad to all events over a window, from
+// event counts. With traffic but no bad event it is 0; with no traffic it
+// has no value at all (never NaN).
+func errorRatioExpr(s slo.SLO, w string) string {
+	sel, by := selectors(s), byClause(s)
+	if l := s.Indicator.Latency; l != nil {
+		count := fmt.Sprintf(`sum%s(rate(%s_count{%s}[%s]))`, by, semconv.PromRequestDurationSeconds, sel, w)
+		good := fmt.Sprintf(`sum%s(rate(%s_bucket{%s,%s}[%s]))`, by, semconv.PromRequestDurationSeconds, sel, LeMatcher(l.Threshold.Seconds()), w)
+		return fmt.Sprintf("(%s - %s) / (%s > 0)", count, good, count)
+	}
+	total := fmt.Sprintf(`sum%s(rate(%s{%s}[%s]))`, by, semconv.PromRequestsTotal, sel, w)
+	bad := fmt.Sprintf(`sum%s(rate(%s{%s,availability="%s"}[%s]))`, by, semconv.PromRequestsTotal, sel, semconv.AvailabilityBad, w)
+	return fmt.Sprintf("(%s or 0 * %s) / (%s > 0)", bad, total, total)
+}
+
+// sloLabels identify an SLO's series.
+func sloLabels(s slo.SLO) map[string]string {
+	l := map[string]string{"slo": s.Name, "service": s.Service, "namespace": s.Namespace}
+	if s.Team != "" {
+		l["team"] = s.Team
+	}
+	return l
+}
+
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func factorList(ws []BurnWindow, window time.Duration) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, fmt.Sprintf("%sx over %s and %s", fmtFloat(w.Factor(window)), w.Long, w.Short))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func group(s slo.SLO) Group {
+	g := Group{Name: "genops-slo-" + s.Name}
+	labels := sloLabels(s)
+	sel := fmt.Sprintf(`slo="%s"`, s.Name)
+	window := windowString(s.Window)
+	windows := ratioWindows
+	if !slices.Contains(windows, window) {
+		windows = append(slices.Clone(windows), window)
+	}
+	for _, w := range windows {
+		g.Rules = append(g.Rules, Rule{Record: ErrorRatioRecord(w), Expr: errorRatioExpr(s, w), Labels: labels})
+	}
+	budget := s.ErrorBudget()
+	g.Rules = append(g.Rules, Rule{Record: ObjectiveRecord, Expr: fmtFloat(s.Objective / 100), Labels: labels})
+	long := ErrorRatioRecord(window)
+	if budget > 0 {
+		g.Rules = append(g.Rules,
+			Rule{Record: BudgetRemainingRecord, Expr: fmt.Sprintf("1 - %s{%s} / %s", long, sel, fmtFloat(budget)), Labels: labels},
+			Rule{Record: BurnRateRecord, Expr: fmt.Sprintf("%s{%s} / %s", ErrorRatioRecord("5m"), sel, fmtFloat(budget)), Labels: labels},
+		)
+	} else {
+		// An objective of 100% has no budget to divide by: it is whole
+		// while no event is bad, and gone at the first bad one.
+		g.Rules = append(g.Rules, Rule{Record: BudgetRemainingRecord, Expr: fmt.Sprintf("%s{%s} == bool 0", long, sel), Labels: labels})
+	}
+	for _, tier := range []struct {
+		alert, severity string
+		cfg             slo.AlertTier
+		windows         []BurnWindow
+		forDuration     string
+	}{
+		{PageAlert, "page", s.Alerting.Page, PageWindows, "2m"},
+		{TicketAlert, "ticket", s.Alerting.Ticket, TicketWindows, "15m"},
+	} {
+		if tier.cfg.Disabled {
+			continue
+		}
+		var conds []string
+		for _, w := range tier.windows {
+			threshold := fmtFloat(w.Factor(s.Window) * budget)
+			conds = append(conds, fmt.Sprintf("(%s{%s} > %s and %s{%s} > %s)",
+				ErrorRatioRecord(w.Long), sel, threshold, ErrorRatioRecord(w.Short), sel, threshold))
+		}
+		alertLabels := map[string]string{"severity": tier.severity}
+		for k, v := range tier.cfg.Labels {
+			alertLabels[k] = v
+		}
+		annotations := map[string]string{
+			"summary": fmt.Sprintf("%s: the error budget of %s is burning too fast", s.Name, s.Service),
+			"description": fmt.Sprintf("SLO %s (%s of %s in %s, objective %s%% over %s) is consuming its error budget faster than the %s burn rates allow (%s).",
+				s.Name, s.Kind(), s.Service, s.Namespace, fmtFloat(s.Objective), window, tier.severity, factorList(tier.windows, s.Window)),
+		}
+		for k, v := range tier.cfg.Annotations {
+			annotations[k] = v
+		}
+		g.Rules = append(g.Rules, Rule{Alert: tier.alert, Expr: strings.Join(conds, "\nor\n"), For: tier.forDuration, Labels: alertLabels, Annotations: annotations})
+	}
+	metric := semconv.PromRequestsTotal
+	if s.Indicator.Latency != nil {
+		metric = semconv.PromRequestDurationSeconds + "_count"
+	}
+	absentLabels := map[string]string{"severity": "ticket", "slo": s.Name}
+	if s.Team != "" {
+		absentLabels["team"] = s.Team
+	}
+	g.Rules = append(g.Rules, Rule{
+		Alert:  AbsentAlert,
+		Expr:   fmt.Sprintf("absent(%s{%s})", metric, selectors(s)),
+		For:    "10m",
+		Labels: absentLabels,
+		Annotations: map[string]string{
+			"summary":     fmt.Sprintf("%s: no %s for %s in %s", s.Name, metric, s.Service, s.Namespace),
+			"description": "The SLI of this SLO has no source: the service stopped receiving traffic, or its access logs or spans no longer reach the collector.",
+		},
+	})
+	return g
+}

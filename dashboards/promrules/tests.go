@@ -1,0 +1,283 @@
+package promrules
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
+)
+
+// TestFile is a `promtool test rules` file.
+type TestFile struct {
+	RuleFiles          []string `yaml:"rule_files"`
+	EvaluationInterval string   `yaml:"evaluation_interval"`
+	Tests              []Test   `yaml:"tests"`
+}
+
+// Test is one promtool test case.
+type Test struct {
+	Name          string      `yaml:"name"`
+	Interval      string      `yaml:"interval"`
+	InputSeries   []Series    `yaml:"input_series"`
+	AlertRuleTest []AlertTest `yaml:"alert_rule_test"`
+}
+
+// Series is one input series in promtool's expanding notation.
+type Series struct {
+	Series string `yaml:"series"`
+	Values string `yaml:"values"`
+}
+
+// AlertTest says which alerts fire at an evaluation time.
+type AlertTest struct {
+	EvalTime  string          `yaml:"eval_time"`
+	Alertname string          `yaml:"alertname"`
+	ExpAlerts []ExpectedAlert `yaml:"exp_alerts"`
+}
+
+// ExpectedAlert is a firing alert's labels and annotations.
+type ExpectedAlert struct {
+	ExpLabels      map[string]string `yaml:"exp_labels"`
+	ExpAnnotations map[string]string `yaml:"exp_annotations"`
+}
+
+// eventsPerMinute is the synthetic traffic; minutes is how long it runs.
+const (
+	eventsPerMinute = 10000
+	minutes         = 150
+)
+
+// GenerateTests returns promtool unit tests for the rules Generate makes
+// from f (ruleFile is their path as promtool sees it). For each SLO they
+// feed synthetic traffic at shares of bad events derived from the SLO's
+// burn factors and check: the page alert fires above its factors, and
+// through its fast (1h/5m) condition alone when only the last hour burns;
+// it stays silent below them; the ticket alert fires between the ticket
+// and page factors; nothing fires below half the lowest factor or at zero
+// traffic; and the absent alert fires when the SLI has no series.
+func GenerateTests(f *slo.File, ruleFile string) TestFile {
+	// Rules are evaluated every 5 minutes (samples stay 1 minute apart):
+	// the windows are 5 minutes and longer, and promtool runs five times
+	// fewer evaluations.
+	tf := TestFile{RuleFiles: []string{ruleFile}, EvaluationInterval: "5m"}
+	rules := Generate(f)
+	for i, s := range f.SLOs {
+		// Every other SLO gets flat series (no traffic, but present), so
+		// that only this SLO's alerts can fire in its tests.
+		var background []Series
+		for j, other := range f.SLOs {
+			if j != i {
+				background = append(background, flat(inputSeries(other, constant(0)))...)
+			}
+		}
+		for _, t := range sloTests(s, rules.Groups[i]) {
+			t.InputSeries = append(t.InputSeries, background...)
+			tf.Tests = append(tf.Tests, t)
+		}
+	}
+	return tf
+}
+
+func flat(series []Series) []Series {
+	out := make([]Series, len(series))
+	for i, s := range series {
+		out[i] = Series{Series: s.Series, Values: fmt.Sprintf("0+0x%d", minutes-1)}
+	}
+	return out
+}
+
+func sloTests(s slo.SLO, g Group) []Test {
+	alerts := map[string]Rule{}
+	for _, r := range g.Rules {
+		if r.Alert != "" {
+			alerts[r.Alert] = r
+		}
+	}
+	budget := s.ErrorBudget()
+	if budget == 0 {
+		// A 100% objective: any bad event pages; none keeps silence.
+		return []Test{
+			burnTest(s, alerts, "any bad event pages", constant(0.001), true, !s.Alerting.Ticket.Disabled),
+			burnTest(s, alerts, "no bad event is silent", constant(0), false, false),
+			zeroTrafficTest(s, alerts),
+			absentTest(s, alerts),
+		}
+	}
+	// With steady traffic the ratio is the same over every window, so a
+	// tier fires exactly when the share of bad events is above its lowest
+	// factor times the budget; the last-hour cases separate the fast
+	// (1h/5m) page condition from the slow one.
+	fast, slow := PageWindows[0].Factor(s.Window), PageWindows[1].Factor(s.Window)
+	pageMin, pageMax := min(fast, slow), max(fast, slow)
+	ticketMin := min(TicketWindows[0].Factor(s.Window), TicketWindows[1].Factor(s.Window))
+	ticket := !s.Alerting.Ticket.Disabled
+	page := !s.Alerting.Page.Disabled
+	x := func(f float64) string { return fmtFloat(math.Round(f*100)/100) + "x" }
+	tests := []Test{
+		burnTest(s, alerts, "steady "+x(1.5*pageMax)+" budget pages and tickets", constant(1.5*pageMax*budget), page, ticket),
+		pageTest(s, alerts, "last hour at "+x(1.5*fast)+" budget pages through the 1h/5m condition", lastHour(1.5*fast*budget), page),
+		pageTest(s, alerts, "last hour at "+x(0.7*fast)+" budget does not page", lastHour(0.7*fast*budget), false),
+		burnTest(s, alerts, "steady "+x(0.5*min(pageMin, ticketMin))+" budget is silent", constant(0.5*min(pageMin, ticketMin)*budget), false, false),
+		zeroTrafficTest(s, alerts),
+		absentTest(s, alerts),
+	}
+	if ticket && ticketMin < pageMin {
+		between := math.Sqrt(ticketMin * pageMin)
+		tests = append(tests, burnTest(s, alerts, "steady "+x(between)+" budget tickets but does not page", constant(between*budget), false, true))
+	}
+	return tests
+}
+
+// badShare gives the share of bad events in each minute.
+type badShare func(minute int) float64
+
+func constant(share float64) badShare { return func(int) float64 { return share } }
+
+func lastHour(share float64) badShare {
+	return func(m int) float64 {
+		if m >= minutes-60 {
+			return share
+		}
+		return 0
+	}
+}
+
+// counterValues writes a counter in promtool's expanding notation from
+// per-minute increments: the counter starts at 0, and runs of equal steps
+// are written "start+stepxN" (N+1 values).
+func counterValues(inc func(minute int) float64) string {
+	values := make([]float64, minutes)
+	for m := 1; m < minutes; m++ {
+		values[m] = roundCount(values[m-1] + inc(m))
+	}
+	var parts []string
+	for i := 0; i < minutes; {
+		step := 0.0
+		if i+1 < minutes {
+			step = roundCount(values[i+1] - values[i])
+		}
+		n := 0
+		for i+n+1 < minutes && roundCount(values[i+n+1]-values[i+n]) == step {
+			n++
+		}
+		parts = append(parts, fmt.Sprintf("%s+%sx%d", fmtFloat(values[i]), fmtFloat(step), n))
+		i += n + 1
+	}
+	return strings.Join(parts, " ")
+}
+
+func roundCount(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// seriesLabels are the labels of the synthetic events of an SLO.
+func seriesLabels(s slo.SLO, extra map[string]string) string {
+	l := map[string]string{"namespace": s.Namespace, "service": s.Service, "reporter": semconv.ReporterDestination}
+	for _, b := range s.By {
+		l[b] = "test"
+	}
+	maps.Copy(l, extra)
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, l[k]))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func inputSeries(s slo.SLO, share badShare) []Series {
+	total := func(int) float64 { return eventsPerMinute }
+	bad := func(m int) float64 { return roundCount(eventsPerMinute * share(m)) }
+	good := func(m int) float64 { return eventsPerMinute - bad(m) }
+	if l := s.Indicator.Latency; l != nil {
+		le := strconv.FormatFloat(l.Threshold.Seconds(), 'g', -1, 64)
+		return []Series{
+			{semconv.PromRequestDurationSeconds + "_count" + seriesLabels(s, nil), counterValues(total)},
+			{semconv.PromRequestDurationSeconds + "_bucket" + seriesLabels(s, map[string]string{"le": le}), counterValues(good)},
+		}
+	}
+	return []Series{
+		{semconv.PromRequestsTotal + seriesLabels(s, map[string]string{"availability": semconv.AvailabilityGood}), counterValues(good)},
+		{semconv.PromRequestsTotal + seriesLabels(s, map[string]string{"availability": semconv.AvailabilityBad}), counterValues(bad)},
+	}
+}
+
+// expected is the alert an SLO's burn rule raises: the recording rules'
+// labels, the split labels, and the rule's own.
+func expected(s slo.SLO, r Rule) ExpectedAlert {
+	l := sloLabels(s)
+	for _, b := range s.By {
+		l[b] = "test"
+	}
+	maps.Copy(l, r.Labels)
+	return ExpectedAlert{ExpLabels: l, ExpAnnotations: r.Annotations}
+}
+
+func alertTest(s slo.SLO, alerts map[string]Rule, name string, fires bool) (AlertTest, bool) {
+	r, ok := alerts[name]
+	if !ok {
+		return AlertTest{}, false
+	}
+	at := AlertTest{EvalTime: fmt.Sprintf("%dm", minutes-5), Alertname: name, ExpAlerts: []ExpectedAlert{}}
+	if fires {
+		at.ExpAlerts = append(at.ExpAlerts, expected(s, r))
+	}
+	return at, true
+}
+
+// burnTest checks the page and ticket alerts under a share of bad events;
+// ticket is checked only when checkTicket is set.
+func burnTest(s slo.SLO, alerts map[string]Rule, name string, share badShare, page, ticket bool) Test {
+	return burnTestOf(s, alerts, name, share, page, ticket, true)
+}
+
+// pageTest checks only the page alert (a burst also moves the ticket
+// windows, which is not what such a case is about).
+func pageTest(s slo.SLO, alerts map[string]Rule, name string, share badShare, page bool) Test {
+	return burnTestOf(s, alerts, name, share, page, false, false)
+}
+
+func burnTestOf(s slo.SLO, alerts map[string]Rule, name string, share badShare, page, ticket, checkTicket bool) Test {
+	t := Test{Name: s.Name + ": " + name, Interval: "1m", InputSeries: inputSeries(s, share)}
+	for _, c := range []struct {
+		alert string
+		fires bool
+		check bool
+	}{{PageAlert, page, true}, {TicketAlert, ticket, checkTicket}, {AbsentAlert, false, true}} {
+		if !c.check {
+			continue
+		}
+		if at, ok := alertTest(s, alerts, c.alert, c.fires); ok {
+			t.AlertRuleTest = append(t.AlertRuleTest, at)
+		}
+	}
+	return t
+}
+
+func zeroTrafficTest(s slo.SLO, alerts map[string]Rule) Test {
+	t := Test{Name: s.Name + ": zero traffic is silent", Interval: "1m", InputSeries: flat(inputSeries(s, constant(0)))}
+	for _, a := range []string{PageAlert, TicketAlert, AbsentAlert} {
+		if at, ok := alertTest(s, alerts, a, false); ok {
+			t.AlertRuleTest = append(t.AlertRuleTest, at)
+		}
+	}
+	return t
+}
+
+func absentTest(s slo.SLO, alerts map[string]Rule) Test {
+	other := s
+	other.Service = s.Service + "-other"
+	t := Test{Name: s.Name + ": no series raises the absent alert", Interval: "1m", InputSeries: inputSeries(other, constant(0))}
+	r := alerts[AbsentAlert]
+	l := map[string]string{"namespace": s.Namespace, "service": s.Service, "reporter": semconv.ReporterDestination}
+	maps.Copy(l, r.Labels)
+	t.AlertRuleTest = []AlertTest{{EvalTime: "30m", Alertname: AbsentAlert, ExpAlerts: []ExpectedAlert{{ExpLabels: l, ExpAnnotations: r.Annotations}}}}
+	return t
+}

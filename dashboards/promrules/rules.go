@@ -96,8 +96,9 @@ func Generate(f *slo.File) RuleFile {
 	return out
 }
 
-// windowString writes a window as Prometheus does (30d, 28d, 1h).
-func windowString(d time.Duration) string { return model.Duration(d).String() }
+// WindowString writes a window as Prometheus does (30d, 4w, 1h): the
+// suffix of the SLO window's error-ratio rule.
+func WindowString(d time.Duration) string { return model.Duration(d).String() }
 
 // LeMatcher matches the bucket bound of a latency threshold however the
 // Prometheus that stores it writes the number: Prometheus 2 keeps the
@@ -162,7 +163,7 @@ func group(s slo.SLO) Group {
 	g := Group{Name: "genops-slo-" + s.Name}
 	labels := sloLabels(s)
 	sel := fmt.Sprintf(`slo="%s"`, s.Name)
-	window := windowString(s.Window)
+	window := WindowString(s.Window)
 	windows := ratioWindows
 	if !slices.Contains(windows, window) {
 		windows = append(slices.Clone(windows), window)

@@ -90,8 +90,9 @@ type AlertTier struct {
 	Annotations map[string]string
 }
 
-// ErrorBudget is the allowed ratio of bad events (0.001 for 99.9%).
-func (s SLO) ErrorBudget() float64 { return 1 - s.Objective/100 }
+// ErrorBudget is the allowed ratio of bad events (0.001 for 99.9%),
+// rounded to 12 decimals so that rules read 0.001, not 0.0009999999999998899.
+func (s SLO) ErrorBudget() float64 { return math.Round((100-s.Objective)*1e10) / 1e12 }
 
 // Kind is "availability" or "latency".
 func (s SLO) Kind() string {

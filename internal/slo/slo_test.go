@@ -30,7 +30,7 @@ func TestParseExampleFile(t *testing.T) {
 	if got := f.LatencyThresholds(); !slices.Equal(got, []float64{0.5, 2}) {
 		t.Errorf("thresholds %v", got)
 	}
-	if eb := a.ErrorBudget(); eb < 0.00099 || eb > 0.00101 {
+	if eb := a.ErrorBudget(); eb != 0.001 {
 		t.Errorf("error budget %v", eb)
 	}
 }

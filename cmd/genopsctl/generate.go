@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	"github.com/genops-mesh/otelcol-genops/dashboards/grafana"
 	"github.com/genops-mesh/otelcol-genops/dashboards/promrules"
 	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
@@ -21,25 +25,47 @@ const (
 
 // Paths under --out.
 const (
-	rulesFile          = "prometheus/slo-rules.yaml"
-	rulesTestFile      = "prometheus/slo-rules.test.yaml"
-	prometheusRuleFile = "kubernetes/slo-prometheusrule.yaml"
+	rulesFile               = "prometheus/slo-rules.yaml"
+	rulesTestFile           = "prometheus/slo-rules.test.yaml"
+	prometheusRuleFile      = "kubernetes/slo-prometheusrule.yaml"
+	dashboardsConfigMapFile = "kubernetes/grafana-dashboards.yaml"
 )
+
+// buildDashboards builds the Grafana dashboards, in a stable order.
+func buildDashboards(f *slo.File) ([]dashboard.Dashboard, error) {
+	var out []dashboard.Dashboard
+	for _, build := range []func() (dashboard.Dashboard, error){
+		grafana.Cost, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) }, grafana.Traffic,
+	} {
+		d, err := build()
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
 
 func newGenerate() *cobra.Command {
 	var sloPath, out, format string
 	cmd := &cobra.Command{
 		Use:   "generate",
-		Short: "Generate Prometheus SLO rules (and their promtool tests) from an SLO file",
+		Short: "Generate Prometheus SLO rules (and their promtool tests) and Grafana dashboards from an SLO file",
 		Long: `Generate turns each SLO of the file into recording rules (error ratios over
 5m, 30m, 1h, 2h, 6h, 1d, 3d and the SLO window, budget left, burn rate),
 multi-window multi-burn-rate page and ticket alerts, and an alert for a
 missing SLI source; and writes promtool unit tests that prove each alert fires
 at its burn rate and not below it.
 
-  --format files  prometheus/slo-rules.yaml and prometheus/slo-rules.test.yaml
-  --format k8s    the same, plus kubernetes/slo-prometheusrule.yaml
-                  (a monitoring.coreos.com/v1 PrometheusRule)`,
+It also writes the Grafana dashboards (cost by team, service SLOs, mesh
+traffic by team) as JSON.
+
+  --format files  prometheus/slo-rules.yaml, prometheus/slo-rules.test.yaml,
+                  grafana/<uid>.json
+  --format k8s    the same, plus kubernetes/slo-prometheusrule.yaml (a
+                  monitoring.coreos.com/v1 PrometheusRule) and
+                  kubernetes/grafana-dashboards.yaml (ConfigMaps labelled
+                  grafana_dashboard: "1")`,
 		Example: `  genopsctl generate --slo config/slo.yaml --out deploy/generated
   genopsctl generate --slo slo.yaml --out out --format files
   promtool test rules out/prometheus/slo-rules.test.yaml`,
@@ -90,7 +116,42 @@ func Generate(f *slo.File, format string) (map[string][]byte, error) {
 	if files[rulesTestFile], err = toYAML(header("promtool unit tests (promtool test rules)"), tests); err != nil {
 		return nil, err
 	}
+	dashboards, err := buildDashboards(f)
+	if err != nil {
+		return nil, err
+	}
+	var configMaps []map[string]any
+	for _, d := range dashboards {
+		b, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		name := "grafana/" + *d.Uid + ".json"
+		files[name] = append(b, '\n')
+		configMaps = append(configMaps, map[string]any{
+			"apiVersion": "v1",
+			"kind":       "ConfigMap",
+			"metadata": map[string]any{
+				"name":   *d.Uid,
+				"labels": map[string]string{"grafana_dashboard": "1", "app.kubernetes.io/name": "otelcol-genops"},
+			},
+			"data": map[string]string{*d.Uid + ".json": string(b)},
+		})
+	}
 	if format == formatK8s {
+		var all bytes.Buffer
+		all.WriteString(header("Grafana dashboard ConfigMaps (label grafana_dashboard: \"1\" for Grafana's sidecar)"))
+		for i, cm := range configMaps {
+			if i > 0 {
+				all.WriteString("---\n")
+			}
+			b, err := toYAML("", cm)
+			if err != nil {
+				return nil, err
+			}
+			all.Write(b)
+		}
+		files[dashboardsConfigMapFile] = all.Bytes()
 		obj := map[string]any{
 			"apiVersion": "monitoring.coreos.com/v1",
 			"kind":       "PrometheusRule",

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	k8syaml "sigs.k8s.io/yaml"
 
 	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
@@ -95,5 +99,33 @@ func TestGenerateCommand(t *testing.T) {
 	}
 	if out, _ := run(t, "generate", "--help"); !strings.Contains(out, "genopsctl generate --slo config/slo.yaml") {
 		t.Errorf("--help has no example:\n%s", out)
+	}
+}
+
+// The dashboard ConfigMaps decode strictly as Kubernetes ConfigMaps, carry
+// the Grafana sidecar's label, and hold the dashboards' JSON.
+func TestDashboardConfigMaps(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(generatedDir, dashboardsConfigMapFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.Split(string(b), "\n---\n")
+	if len(docs) != 3 {
+		t.Fatalf("%d ConfigMaps, want 3", len(docs))
+	}
+	for _, doc := range docs {
+		var cm corev1.ConfigMap
+		if err := k8syaml.UnmarshalStrict([]byte(doc), &cm); err != nil {
+			t.Fatalf("%v\n%s", err, doc[:min(len(doc), 300)])
+		}
+		if cm.Kind != "ConfigMap" || cm.Labels["grafana_dashboard"] != "1" || len(cm.Data) != 1 {
+			t.Errorf("ConfigMap %s: %+v", cm.Name, cm.ObjectMeta)
+		}
+		for name, js := range cm.Data {
+			var d map[string]any
+			if err := json.Unmarshal([]byte(js), &d); err != nil || d["uid"] != cm.Name || name != cm.Name+".json" {
+				t.Errorf("ConfigMap %s: %s does not hold its dashboard (%v)", cm.Name, name, err)
+			}
+		}
 	}
 }

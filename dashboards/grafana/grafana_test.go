@@ -1,0 +1,124 @@
+package grafana
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func all(t *testing.T) map[string]dashboard.Dashboard {
+	t.Helper()
+	f, err := slo.ParseFile(filepath.Join("..", "..", "config", "slo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]dashboard.Dashboard{}
+	for name, build := range map[string]func() (dashboard.Dashboard, error){
+		CostUID: Cost, TrafficUID: Traffic, SLOUID: func() (dashboard.Dashboard, error) { return SLOs(f) },
+	} {
+		d, err := build()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = d
+	}
+	return out
+}
+
+// grafanaVars replaces Grafana's variables by values PromQL accepts, so
+// that the expressions can be parsed as Prometheus will run them.
+var grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "$__range", "1h", "$__interval", "1m")
+var labelVarRE = regexp.MustCompile(`\$[a-z_]+`)
+
+// Every dashboard round-trips through the SDK's strict unmarshal and
+// Validate, every PromQL expression of every panel parses with
+// Prometheus's parser, and the JSON is exactly the golden one.
+func TestDashboards(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	promql := parser.NewParser(parser.Options{})
+	for uid, d := range all(t) {
+		b, err := json.MarshalIndent(d, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back dashboard.Dashboard
+		if err := back.UnmarshalJSONStrict(b); err != nil {
+			t.Fatalf("%s: strict unmarshal: %v", uid, err)
+		}
+		if err := back.Validate(); err != nil {
+			t.Fatalf("%s: Validate: %v", uid, err)
+		}
+		if back.Uid == nil || *back.Uid != uid {
+			t.Errorf("%s: uid %v", uid, back.Uid)
+		}
+		exprs := 0
+		for _, p := range back.Panels {
+			if p.Panel == nil {
+				continue
+			}
+			for _, target := range p.Panel.Targets {
+				q, ok := target.(*prometheus.Dataquery)
+				if !ok {
+					t.Errorf("%s: panel %v has a non-Prometheus target %T", uid, p.Panel.Title, target)
+					continue
+				}
+				expr := labelVarRE.ReplaceAllString(grafanaVars.Replace(q.Expr), "x")
+				if _, err := promql.ParseExpr(expr); err != nil {
+					t.Errorf("%s: panel %q: %v\n%s", uid, *p.Panel.Title, err, q.Expr)
+				}
+				if q.Datasource == nil || q.Datasource.Uid == nil || *q.Datasource.Uid != "${datasource}" {
+					t.Errorf("%s: panel %q: the datasource is not the variable", uid, *p.Panel.Title)
+				}
+				exprs++
+			}
+		}
+		if exprs < 5 {
+			t.Errorf("%s: only %d expressions", uid, exprs)
+		}
+		golden := filepath.Join("testdata", uid+".json")
+		if *update {
+			if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (go test -update creates it)", err)
+		}
+		if !bytes.Equal(want, append(b, '\n')) {
+			t.Errorf("%s is stale: go test ./dashboards/... -update, then read the diff", golden)
+		}
+	}
+}
+
+// docs/dashboards.md is generated from the dashboards.
+func TestDocs(t *testing.T) {
+	ds := all(t)
+	got := Describe([]dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID]})
+	path := filepath.Join("..", "..", "docs", "dashboards.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || string(want) != got {
+		t.Errorf("docs/dashboards.md is stale (%v): go test ./dashboards/grafana -update", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	"github.com/genops-mesh/otelcol-genops/dashboards/grafana"
+	"github.com/genops-mesh/otelcol-genops/dashboards/kiali"
 	"github.com/genops-mesh/otelcol-genops/dashboards/promrules"
 	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
@@ -29,6 +30,8 @@ const (
 	rulesTestFile           = "prometheus/slo-rules.test.yaml"
 	prometheusRuleFile      = "kubernetes/slo-prometheusrule.yaml"
 	dashboardsConfigMapFile = "kubernetes/grafana-dashboards.yaml"
+	kialiDashboardFile      = "kiali/genops-governance.yaml"
+	kialiCRFile             = "kubernetes/kiali-custom-dashboards.yaml"
 )
 
 // buildDashboards builds the Grafana dashboards, in a stable order.
@@ -58,14 +61,15 @@ missing SLI source; and writes promtool unit tests that prove each alert fires
 at its burn rate and not below it.
 
 It also writes the Grafana dashboards (cost by team, service SLOs, mesh
-traffic by team) as JSON.
+traffic by team) as JSON, and the Kiali "GenOps governance" custom dashboard.
 
   --format files  prometheus/slo-rules.yaml, prometheus/slo-rules.test.yaml,
-                  grafana/<uid>.json
+                  grafana/<uid>.json, kiali/genops-governance.yaml
   --format k8s    the same, plus kubernetes/slo-prometheusrule.yaml (a
                   monitoring.coreos.com/v1 PrometheusRule) and
                   kubernetes/grafana-dashboards.yaml (ConfigMaps labelled
-                  grafana_dashboard: "1")`,
+                  grafana_dashboard: "1") and kubernetes/kiali-custom-dashboards.yaml
+                  (the Kiali CR's spec.custom_dashboards)`,
 		Example: `  genopsctl generate --slo config/slo.yaml --out deploy/generated
   genopsctl generate --slo slo.yaml --out out --format files
   promtool test rules out/prometheus/slo-rules.test.yaml`,
@@ -138,7 +142,13 @@ func Generate(f *slo.File, format string) (map[string][]byte, error) {
 			"data": map[string]string{*d.Uid + ".json": string(b)},
 		})
 	}
+	if files[kialiDashboardFile], err = toYAML(header("Kiali custom dashboard (spec.custom_dashboards entry); show it on a workload with the pod annotation kiali.io/dashboards: "+kiali.Name), []any{kiali.Dashboard()}); err != nil {
+		return nil, err
+	}
 	if format == formatK8s {
+		if files[kialiCRFile], err = toYAML(header("Kiali CR fragment: merge spec.custom_dashboards into your Kiali resource"), kiali.CR()); err != nil {
+			return nil, err
+		}
 		var all bytes.Buffer
 		all.WriteString(header("Grafana dashboard ConfigMaps (label grafana_dashboard: \"1\" for Grafana's sidecar)"))
 		for i, cm := range configMaps {

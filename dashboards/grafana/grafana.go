@@ -142,7 +142,7 @@ func SLOs(f *slo.File) (dashboard.Dashboard, error) {
 		long := promrules.ErrorRatioRecord(window)
 		events := fmt.Sprintf(`namespace="%s",service="%s",reporter="destination"`, s.Namespace, s.Service)
 		b = b.WithRow(dashboard.NewRowBuilder(fmt.Sprintf("%s — %s of %s, %s%% over %s", s.Name, s.Kind(), s.Service, fmtFloat(s.Objective), window))).
-			WithPanel(stat.NewPanelBuilder().Title("SLI over "+window).Unit("percentunit").Decimals(3).Span(4).Height(6).Datasource(promDS()).
+			WithPanel(stat.NewPanelBuilder().Title("SLI over " + window).Unit("percentunit").Decimals(3).Span(4).Height(6).Datasource(promDS()).
 				WithTarget(query(fmt.Sprintf(`1 - %s{%s}`, long, sel), "SLI"))).
 			WithPanel(stat.NewPanelBuilder().Title("Objective").Unit("percentunit").Decimals(3).Span(4).Height(6).Datasource(promDS()).
 				WithTarget(query(fmt.Sprintf(`%s{%s}`, promrules.ObjectiveRecord, sel), "objective"))).

@@ -1,0 +1,52 @@
+package kiali
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/kiali/kiali/config/dashboards"
+	"gopkg.in/yaml.v3"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// The generated CR snippet decodes strictly back into Kiali's own types
+// (an unknown or misspelt field fails), and every chart reads a metric of
+// the contract that carries the namespace and app labels Kiali filters on.
+func TestCRDecodesIntoKialiTypes(t *testing.T) {
+	var b bytes.Buffer
+	if err := yaml.NewEncoder(&b).Encode(CR()); err != nil {
+		t.Fatal(err)
+	}
+	var cr struct {
+		APIVersion string         `yaml:"apiVersion"`
+		Kind       string         `yaml:"kind"`
+		Metadata   map[string]any `yaml:"metadata"`
+		Spec       struct {
+			CustomDashboards []dashboards.MonitoringDashboard `yaml:"custom_dashboards"`
+		} `yaml:"spec"`
+	}
+	dec := yaml.NewDecoder(&b)
+	dec.KnownFields(true)
+	if err := dec.Decode(&cr); err != nil {
+		t.Fatal(err)
+	}
+	if cr.Kind != "Kiali" || len(cr.Spec.CustomDashboards) != 1 {
+		t.Fatalf("%+v", cr)
+	}
+	d := cr.Spec.CustomDashboards[0]
+	if d.Name != Name || d.DiscoverOn != semconv.PromRequestsTotal || len(d.Items) != 4 {
+		t.Errorf("dashboard %+v", d)
+	}
+	contract := []string{semconv.PromRequestsTotal, semconv.PromCostTotal, semconv.PromTokensTotal, semconv.PromRequestDurationSeconds}
+	for _, it := range d.Items {
+		c := it.Chart
+		if len(c.Metrics) != 1 || !slices.Contains(contract, c.Metrics[0].MetricName) {
+			t.Errorf("chart %q reads %v", c.Name, c.Metrics)
+		}
+		if c.DataType != dashboards.Rate && c.DataType != dashboards.Histogram {
+			t.Errorf("chart %q: data type %q", c.Name, c.DataType)
+		}
+	}
+}

@@ -142,6 +142,13 @@ func Start(t testing.TB, args []string, env ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
+	return startCmd(t, cmd)
+}
+
+// startCmd starts any command as a Process (output captured, killed at
+// the end of the test).
+func startCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out

@@ -129,3 +129,13 @@ func TestDashboardConfigMaps(t *testing.T) {
 		}
 	}
 }
+
+func TestImportCommand(t *testing.T) {
+	out, err := run(t, "import", "--from", "../../internal/slo/testdata/openslo.yaml")
+	if err != nil || !strings.Contains(out, "name: checkout-availability") || !strings.Contains(out, "objective: 99.5") {
+		t.Errorf("%v\n%s", err, out)
+	}
+	if _, err := run(t, "import"); err == nil {
+		t.Error("import without --from succeeded")
+	}
+}

@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newGenerate(), newValidate())
+	root.AddCommand(newGenerate(), newValidate(), newImport())
 	return root
 }

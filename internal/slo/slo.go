@@ -159,31 +159,31 @@ type sloSpec struct {
 	Name      string        `yaml:"name"`
 	Service   string        `yaml:"service"`
 	Namespace string        `yaml:"namespace"`
-	Team      string        `yaml:"team"`
+	Team      string        `yaml:"team,omitempty"`
 	Objective *float64      `yaml:"objective"`
-	Window    string        `yaml:"window"`
+	Window    string        `yaml:"window,omitempty"`
 	Indicator indicatorSpec `yaml:"indicator"`
-	By        []string      `yaml:"by"`
-	Alerting  alertingSpec  `yaml:"alerting"`
-	Source    string        `yaml:"source"`
+	By        []string      `yaml:"by,omitempty"`
+	Alerting  alertingSpec  `yaml:"alerting,omitempty"`
+	Source    string        `yaml:"source,omitempty"`
 }
 
 type indicatorSpec struct {
-	Availability *struct{} `yaml:"availability"`
+	Availability *struct{} `yaml:"availability,omitempty"`
 	Latency      *struct {
 		Threshold string `yaml:"threshold"`
-	} `yaml:"latency"`
+	} `yaml:"latency,omitempty"`
 }
 
 type alertingSpec struct {
-	Page   tierSpec `yaml:"page"`
-	Ticket tierSpec `yaml:"ticket"`
+	Page   tierSpec `yaml:"page,omitempty"`
+	Ticket tierSpec `yaml:"ticket,omitempty"`
 }
 
 type tierSpec struct {
-	Disabled    bool              `yaml:"disabled"`
-	Labels      map[string]string `yaml:"labels"`
-	Annotations map[string]string `yaml:"annotations"`
+	Disabled    bool              `yaml:"disabled,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
 
 var (

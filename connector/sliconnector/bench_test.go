@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/metadata"
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 )
 
 const benchBatch = 10_000
@@ -58,14 +59,6 @@ func benchSpans() ptrace.Traces {
 		}
 	}
 	return td
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // spanMetricsYAML configures contrib's span_metrics with dimensions
@@ -138,7 +131,7 @@ func BenchmarkSpansToMetrics(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			cpuStart := cpuTime()
+			cpuStart := collectortest.CPUTime()
 			b.ResetTimer()
 			for b.Loop() {
 				if err := c.ConsumeTraces(context.Background(), td); err != nil {
@@ -148,7 +141,7 @@ func BenchmarkSpansToMetrics(b *testing.B) {
 			b.StopTimer()
 			records := float64(benchBatch) * float64(b.N)
 			b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(records/(cpuTime()-cpuStart).Seconds(), "records/cpu-s")
+			b.ReportMetric(records/(collectortest.CPUTime()-cpuStart).Seconds(), "records/cpu-s")
 		})
 	}
 }
@@ -191,7 +184,7 @@ func BenchmarkAccessLogRecords(b *testing.B) {
 	defer func() { _ = c.Shutdown(context.Background()) }()
 	_ = c.ConsumeLogs(context.Background(), ld)
 	b.ReportAllocs()
-	cpuStart := cpuTime()
+	cpuStart := collectortest.CPUTime()
 	b.ResetTimer()
 	for b.Loop() {
 		_ = c.ConsumeLogs(context.Background(), ld)
@@ -199,7 +192,7 @@ func BenchmarkAccessLogRecords(b *testing.B) {
 	b.StopTimer()
 	records := float64(benchBatch) * float64(b.N)
 	b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(records/(cpuTime()-cpuStart).Seconds(), "records/cpu-s")
+	b.ReportMetric(records/(collectortest.CPUTime()-cpuStart).Seconds(), "records/cpu-s")
 }
 
 // BenchmarkDistinctLabelSets feeds 1,000,000 records whose customer ids,

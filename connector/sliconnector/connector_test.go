@@ -162,18 +162,7 @@ func logsFromLines(t *testing.T, format string, lines []string, resource map[str
 }
 
 func fixtureLines(t *testing.T, file string) []string {
-	t.Helper()
-	b, err := os.ReadFile(fixtures.Path(t, "envoy-access-logs", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	return out
+	return fixtures.Lines(t, "envoy-access-logs", file)
 }
 
 // The exact series emitted for the real sample lines, for each reporter

@@ -1,7 +1,6 @@
 package accesslog
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -56,41 +55,20 @@ func recordJSON(lr plog.LogRecord) map[string]any {
 	return out
 }
 
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			lines = append(lines, sc.Text())
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return lines
-}
-
 // Every line of every real sample parses with the format that wrote it,
 // and the records are exactly the golden ones (go test -update rewrites
 // them; read the diff before committing).
 func TestFixturesGolden(t *testing.T) {
 	for _, tc := range fixtureCases {
 		t.Run(tc.file, func(t *testing.T) {
-			path := fixtures.Path(t, "envoy-access-logs", tc.file)
+			lines := fixtures.Lines(t, "envoy-access-logs", tc.file)
 			p, err := New(tc.format, tc.encoding, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var fields Fields
 			var got []map[string]any
-			for i, line := range readLines(t, path) {
+			for i, line := range lines {
 				if tc.strip != nil {
 					line = tc.strip(line)
 				}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver/internal/metadata"
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 )
 
 // benchLines is the size of the file each iteration reads.
@@ -74,15 +74,6 @@ func confFromYAML(b *testing.B, yml string, cfg any) {
 	}
 }
 
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkFileReceiver reads the same file of Istio access log lines,
 // start to end, into a consumer that only counts records: this receiver
 // (format: istio) against the stock file_log receiver with a regex_parser
@@ -126,7 +117,7 @@ operators:
 				set = receivertest.NewNopSettings(metadata.Type)
 			}
 			b.ReportAllocs()
-			cpuStart := cpuTime()
+			cpuStart := collectortest.CPUTime()
 			b.ResetTimer()
 			for b.Loop() {
 				records.Store(0)
@@ -153,7 +144,7 @@ operators:
 			b.ReportMetric(lines/b.Elapsed().Seconds(), "lines/s")
 			// Per core: lines per second of CPU the whole process used
 			// (readers, parsing, GC), whatever the number of cores.
-			b.ReportMetric(lines/(cpuTime()-cpuStart).Seconds(), "lines/cpu-s")
+			b.ReportMetric(lines/(collectortest.CPUTime()-cpuStart).Seconds(), "lines/cpu-s")
 		})
 	}
 }

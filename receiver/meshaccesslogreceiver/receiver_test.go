@@ -120,18 +120,7 @@ func waitRecords(t *testing.T, sink *consumertest.LogsSink, n int) []plog.LogRec
 }
 
 func fixtureLines(t *testing.T, file string) []string {
-	t.Helper()
-	b, err := os.ReadFile(fixtures.Path(t, "envoy-access-logs", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) != "" {
-			out = append(out, l)
-		}
-	}
-	return out
+	return fixtures.Lines(t, "envoy-access-logs", file)
 }
 
 // Real Istio lines, wrapped by the kubelet as containerd writes them (one

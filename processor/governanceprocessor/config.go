@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
+	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -64,6 +65,14 @@ type Config struct {
 	PricingFile string `mapstructure:"pricing_file"`
 	// Cluster is set as k8s.cluster.name on records that have none.
 	Cluster string `mapstructure:"cluster"`
+
+	// AccessLogFormat, when set, structures log records that arrive
+	// unparsed — Envoy's OpenTelemetry access logger sends each request as
+	// an OTLP log whose body is the formatted line — with the same parser
+	// as the mesh_access_log receiver: a preset or an Envoy format string.
+	AccessLogFormat string `mapstructure:"access_log_format"`
+	// AccessLogEncoding is text or json (empty: the preset's).
+	AccessLogEncoding string `mapstructure:"access_log_encoding"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -149,6 +158,11 @@ func (c *Config) Validate() error {
 	for k := range c.Labels {
 		if !slices.Contains(dimensionNames, k) {
 			errs = append(errs, fmt.Errorf("labels: %q is not a dimension", k))
+		}
+	}
+	if c.AccessLogFormat != "" {
+		if _, err := accesslog.New(c.AccessLogFormat, c.AccessLogEncoding, nil); err != nil {
+			errs = append(errs, fmt.Errorf("access_log_format: %w", err))
 		}
 	}
 	switch c.Kubernetes.Mode {

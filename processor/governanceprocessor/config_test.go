@@ -51,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		c.MaxLength != 32 || !c.Hash || c.Default != "anonymous" || string(full.HashKey) != "s3cret" ||
 		len(full.TrustedSources.Principals) != 2 || full.TrustedSources.Namespaces[0] != "api-gateway" ||
 		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second ||
-		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" {
+		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" || full.AccessLogFormat != "istio_json" {
 		t.Errorf("full: %+v", full)
 	}
 }
@@ -64,7 +64,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	for _, want := range []string{
 		`sources[1]: "magic"`, `sources[2]: "header" appears twice`, `dimensions.team.trust: "sometimes"`,
 		"dimensions.team.pattern", "dimensions.team.max_length", "dimensions.team.hash: needs hash_key",
-		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode",
+		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "access_log_format: position 1: unterminated",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)

@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
@@ -52,6 +53,11 @@ type governance struct {
 	prices    *PriceTable
 	telemetry *metadata.TelemetryBuilder
 	conflicts map[[2]string]metric.AddOption
+
+	// accessLog structures unparsed access log records (nil when
+	// access_log_format is not set); fields is its scratch space.
+	accessLog accesslog.Parser
+	fields    accesslog.Fields
 
 	// store is nil with kubernetes.mode: off. newClient is replaced in
 	// tests by a fake clientset.
@@ -78,6 +84,11 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 	for _, d := range dimensionNames {
 		for _, s := range defaultSources {
 			g.conflicts[[2]string{d, s}] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dimension", d), attribute.String("winner", s)))
+		}
+	}
+	if cfg.AccessLogFormat != "" {
+		if g.accessLog, err = accesslog.New(cfg.AccessLogFormat, cfg.AccessLogEncoding, nil); err != nil {
+			return nil, fmt.Errorf("access_log_format: %w", err)
 		}
 	}
 	if cfg.PricingFile != "" {
@@ -229,6 +240,7 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				attrs := lr.Attributes()
+				g.structure(ctx, lr)
 				peer := g.peerPod(attrs, peers, semconv.AttrNetworkPeerAddress)
 				if d, ok := attrs.Get(semconv.AttrEnvoyDirection); ok && d.Str() == semconv.DirectionOutbound {
 					g.attribute(ctx, attrs, &peer, &local, nsOfResource.Str(), true)
@@ -326,6 +338,26 @@ func (g *governance) attribute(ctx context.Context, attrs pcommon.Map, dest, src
 		}
 	}
 	g.price(attrs)
+}
+
+// structure parses a record that carries an access log line as its body
+// and has not been parsed yet (no envoy.direction, no status code): what
+// Envoy's OpenTelemetry access logger sends. A line that does not parse is
+// left as it is, marked with envoy.parse_error.
+func (g *governance) structure(_ context.Context, lr plog.LogRecord) {
+	if g.accessLog == nil || lr.Body().Type() != pcommon.ValueTypeStr {
+		return
+	}
+	attrs := lr.Attributes()
+	if _, parsed := attrs.Get(semconv.AttrEnvoyDirection); parsed {
+		return
+	}
+	if _, parsed := attrs.Get(semconv.AttrHTTPResponseStatusCode); parsed {
+		return
+	}
+	if err := accesslog.StructureRecord(g.accessLog, lr, &g.fields); err != nil {
+		attrs.PutStr(semconv.AttrEnvoyParseError, err.Error())
+	}
 }
 
 // resolve walks the sources in order and returns the first acceptable

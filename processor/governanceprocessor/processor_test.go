@@ -307,3 +307,29 @@ func FuzzSanitize(f *testing.F) {
 		}
 	})
 }
+
+// Records from Envoy's OpenTelemetry access logger (the line as body) are
+// structured with the receiver's parser, then attributed like any other.
+func TestStructuresOTelAccessLogRecords(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.AccessLogFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION% %UPSTREAM_CLUSTER% "%REQ(X-GENOPS-TEAM)%"`
+	g := newTestGovernance(t, cfg, nil)
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Body().SetStr(`[2026-11-20T10:00:00.000Z] "POST /v1/chat HTTP/2" 503 UF 12 inbound|8080|| "search"`)
+	lrs.AppendEmpty().Body().SetStr(`not an access log line`)
+	out, err := g.processLogs(context.Background(), ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	a := got.At(0).Attributes().AsRaw()
+	if a["http.response.status_code"] != int64(503) || a["envoy.response_flags"] != "UF" || a["envoy.direction"] != "inbound" ||
+		a["genops.team"] != "search" || a["genops.attribution.source"] != "header" {
+		t.Errorf("structured: %v", a)
+	}
+	b := got.At(1).Attributes().AsRaw()
+	if b["envoy.parse_error"] == nil || b["genops.team"] != "unknown" {
+		t.Errorf("unparsed line: %v", b)
+	}
+}

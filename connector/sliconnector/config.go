@@ -29,6 +29,9 @@ type Config struct {
 	// source (outbound logs, CLIENT spans) or both (labelled apart).
 	Reporter string `mapstructure:"reporter"`
 
+	// Gateways says how the records of mesh gateways count.
+	Gateways GatewaysConfig `mapstructure:"gateways"`
+
 	Histogram   HistogramConfig   `mapstructure:"histogram"`
 	Exemplars   ExemplarsConfig   `mapstructure:"exemplars"`
 	Cardinality CardinalityConfig `mapstructure:"cardinality"`
@@ -57,6 +60,25 @@ type AvailabilityConfig struct {
 	Policy bool `mapstructure:"policy"`
 	// InjectedFaults adds FI, DI (fault injection).
 	InjectedFaults bool `mapstructure:"injected_faults"`
+}
+
+// Values of GatewaysConfig.Count.
+const (
+	GatewaySkip        = "skip"
+	GatewayDestination = "destination"
+)
+
+// GatewaysConfig identifies gateway workloads (ingress, east-west, egress)
+// and how their records count. A gateway logs every request it forwards
+// as outbound; the destination's own sidecar logs the same request, so by
+// default gateway records are not counted at all ("skip"). For services
+// without a sidecar behind a gateway, "destination" counts the gateway's
+// records as the destination's.
+type GatewaysConfig struct {
+	// Workloads are app names (app label, or pod name prefix "<name>-").
+	Workloads []string `mapstructure:"workloads"`
+	// Count is skip or destination.
+	Count string `mapstructure:"count"`
 }
 
 // HistogramConfig configures genops_request_duration_seconds.
@@ -109,6 +131,11 @@ func (c *Config) Validate() error {
 	case ReporterDestination, ReporterSource, ReporterBoth:
 	default:
 		errs = append(errs, fmt.Errorf("reporter: %q is not one of destination, source, both", c.Reporter))
+	}
+	switch c.Gateways.Count {
+	case GatewaySkip, GatewayDestination:
+	default:
+		errs = append(errs, fmt.Errorf("gateways.count: %q is not one of skip, destination", c.Gateways.Count))
 	}
 	for _, f := range c.Availability.FailureFlags {
 		if !slices.Contains(knownFlags, f) {

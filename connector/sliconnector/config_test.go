@@ -38,7 +38,8 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if def.Reporter != ReporterDestination || !def.Exemplars.Enabled || def.Cardinality.MaxSeries != 10_000 ||
 		def.Cardinality.Labels["genops_customer_id"] != 1_000 || def.Expiry != 5*time.Minute || def.FlushInterval != 15*time.Second ||
-		len(def.Availability.FailureFlags) != 18 || def.Availability.Count429 || len(def.Histogram.Buckets) != 13 {
+		len(def.Availability.FailureFlags) != 18 || def.Availability.Count429 || len(def.Histogram.Buckets) != 13 ||
+		def.Gateways.Count != GatewaySkip || len(def.Gateways.Workloads) != 3 {
 		t.Errorf("defaults: %+v", def)
 	}
 	full := loadConfig(t, "full")
@@ -49,7 +50,8 @@ func TestLoadConfig(t *testing.T) {
 		!full.Availability.Count429 || !full.Availability.ClientSide || !full.Availability.Policy || !full.Availability.InjectedFaults ||
 		full.Reporter != ReporterBoth || !slices.Equal(full.Histogram.Buckets, []time.Duration{100 * time.Millisecond, time.Second}) ||
 		full.Exemplars.Enabled || full.Cardinality.MaxSeries != 500 || full.Cardinality.Labels["genops_customer_id"] != 50 ||
-		full.Cardinality.Labels["route"] != 20 || full.Expiry != 10*time.Minute || full.FlushInterval != 30*time.Second {
+		full.Cardinality.Labels["route"] != 20 || full.Expiry != 10*time.Minute || full.FlushInterval != 30*time.Second ||
+		!slices.Equal(full.Gateways.Workloads, []string{"my-gateway"}) || full.Gateways.Count != GatewayDestination {
 		t.Errorf("full: %+v", full)
 	}
 	set := full.Availability.failureSet()
@@ -67,7 +69,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	}
 	for _, want := range []string{
 		`reporter: "client"`, `availability.failure_flags: "XX"`, "histogram.buckets[0]", "cardinality.max_series",
-		`cardinality.labels: "pod"`, "flush_interval",
+		`cardinality.labels: "pod"`, "flush_interval", `gateways.count: "sometimes"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)

@@ -203,7 +203,7 @@ func (c *sliConnector) flush(ctx context.Context) error {
 type request struct {
 	namespace, app, version, service, route, cluster string
 	team, project, customer, costCenter, tier        string
-	serverAddress                                    string
+	serverAddress, podName                           string
 	status                                           int64
 	flags                                            string
 	direction                                        string
@@ -246,6 +246,8 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.service = v.Str()
 	case semconv.AttrServerAddress:
 		r.serverAddress = v.Str()
+	case "k8s.pod.name":
+		r.podName = v.Str()
 	case semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute:
 		r.route = v.Str()
 	case semconv.AttrK8sCluster:
@@ -328,6 +330,16 @@ func serviceFromAuthority(a, namespace string) string {
 		return name
 	}
 	return a
+}
+
+// isGateway tells whether a record was written by a gateway workload.
+func (c *sliConnector) isGateway(r *request) bool {
+	for _, w := range c.cfg.Gateways.Workloads {
+		if r.app == w || strings.HasPrefix(r.podName, w+"-") {
+			return true
+		}
+	}
+	return false
 }
 
 // reporter is the reporter label of a request, or "" when its side does
@@ -434,6 +446,12 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				side := semconv.ReporterDestination
 				if r.direction == semconv.DirectionOutbound {
 					side = semconv.ReporterSource
+				}
+				if c.isGateway(&r) {
+					if c.cfg.Gateways.Count != GatewayDestination {
+						continue
+					}
+					side = semconv.ReporterDestination
 				}
 				reporter := c.reporter(side)
 				if reporter == "" {

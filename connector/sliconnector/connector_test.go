@@ -177,8 +177,9 @@ func TestFixtureSeries(t *testing.T) {
 			map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"}},
 		{"access-log-task-both", "istio-io-access-log-task.log", ReporterBoth,
 			map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"}},
-		{"egress-gateway-source", "istio-io-egress-gateway-default.log", ReporterSource,
-			map[string]any{"k8s.namespace.name": "istio-system", "app": "istio-egressgateway"}},
+		// Outbound records (these lines' shape) from a client's sidecar.
+		{"outbound-source", "istio-io-egress-gateway-default.log", ReporterSource,
+			map[string]any{"k8s.namespace.name": "sleep", "app": "curl"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
@@ -520,5 +521,35 @@ func TestServiceFromAuthority(t *testing.T) {
 		if got := serviceFromAuthority(tc.authority, tc.namespace); got != tc.want {
 			t.Errorf("serviceFromAuthority(%q, %q) = %q, want %q", tc.authority, tc.namespace, got, tc.want)
 		}
+	}
+}
+
+// An ingress gateway's records are skipped by default, even with both
+// reporters on (the destination's sidecar logs the same request), and count
+// as the destination's with gateways.count: destination.
+func TestGateways(t *testing.T) {
+	gatewayLogs := func() plog.Logs {
+		return logsFromLines(t, "istio", fixtureLines(t, "istio-io-egress-gateway-default.log"),
+			map[string]any{"k8s.namespace.name": "istio-system", "k8s.pod.name": "istio-egressgateway-7d9f8b6c5-abcde"}, nil)
+	}
+	cfg := createDefaultConfig().(*Config)
+	cfg.Reporter = ReporterBoth
+	c, sink := newTestConnector(t, cfg)
+	if err := c.ConsumeLogs(context.Background(), gatewayLogs()); err != nil {
+		t.Fatal(err)
+	}
+	if got := render(t, c, sink); len(got) != 0 {
+		t.Errorf("gateway records were counted by default:\n%s", strings.Join(got, "\n"))
+	}
+
+	cfg = createDefaultConfig().(*Config)
+	cfg.Gateways.Count = GatewayDestination
+	c, sink = newTestConnector(t, cfg)
+	if err := c.ConsumeLogs(context.Background(), gatewayLogs()); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	if !strings.Contains(got, `genops.requests{availability="good",namespace="istio-system",reporter="destination",response_code_class="3xx",route="default.forward-cnn-from-egress-gateway.0",service="edition.cnn.com"} 1`) {
+		t.Errorf("gateway records as the destination's:\n%s", got)
 	}
 }

@@ -38,6 +38,10 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Availability:  AvailabilityConfig{FailureFlags: slices.Clone(defaultFailureFlags)},
 		Reporter:      ReporterDestination,
+		Gateways: GatewaysConfig{
+			Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"},
+			Count:     GatewaySkip,
+		},
 		Histogram:     HistogramConfig{Buckets: slices.Clone(defaultBuckets)},
 		Exemplars:     ExemplarsConfig{Enabled: true},
 		Cardinality:   CardinalityConfig{MaxSeries: 10_000, Labels: map[string]int{semconv.LabelGenOpsCustomerID: 1_000}},

@@ -36,8 +36,8 @@ var defaultBuckets = []time.Duration{
 // exemplars on, series expire after 5 minutes, flush every 15 seconds.
 func createDefaultConfig() component.Config {
 	return &Config{
-		Availability:  AvailabilityConfig{FailureFlags: slices.Clone(defaultFailureFlags)},
-		Reporter:      ReporterDestination,
+		Availability: AvailabilityConfig{FailureFlags: slices.Clone(defaultFailureFlags)},
+		Reporter:     ReporterDestination,
 		Gateways: GatewaysConfig{
 			Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"},
 			Count:     GatewaySkip,

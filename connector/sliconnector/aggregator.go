@@ -2,6 +2,7 @@ package sliconnector
 
 import (
 	"hash/maphash"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -49,6 +50,7 @@ type family struct {
 	labels                  []string
 	kind                    familyKind
 	bounds                  []float64          // histograms: bucket bounds in seconds
+	scale                   int32              // exponential histograms: fixed scale
 	series                  map[uint64]*series // by key hash; collisions chain through series.next
 	count                   int
 	caps                    []labelCap
@@ -61,6 +63,7 @@ const (
 	kindIntSum familyKind = iota
 	kindDoubleSum
 	kindHistogram
+	kindExponential
 )
 
 // labelCap bounds the distinct values of one label of a family. values
@@ -80,7 +83,7 @@ type series struct {
 	last     pcommon.Timestamp
 	sum      float64  // counter value, or histogram sum
 	count    uint64   // histogram sample count
-	buckets  []uint64 // histogram: len(bounds)+1
+	buckets  []uint64 // histogram: len(bounds)+1; exponential: by index from expMinIndex
 	exemplar exemplar
 }
 
@@ -166,8 +169,11 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 		key[i] = strings.Clone(key[i])
 	}
 	s := &series{values: *key, hash: h, start: now, next: f.series[h]}
-	if f.kind == kindHistogram {
+	switch f.kind {
+	case kindHistogram:
 		s.buckets = make([]uint64, len(f.bounds)+1)
+	case kindExponential:
+		s.buckets = make([]uint64, expIndex(expMax, f.scale)-expIndex(expMin, f.scale)+1)
 	}
 	f.series[h] = s
 	f.count++
@@ -204,6 +210,30 @@ func (a *aggregator) observe(f *family, key *labelValues, hashes *labelHashes, v
 	// Bucket i counts values <= bounds[i] (Prometheus' le), the last one
 	// the rest.
 	s.buckets[sort.SearchFloat64s(f.bounds, v)]++
+	s.count++
+	s.sum += v
+	s.last = now
+	a.keepExemplar(s, v, now, ex)
+}
+
+// Exponential histogram range: durations are clamped to it, so that a
+// series' buckets are a fixed, bounded array.
+const (
+	expMin = 1e-6   // seconds
+	expMax = 3600.0 // seconds
+)
+
+// expIndex is the exponential histogram bucket of v at a scale: bucket i
+// holds (base^i, base^(i+1)] with base = 2^(2^-scale).
+func expIndex(v float64, scale int32) int {
+	return int(math.Ceil(math.Log2(v)*math.Exp2(float64(scale)))) - 1
+}
+
+// observeExponential records one value in an exponential histogram series.
+func (a *aggregator) observeExponential(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+	s := a.lookup(f, key, hashes, now)
+	c := min(max(v, expMin), expMax)
+	s.buckets[expIndex(c, f.scale)-expIndex(expMin, f.scale)]++
 	s.count++
 	s.sum += v
 	s.last = now
@@ -280,6 +310,35 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 		m.SetDescription(f.description)
 		m.SetUnit(f.unit)
 		switch f.kind {
+		case kindExponential:
+			h := m.SetEmptyExponentialHistogram()
+			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			dps := h.DataPoints()
+			dps.EnsureCapacity(f.count)
+			offset := int32(expIndex(expMin, f.scale))
+			f.each(func(s *series) {
+				dp := dps.AppendEmpty()
+				f.putAttributes(dp.Attributes(), s)
+				dp.SetStartTimestamp(s.start)
+				dp.SetTimestamp(now)
+				dp.SetCount(s.count)
+				dp.SetSum(s.sum)
+				dp.SetScale(f.scale)
+				// Only the span of buckets in use is sent.
+				lo, hi := 0, len(s.buckets)-1
+				for lo < hi && s.buckets[lo] == 0 {
+					lo++
+				}
+				for hi > lo && s.buckets[hi] == 0 {
+					hi--
+				}
+				dp.Positive().SetOffset(offset + int32(lo))
+				dp.Positive().BucketCounts().FromRaw(s.buckets[lo : hi+1])
+				if s.exemplar.set {
+					putExemplar(dp.Exemplars(), &s.exemplar)
+					s.exemplar.set = false
+				}
+			})
 		case kindHistogram:
 			h := m.SetEmptyHistogram()
 			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)

@@ -86,6 +86,19 @@ type HistogramConfig struct {
 	// Buckets are the explicit bucket bounds; the SLO file's thresholds
 	// are added to them.
 	Buckets []time.Duration `mapstructure:"buckets"`
+	// Exponential adds an exponential (Prometheus native) histogram of the
+	// same durations, genops.request.duration.exponential.
+	Exponential ExponentialConfig `mapstructure:"exponential"`
+}
+
+// ExponentialConfig configures the exponential histogram. Its scale is
+// fixed (no rescaling), so each bucket's bounds grow by 2^(2^-scale), and
+// durations are clamped to 1µs..1h, which bounds the buckets per series
+// (at scale 3: 8 per doubling, at most 256).
+type ExponentialConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// Scale is 0 to 5 (default 3: about 9% between bounds).
+	Scale int32 `mapstructure:"scale"`
 }
 
 // ExemplarsConfig attaches the trace id of a recent request to each
@@ -141,6 +154,9 @@ func (c *Config) Validate() error {
 		if !slices.Contains(knownFlags, f) {
 			errs = append(errs, fmt.Errorf("availability.failure_flags: %q is not an Envoy response flag", f))
 		}
+	}
+	if e := c.Histogram.Exponential; e.Scale < 0 || e.Scale > 5 {
+		errs = append(errs, fmt.Errorf("histogram.exponential.scale: %d is outside 0 to 5", e.Scale))
 	}
 	for i, b := range c.Histogram.Buckets {
 		if b <= 0 {

@@ -51,7 +51,8 @@ func TestLoadConfig(t *testing.T) {
 		full.Reporter != ReporterBoth || !slices.Equal(full.Histogram.Buckets, []time.Duration{100 * time.Millisecond, time.Second}) ||
 		full.Exemplars.Enabled || full.Cardinality.MaxSeries != 500 || full.Cardinality.Labels["genops_customer_id"] != 50 ||
 		full.Cardinality.Labels["route"] != 20 || full.Expiry != 10*time.Minute || full.FlushInterval != 30*time.Second ||
-		!slices.Equal(full.Gateways.Workloads, []string{"my-gateway"}) || full.Gateways.Count != GatewayDestination {
+		!slices.Equal(full.Gateways.Workloads, []string{"my-gateway"}) || full.Gateways.Count != GatewayDestination ||
+		!full.Histogram.Exponential.Enabled || full.Histogram.Exponential.Scale != 2 {
 		t.Errorf("full: %+v", full)
 	}
 	set := full.Availability.failureSet()
@@ -69,7 +70,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	}
 	for _, want := range []string{
 		`reporter: "client"`, `availability.failure_flags: "XX"`, "histogram.buckets[0]", "cardinality.max_series",
-		`cardinality.labels: "pod"`, "flush_interval", `gateways.count: "sometimes"`,
+		`cardinality.labels: "pod"`, "flush_interval", `gateways.count: "sometimes"`, "histogram.exponential.scale: 9",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)

@@ -75,6 +75,7 @@ type sliConnector struct {
 	agg       aggregator
 	requests  *family
 	durations *family
+	exp       *family // nil unless histogram.exponential.enabled
 	cost      *family
 	tokens    *family
 
@@ -127,8 +128,14 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 	c.cost = newFamily(semconv.MetricCost, "Cost of AI calls, in currency units.", "{cost}", kindDoubleSum, costLabels, cfg)
 	c.tokens = newFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", kindIntSum, tokenLabels, cfg)
 	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
+	families := []*family{c.requests, c.durations, c.cost, c.tokens}
+	if cfg.Histogram.Exponential.Enabled {
+		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
+		c.exp.scale = cfg.Histogram.Exponential.Scale
+		families = append(families, c.exp)
+	}
 	c.agg = aggregator{
-		families:  []*family{c.requests, c.durations, c.cost, c.tokens},
+		families:  families,
 		overflow:  newFamily(semconv.MetricSeriesOverflow, "Records whose labels were folded into __overflow__ by a cardinality cap, by metric and label.", "{record}", kindIntSum, overflowLabels, overflow),
 		exemplars: cfg.Exemplars.Enabled,
 	}
@@ -388,6 +395,11 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 		key = labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
 		hashes = labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
 		c.agg.observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
+		if c.exp != nil {
+			key = labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
+			hashes = labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
+			c.agg.observeExponential(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
+		}
 	}
 	if !r.hasCost && r.inTokens <= 0 && r.outTokens <= 0 {
 		return

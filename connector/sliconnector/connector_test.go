@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -551,5 +552,61 @@ func TestGateways(t *testing.T) {
 	got := strings.Join(render(t, c, sink), "\n")
 	if !strings.Contains(got, `genops.requests{availability="good",namespace="istio-system",reporter="destination",response_code_class="3xx",route="default.forward-cnn-from-egress-gateway.0",service="edition.cnn.com"} 1`) {
 		t.Errorf("gateway records as the destination's:\n%s", got)
+	}
+}
+
+// The optional exponential histogram: buckets at the fixed scale hold the
+// values they should, and only the span in use is sent.
+func TestExponentialHistogram(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Histogram.Exponential.Enabled = true
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	for _, ms := range []int64{100, 100, 1000, 2500} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	sink.Reset()
+	if err := c.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	base := math.Exp2(math.Exp2(-3))
+	for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+		if m.Name() != "genops.request.duration.exponential" {
+			continue
+		}
+		found = true
+		dp := m.ExponentialHistogram().DataPoints().At(0)
+		if dp.Count() != 4 || dp.Scale() != 3 || math.Abs(dp.Sum()-3.7) > 1e-9 {
+			t.Errorf("count %d scale %d sum %v", dp.Count(), dp.Scale(), dp.Sum())
+		}
+		counts := dp.Positive().BucketCounts().AsRaw()
+		var total uint64
+		for i, n := range counts {
+			total += n
+			if n == 0 {
+				continue
+			}
+			idx := int(dp.Positive().Offset()) + i
+			lo, hi := math.Pow(base, float64(idx)), math.Pow(base, float64(idx+1))
+			holds := false
+			for _, v := range []float64{0.1, 1, 2.5} {
+				if v > lo && v <= hi {
+					holds = true
+				}
+			}
+			if !holds {
+				t.Errorf("bucket %d (%v, %v] holds %d values that are none of the recorded ones", idx, lo, hi, n)
+			}
+		}
+		if total != 4 || counts[0] != 2 {
+			t.Errorf("buckets %v", counts)
+		}
+	}
+	if !found {
+		t.Fatal("no exponential histogram")
 	}
 }

@@ -42,7 +42,7 @@ func createDefaultConfig() component.Config {
 			Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"},
 			Count:     GatewaySkip,
 		},
-		Histogram:     HistogramConfig{Buckets: slices.Clone(defaultBuckets)},
+		Histogram:     HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
 		Exemplars:     ExemplarsConfig{Enabled: true},
 		Cardinality:   CardinalityConfig{MaxSeries: 10_000, Labels: map[string]int{semconv.LabelGenOpsCustomerID: 1_000}},
 		Expiry:        5 * time.Minute,

@@ -51,6 +51,7 @@ type family struct {
 	kind                    familyKind
 	bounds                  []float64          // histograms: bucket bounds in seconds
 	scale                   int32              // exponential histograms: fixed scale
+	expOffset               int                // exponential histograms: index of the lowest bucket
 	series                  map[uint64]*series // by key hash; collisions chain through series.next
 	count                   int
 	caps                    []labelCap
@@ -173,7 +174,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 	case kindHistogram:
 		s.buckets = make([]uint64, len(f.bounds)+1)
 	case kindExponential:
-		s.buckets = make([]uint64, expIndex(expMax, f.scale)-expIndex(expMin, f.scale)+1)
+		s.buckets = make([]uint64, expIndex(expMax, f.scale)-f.expOffset+1)
 	}
 	f.series[h] = s
 	f.count++
@@ -204,16 +205,25 @@ func (a *aggregator) add(f *family, key *labelValues, hashes *labelHashes, v flo
 	a.keepExemplar(s, v, now, ex)
 }
 
-// observe records one value (seconds) in a histogram series.
+// observe records one value (seconds) in a histogram series, explicit or
+// exponential.
 func (a *aggregator) observe(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
 	s := a.lookup(f, key, hashes, now)
-	// Bucket i counts values <= bounds[i] (Prometheus' le), the last one
-	// the rest.
-	s.buckets[sort.SearchFloat64s(f.bounds, v)]++
+	s.buckets[f.bucket(v)]++
 	s.count++
 	s.sum += v
 	s.last = now
 	a.keepExemplar(s, v, now, ex)
+}
+
+// bucket is the index in a series' buckets that counts v. Explicit:
+// bucket i counts values <= bounds[i] (Prometheus' le), the last one the
+// rest. Exponential: v clamped to the range, relative to the lowest bucket.
+func (f *family) bucket(v float64) int {
+	if f.kind == kindExponential {
+		return expIndex(min(max(v, expMin), expMax), f.scale) - f.expOffset
+	}
+	return sort.SearchFloat64s(f.bounds, v)
 }
 
 // Exponential histogram range: durations are clamped to it, so that a
@@ -227,17 +237,6 @@ const (
 // holds (base^i, base^(i+1)] with base = 2^(2^-scale).
 func expIndex(v float64, scale int32) int {
 	return int(math.Ceil(math.Log2(v)*math.Exp2(float64(scale)))) - 1
-}
-
-// observeExponential records one value in an exponential histogram series.
-func (a *aggregator) observeExponential(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
-	s := a.lookup(f, key, hashes, now)
-	c := min(max(v, expMin), expMax)
-	s.buckets[expIndex(c, f.scale)-expIndex(expMin, f.scale)]++
-	s.count++
-	s.sum += v
-	s.last = now
-	a.keepExemplar(s, v, now, ex)
 }
 
 // exemplarSource is the trace of the record being counted.
@@ -315,7 +314,6 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 			dps := h.DataPoints()
 			dps.EnsureCapacity(f.count)
-			offset := int32(expIndex(expMin, f.scale))
 			f.each(func(s *series) {
 				dp := dps.AppendEmpty()
 				f.putAttributes(dp.Attributes(), s)
@@ -332,7 +330,7 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 				for hi > lo && s.buckets[hi] == 0 {
 					hi--
 				}
-				dp.Positive().SetOffset(offset + int32(lo))
+				dp.Positive().SetOffset(int32(f.expOffset + lo))
 				dp.Positive().BucketCounts().FromRaw(s.buckets[lo : hi+1])
 				if s.exemplar.set {
 					putExemplar(dp.Exemplars(), &s.exemplar)

@@ -132,6 +132,7 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 	if cfg.Histogram.Exponential.Enabled {
 		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
 		c.exp.scale = cfg.Histogram.Exponential.Scale
+		c.exp.expOffset = expIndex(expMin, c.exp.scale)
 		families = append(families, c.exp)
 	}
 	c.agg = aggregator{
@@ -392,13 +393,14 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	c.agg.add(c.requests, &key, &hashes, 1, now, ex)
 
 	if r.hasDuration {
-		key = labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
-		hashes = labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
+		dKey := labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
+		dHashes := labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
+		// lookup may rewrite a key it caps, so each family gets a copy.
+		key, hashes = dKey, dHashes
 		c.agg.observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
 		if c.exp != nil {
-			key = labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
-			hashes = labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
-			c.agg.observeExponential(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
+			key, hashes = dKey, dHashes
+			c.agg.observe(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
 		}
 	}
 	if !r.hasCost && r.inTokens <= 0 && r.outTokens <= 0 {

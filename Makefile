@@ -57,6 +57,8 @@ lint: tidy-check
 tidy-check:
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
+	cd test/peers/kube && $(GO) mod tidy -diff
+	cd test/peers/helm && $(GO) mod tidy -diff
 
 ## bench: benchmarks of this repository; where an issue asks, a stock contrib
 ## component runs on the same input in the same run (sub-benchmarks impl=...)

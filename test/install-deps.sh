@@ -8,6 +8,7 @@ packages=(
   make
   git
   prometheus   # promtool checks and unit-tests the generated rules
+  etcd-server  # etcd for the envtest kube-apiserver (test/kubetest)
 )
 
 missing=()
@@ -22,3 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v go >/dev/null || { echo "install-deps: Go is not on PATH (expected /usr/local/go/bin)" >&2; exit 1; }
+
+# kube-apiserver for envtest, built once from the pinned k8s.io/kubernetes.
+"$(dirname "$0")/install-kube.sh" >/dev/null

@@ -1,0 +1,96 @@
+{{/* Names and labels, as `helm create` makes them. */}}
+{{- define "genops.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "genops.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "genops.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "genops.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: {{ .Values.mode }}
+{{- end }}
+
+{{- define "genops.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "genops.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: otelcol-genops
+{{- end }}
+
+{{- define "genops.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "genops.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Mesh sidecar injection opt-out, for every pod the chart makes. Istio and
+Linkerd read the pod label or annotation; OSM and Consul the annotation.
+*/}}
+{{- define "genops.injectionLabels" -}}
+{{- if .Values.meshInjectionOptOut -}}
+sidecar.istio.io/inject: "false"
+{{- end }}
+{{- end }}
+
+{{- define "genops.injectionAnnotations" -}}
+{{- if .Values.meshInjectionOptOut -}}
+sidecar.istio.io/inject: "false"
+linkerd.io/inject: disabled
+openservicemesh.io/sidecar-injection: disabled
+consul.hashicorp.com/connect-inject: "false"
+{{- end }}
+{{- end }}
+
+{{/* The collector config: the mode's base file with .Values.config merged over it. */}}
+{{- define "genops.config" -}}
+{{- $base := .Files.Get (printf "files/%s.yaml" .Values.mode) | fromYaml }}
+{{- if hasKey $base "Error" }}
+{{- fail (printf "files/%s.yaml: %s" .Values.mode $base.Error) }}
+{{- end }}
+{{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) }}
+{{- toYaml $merged }}
+{{- end }}
+
+{{/*
+GOMEMLIMIT: 80% of the container's memory limit (Ki, Mi, Gi, or bytes), so
+the Go runtime collects before the kernel kills; memory_limiter reads the
+same limit from the cgroup.
+*/}}
+{{- define "genops.gomemlimit" -}}
+{{- $limit := dig "limits" "memory" "" .Values.resources | toString }}
+{{- if $limit }}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "K" 1000 "M" 1000000 "G" 1000000000 }}
+{{- $bytes := 0 }}
+{{- $matched := false }}
+{{- range $suffix, $mult := $units }}
+{{- if and (not $matched) (hasSuffix $suffix $limit) (regexMatch "^[0-9]+[KMG]i?$" $limit) (eq (len (trimSuffix $suffix $limit)) (len (regexFind "^[0-9]+" $limit))) }}
+{{- $bytes = mul (trimSuffix $suffix $limit | atoi) $mult }}
+{{- $matched = true }}
+{{- end }}
+{{- end }}
+{{- if not $matched }}
+{{- if regexMatch "^[0-9]+$" $limit }}
+{{- $bytes = atoi $limit }}
+{{- else }}
+{{- fail (printf "resources.limits.memory %q: use a whole number with Ki, Mi, Gi, K, M or G" $limit) }}
+{{- end }}
+{{- end }}
+{{- div (mul $bytes 8) 10 }}
+{{- end }}
+{{- end }}

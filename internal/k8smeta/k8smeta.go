@@ -186,24 +186,35 @@ func (s *Store) byIndex(index, key string) (Pod, bool) {
 }
 
 func (s *Store) pod(p *corev1.Pod) Pod {
-	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels,
-		WorkloadKind: "Pod", WorkloadName: p.Name}
+	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels}
+	out.WorkloadKind, out.WorkloadName = Workload(p, func(namespace, name string) []metav1.OwnerReference {
+		if obj, ok, _ := s.replicaSets.GetStore().GetByKey(namespace + "/" + name); ok {
+			return obj.(metav1.Object).GetOwnerReferences()
+		}
+		return nil
+	})
+	return out
+}
+
+// Workload is a pod's owning workload: its controller (StatefulSet,
+// DaemonSet, Job, …), the Deployment behind a ReplicaSet (whose owners
+// replicaSetOwners returns), or the pod itself.
+func Workload(p *corev1.Pod, replicaSetOwners func(namespace, name string) []metav1.OwnerReference) (kind, name string) {
+	kind, name = "Pod", p.Name
 	for _, ref := range p.OwnerReferences {
 		if ref.Controller == nil || !*ref.Controller {
 			continue
 		}
-		out.WorkloadKind, out.WorkloadName = ref.Kind, ref.Name
+		kind, name = ref.Kind, ref.Name
 		if ref.Kind == "ReplicaSet" {
-			if obj, ok, _ := s.replicaSets.GetStore().GetByKey(p.Namespace + "/" + ref.Name); ok {
-				for _, rsRef := range obj.(metav1.Object).GetOwnerReferences() {
-					if rsRef.Controller != nil && *rsRef.Controller && rsRef.Kind == "Deployment" {
-						out.WorkloadKind, out.WorkloadName = "Deployment", rsRef.Name
-					}
+			for _, rsRef := range replicaSetOwners(p.Namespace, ref.Name) {
+				if rsRef.Controller != nil && *rsRef.Controller && rsRef.Kind == "Deployment" {
+					kind, name = "Deployment", rsRef.Name
 				}
 			}
 		}
 	}
-	return out
+	return kind, name
 }
 
 // NamespaceLabels returns a namespace's labels.

@@ -97,6 +97,8 @@ func render(t *testing.T, sets ...string) []byte {
 	for _, s := range sets {
 		if v, ok := strings.CutPrefix(s, "string:"); ok {
 			args = append(args, "--set-string", v)
+		} else if v, ok := strings.CutPrefix(s, "file:"); ok {
+			args = append(args, "--values", v)
 		} else {
 			args = append(args, "--set", s)
 		}
@@ -418,15 +420,23 @@ func TestCollectorPod(t *testing.T) {
 }
 
 // The rendered collector config, SLO file and price table pass the
-// distribution's own `validate`, in both modes and with a config override
-// merged in.
+// distribution's own `validate`, in both modes, with a config override
+// merged in, and with each mesh's values file from deploy/mesh.
 func TestRenderedConfigValidates(t *testing.T) {
 	bin := collectortest.Binary(t)
-	for name, sets := range map[string][]string{
+	cases := map[string][]string{
 		"daemonset": nil,
 		"gateway":   {"mode=gateway"},
 		"override":  {"config.exporters.debug.verbosity=detailed", "config.processors.batch.timeout=2s"},
-	} {
+	}
+	meshValues, err := filepath.Glob(filepath.Join("..", "mesh", "*", "values*.yaml"))
+	if err != nil || len(meshValues) < 4 {
+		t.Fatalf("mesh values files: %v %v", meshValues, err)
+	}
+	for _, f := range meshValues {
+		cases[strings.TrimPrefix(f, filepath.Join("..", "mesh")+"/")] = []string{"file:" + f}
+	}
+	for name, sets := range cases {
 		t.Run(name, func(t *testing.T) {
 			var cm *corev1.ConfigMap
 			for _, o := range objects(t, render(t, sets...)) {

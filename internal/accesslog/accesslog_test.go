@@ -173,6 +173,38 @@ func TestIstioLineAttributes(t *testing.T) {
 // The format a GenOps user configures (Istio's default plus the governance
 // headers) parses out of the box, hostile values included, and the headers
 // land as http.request.header.* attributes.
+// The preset istio_genops (GenOpsMeshFormat, what deploy/mesh configures)
+// carries every request header and the AI response headers.
+func TestGenOpsMeshPreset(t *testing.T) {
+	p, err := New("istio_genops", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `[2026-11-20T10:00:00.000Z] "POST /v1/chat/completions HTTP/2" 200 - via_upstream - "-" 512 2048 1234 1200 "-" "python-httpx/0.27.0" "3c1f0b9e-1111-2222-3333-444455556666" "llm.ai.svc.cluster.local:8080" "10.0.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.0.0.7:8080 10.0.0.9:40000 outbound_.8080_._.llm.ai.svc.cluster.local default ` +
+		`"ml-platform" "support-bot" "cust-42" "cc-1" "gold" "production" "chat" "gpt-4o" "openai" "1200" "300" "0.0061"`
+	var fields Fields
+	if err := p.Parse(line, &fields); err != nil {
+		t.Fatal(err)
+	}
+	lr := plog.NewLogRecord()
+	if err := p.WriteRecord(&fields, lr); err != nil {
+		t.Fatal(err)
+	}
+	got := lr.Attributes().AsRaw()
+	for k, v := range map[string]string{
+		"http.request.header.x-genops-team": "ml-platform", "http.request.header.x-genops-project": "support-bot",
+		"http.request.header.x-genops-customer-id": "cust-42", "http.request.header.x-genops-cost-center": "cc-1",
+		"http.request.header.x-genops-customer-tier": "gold", "http.request.header.x-genops-environment": "production",
+		"http.request.header.x-genops-feature": "chat", "http.response.header.x-genops-model": "gpt-4o",
+		"http.response.header.x-genops-provider": "openai", "http.response.header.x-genops-tokens-input": "1200",
+		"http.response.header.x-genops-tokens-output": "300", "http.response.header.x-genops-cost": "0.0061",
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %q", k, got[k], v)
+		}
+	}
+}
+
 func TestIstioGenOpsHeaders(t *testing.T) {
 	p, err := New(IstioGenOpsFormat, "", nil)
 	if err != nil {

@@ -87,7 +87,7 @@ func FuzzParse(f *testing.F) {
 // Format or a CompileError, and a compiled format parses its own literal
 // text without panicking.
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{IstioFormat, IstioGenOpsFormat, EnvoyFormat, LinkerdApacheFormat,
+	for _, s := range []string{IstioFormat, IstioGenOpsFormat, GenOpsMeshFormat, EnvoyFormat, LinkerdApacheFormat,
 		"%START_TIME(%Y-%m-%dT%H:%M:%S%z)% %REQ(X?Y):10%", "%%", "%A%%B%", "%REQ(", "%)%", "[%(%"} {
 		f.Add(s)
 	}

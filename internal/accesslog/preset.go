@@ -34,11 +34,24 @@ type preset struct {
 // IstioFormat is Istio's default TEXT access log format (Istio 1.24 and
 // later; 1.9 to 1.23 wrote %UPSTREAM_CLUSTER% in place of
 // %UPSTREAM_CLUSTER_RAW%, which renders the same and parses the same).
-const IstioFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%` + "\n"
+const IstioFormat = istioText + "\n"
 
-// IstioGenOpsFormat is IstioFormat with the governance request headers
-// appended: the format deploy/mesh puts into meshConfig.accessLogFormat.
+const istioText = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%`
+
+// IstioGenOpsFormat is IstioFormat with the three governance request
+// headers a GenOps user adds first (team, customer, project); the full form
+// deploy/mesh configures is GenOpsMeshFormat.
 const IstioGenOpsFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME% "%REQ(X-GENOPS-TEAM)%" "%REQ(X-GENOPS-CUSTOMER-ID)%" "%REQ(X-GENOPS-PROJECT)%"` + "\n"
+
+// GenOpsMeshFormat is the format deploy/mesh configures in every mesh
+// (Istio's meshConfig.accessLogFormat and OTel ALS provider, Consul's
+// proxy-defaults): IstioFormat, then every x-genops-* request header and
+// the response headers an AI gateway or model server sets, each quoted.
+// Preset "istio_genops".
+const GenOpsMeshFormat = istioText +
+	` "%REQ(X-GENOPS-TEAM)%" "%REQ(X-GENOPS-PROJECT)%" "%REQ(X-GENOPS-CUSTOMER-ID)%" "%REQ(X-GENOPS-COST-CENTER)%"` +
+	` "%REQ(X-GENOPS-CUSTOMER-TIER)%" "%REQ(X-GENOPS-ENVIRONMENT)%" "%REQ(X-GENOPS-FEATURE)%"` +
+	` "%RESP(X-GENOPS-MODEL)%" "%RESP(X-GENOPS-PROVIDER)%" "%RESP(X-GENOPS-TOKENS-INPUT)%" "%RESP(X-GENOPS-TOKENS-OUTPUT)%" "%RESP(X-GENOPS-COST)%"` + "\n"
 
 // EnvoyFormat is Envoy's own default format (no Istio).
 const EnvoyFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"` + "\n"
@@ -51,6 +64,7 @@ const LinkerdApacheFormat = `%DOWNSTREAM_REMOTE_ADDRESS% %LINKERD_CLIENT_ID% - [
 
 var presets = map[string]preset{
 	"istio":          {encoding: EncodingText, text: IstioFormat},
+	"istio_genops":   {encoding: EncodingText, text: GenOpsMeshFormat},
 	"envoy":          {encoding: EncodingText, text: EnvoyFormat},
 	"linkerd_apache": {encoding: EncodingText, text: LinkerdApacheFormat, direction: DirectionInbound},
 	"istio_json": {encoding: EncodingJSON, keys: map[string]string{

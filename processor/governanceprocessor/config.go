@@ -3,11 +3,13 @@ package governanceprocessor
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
@@ -76,6 +78,42 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+// Unmarshal merges each configured dimension over its default, so that
+// `dimensions: {team: {trust: never}}` changes the trust rule and keeps
+// team's pattern, length bound and default value. (Decoding a map of
+// structs would otherwise start each named entry from zero.) A dimension
+// the defaults do not know starts from team's rules.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	defaults := maps.Clone(c.Dimensions) // decoding writes into the map itself
+	type plain Config                    // no Unmarshal method: decodes the fields as usual
+	if err := conf.Unmarshal((*plain)(c)); err != nil {
+		return err
+	}
+	if !conf.IsSet("dimensions") {
+		return nil
+	}
+	dims, err := conf.Sub("dimensions")
+	if err != nil {
+		return err
+	}
+	for name := range dims.ToStringMap() {
+		d, ok := defaults[name]
+		if !ok {
+			d = defaults[DimTeam]
+			d.Allow = nil
+		}
+		sub, err := dims.Sub(name)
+		if err != nil {
+			return err
+		}
+		if err := sub.Unmarshal(&d); err != nil {
+			return fmt.Errorf("dimensions.%s: %w", name, err)
+		}
+		c.Dimensions[name] = d
+	}
+	return nil
 }
 
 // DimensionConfig is how one dimension's values are trusted and checked.

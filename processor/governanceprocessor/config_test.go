@@ -56,6 +56,22 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+// Setting one field of a dimension keeps the others' defaults.
+func TestPartialDimensionKeepsDefaults(t *testing.T) {
+	cfg := loadConfig(t, "partial")
+	if err := confmap.Validate(cfg); err != nil {
+		t.Fatal(err)
+	}
+	def := createDefaultConfig().(*Config).Dimensions[DimTeam]
+	team := cfg.Dimensions[DimTeam]
+	if team.Trust != TrustNever || team.MaxLength != def.MaxLength || team.Pattern != def.Pattern || team.Default != def.Default {
+		t.Errorf("team: %+v", team)
+	}
+	if len(cfg.Dimensions) != len(createDefaultConfig().(*Config).Dimensions) || len(cfg.Dimensions[DimEnvironment].Allow) != 5 {
+		t.Errorf("other dimensions lost: %+v", cfg.Dimensions)
+	}
+}
+
 func TestValidateNamesTheField(t *testing.T) {
 	err := confmap.Validate(loadConfig(t, "bad"))
 	if err == nil {

@@ -400,7 +400,7 @@ func (g *governance) resolve(ctx context.Context, d *dimension, attrs pcommon.Ma
 		}
 	}
 	if hasHeader && label != "" && (source != semconv.SourceHeader || value != label) {
-		g.telemetry.GenopsAttributionConflicts.Add(ctx, 1, g.conflicts[[2]string{d.name, source}])
+		g.telemetry.AttributionConflicts.Add(ctx, 1, g.conflicts[[2]string{d.name, source}])
 	}
 	return value, source
 }

@@ -146,7 +146,7 @@ func TestTrustRules(t *testing.T) {
 			if got["genops.team"] != tc.wantTeam || got["genops.attribution.source"] != tc.source {
 				t.Fatalf("team %v from %v, want %s from %s", got["genops.team"], got["genops.attribution.source"], tc.wantTeam, tc.source)
 			}
-			metadatatest.AssertEqualGenopsAttributionConflicts(t, tt, []metricdata.DataPoint[int64]{
+			metadatatest.AssertEqualAttributionConflicts(t, tt, []metricdata.DataPoint[int64]{
 				{Value: 1, Attributes: attribute.NewSet(attribute.String("dimension", "team"), attribute.String("winner", tc.source))},
 			}, metricdatatest.IgnoreTimestamp())
 		})

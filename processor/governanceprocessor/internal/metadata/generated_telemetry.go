@@ -23,10 +23,10 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                      metric.Meter
-	mu                         sync.Mutex
-	registrations              []metric.Registration
-	GenopsAttributionConflicts metric.Int64Counter
+	meter                metric.Meter
+	mu                   sync.Mutex
+	registrations        []metric.Registration
+	AttributionConflicts metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -58,8 +58,8 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
-	builder.GenopsAttributionConflicts, err = builder.meter.Int64Counter(
-		"otelcol_genops.attribution.conflicts",
+	builder.AttributionConflicts, err = builder.meter.Int64Counter(
+		"genops.attribution.conflicts",
 		metric.WithDescription("Records where a header or span tag and a label disagreed, or a header was untrusted or invalid while a label existed, by dimension and by the source that won. [Development]"),
 		metric.WithUnit("{record}"),
 	)

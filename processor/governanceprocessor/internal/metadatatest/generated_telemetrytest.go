@@ -21,9 +21,9 @@ func NewSettings(tt *componenttest.Telemetry) processor.Settings {
 	return set
 }
 
-func AssertEqualGenopsAttributionConflicts(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+func AssertEqualAttributionConflicts(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "otelcol_genops.attribution.conflicts",
+		Name:        "genops.attribution.conflicts",
 		Description: "Records where a header or span tag and a label disagreed, or a header was untrusted or invalid while a label existed, by dimension and by the source that won. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
@@ -32,7 +32,7 @@ func AssertEqualGenopsAttributionConflicts(t *testing.T, tt *componenttest.Telem
 			DataPoints:  dps,
 		},
 	}
-	got, err := tt.GetMetric("otelcol_genops.attribution.conflicts")
+	got, err := tt.GetMetric("genops.attribution.conflicts")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

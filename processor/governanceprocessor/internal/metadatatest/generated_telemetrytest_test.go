@@ -19,8 +19,8 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
-	tb.GenopsAttributionConflicts.Add(context.Background(), 1)
-	AssertEqualGenopsAttributionConflicts(t, testTel,
+	tb.AttributionConflicts.Add(context.Background(), 1)
+	AssertEqualAttributionConflicts(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -26,3 +26,6 @@ command -v go >/dev/null || { echo "install-deps: Go is not on PATH (expected /u
 
 # kube-apiserver for envtest, built once from the pinned k8s.io/kubernetes.
 "$(dirname "$0")/install-kube.sh" >/dev/null
+
+# Jaeger for the end-to-end trace tests, built once from its Go module.
+"$(dirname "$0")/install-jaeger.sh" >/dev/null

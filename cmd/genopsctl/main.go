@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage())
+	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces())
 	return root
 }

@@ -142,12 +142,12 @@ func Start(t testing.TB, args []string, env ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
-	return startCmd(t, cmd)
+	return StartCmd(t, cmd)
 }
 
-// startCmd starts any command as a Process (output captured, killed at
+// StartCmd starts any command as a Process (output captured, killed at
 // the end of the test).
-func startCmd(t testing.TB, cmd *exec.Cmd) *Process {
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
 	t.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout = out
@@ -168,7 +168,7 @@ func startCmd(t testing.TB, cmd *exec.Cmd) *Process {
 			<-p.done
 		}
 		if t.Failed() {
-			t.Logf("collector output:\n%s", p.Output())
+			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), p.Output())
 		}
 	})
 	return p

@@ -62,7 +62,7 @@ rule_files:
 	p := &Prometheus{Addr: addr}
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--enable-feature=exemplar-storage")
-	p.proc = startCmd(t, cmd)
+	p.proc = StartCmd(t, cmd)
 	p.proc.Eventually(t, 60*time.Second, func() error {
 		resp, err := http.Get("http://" + addr + "/-/ready")
 		if err != nil {

@@ -9,14 +9,11 @@
 package kubetest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -24,6 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/genops-mesh/otelcol-genops/test/peers"
 )
 
 // Cluster is a running control plane.
@@ -79,11 +78,9 @@ func Binaries() (apiServer, etcd string, err error) {
 		apiServer = filepath.Join(dir, "kube-apiserver")
 		etcd = filepath.Join(dir, "etcd")
 	} else {
-		dir, err := cacheDir()
-		if err != nil {
+		if apiServer, err = peers.Binary("kube", "k8s.io/kubernetes", "kube-apiserver", "kube-apiserver"); err != nil {
 			return "", "", err
 		}
-		apiServer = filepath.Join(dir, "kube-apiserver")
 	}
 	if _, err := os.Stat(apiServer); err != nil {
 		return "", "", fmt.Errorf("kube-apiserver not found at %s: run test/install-kube.sh (make test does)", apiServer)
@@ -97,35 +94,4 @@ func Binaries() (apiServer, etcd string, err error) {
 		return "", "", fmt.Errorf("etcd not found at %s", etcd)
 	}
 	return apiServer, etcd, nil
-}
-
-// cacheDir is where test/install-kube.sh puts kube-apiserver: the same
-// rule as the script, keyed by the version in test/peers/kube/go.mod.
-func cacheDir() (string, error) {
-	_, self, _, _ := runtime.Caller(0)
-	gomod := filepath.Join(filepath.Dir(self), "..", "peers", "kube", "go.mod")
-	f, err := os.Open(gomod)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	var version string
-	for s := bufio.NewScanner(f); s.Scan(); {
-		if fields := strings.Fields(s.Text()); len(fields) >= 2 && fields[0] == "k8s.io/kubernetes" {
-			version = fields[1]
-			break
-		}
-	}
-	if version == "" {
-		return "", fmt.Errorf("%s pins no k8s.io/kubernetes version", gomod)
-	}
-	base := os.Getenv("GENOPS_PEERS_CACHE")
-	if base == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		base = filepath.Join(c, "otelcol-genops", "peers")
-	}
-	return filepath.Join(base, "kube-apiserver-"+version), nil
 }

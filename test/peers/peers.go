@@ -1,0 +1,49 @@
+// Package peers locates the real peers the tests build from Go modules —
+// kube-apiserver (peers/kube) and Jaeger (peers/jaeger) — in the cache
+// directory their install scripts (test/install-kube.sh,
+// test/install-jaeger.sh) fill, keyed by the version each subdirectory's
+// go.mod pins. The subdirectories are modules of their own, so the peers'
+// dependencies never reach the collector's module graph.
+package peers
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Binary is the path the install script gives a peer's binary: the cache
+// ($GENOPS_PEERS_CACHE, else the user cache dir's otelcol-genops/peers),
+// then "<name>-<version>/<binary>", with the version of module in
+// peers/<dir>/go.mod. The file may not exist yet.
+func Binary(dir, module, name, binary string) (string, error) {
+	_, self, _, _ := runtime.Caller(0)
+	gomod := filepath.Join(filepath.Dir(self), dir, "go.mod")
+	f, err := os.Open(gomod)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var version string
+	for s := bufio.NewScanner(f); s.Scan(); {
+		if fields := strings.Fields(s.Text()); len(fields) >= 2 && fields[0] == module {
+			version = fields[1]
+			break
+		}
+	}
+	if version == "" {
+		return "", fmt.Errorf("%s pins no %s version", gomod, module)
+	}
+	base := os.Getenv("GENOPS_PEERS_CACHE")
+	if base == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		base = filepath.Join(c, "otelcol-genops", "peers")
+	}
+	return filepath.Join(base, name+"-"+version, binary), nil
+}

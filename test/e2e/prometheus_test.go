@@ -63,13 +63,14 @@ func sendSpans(t *testing.T, endpoint string, calls []call) {
 	}
 }
 
-// The collector's output in a real Prometheus: cost per team equals the
-// price table's sum to the cent, the generated rules evaluate, and every
-// query of every generated Grafana dashboard runs and returns data (but
-// those about traffic this test does not make: istio_* series, firing
-// alerts, the checkout SLO).
-func TestPrometheusCostRulesAndDashboards(t *testing.T) {
-	otlp, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+// startSpanPipeline runs the distribution as spans reach it in a cluster
+// (OTLP → governance → sli → Prometheus exporter) and a real Prometheus
+// scraping it every second with the rules generated from config/slo.yaml.
+// It returns the OTLP gRPC address.
+func startSpanPipeline(t *testing.T) (otlp string, col *collectortest.Process, p *collectortest.Prometheus) {
+	t.Helper()
+	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	otlp = collectortest.FreeAddr(t)
 	root := filepath.Join("..", "..")
 	cfg := writeConfig(t, fmt.Sprintf(`
 extensions:
@@ -108,10 +109,21 @@ service:
     metrics:
       level: none
 `, health, otlp, filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col = collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
-	p := collectortest.StartPrometheus(t, []string{prom}, filepath.Join(root, "deploy", "generated", "prometheus", "slo-rules.yaml"))
+	p = collectortest.StartPrometheus(t, []string{prom}, filepath.Join(root, "deploy", "generated", "prometheus", "slo-rules.yaml"))
 
+	return otlp, col, p
+}
+
+// The collector's output in a real Prometheus: cost per team equals the
+// price table's sum to the cent, the generated rules evaluate, and every
+// query of every generated Grafana dashboard runs and returns data (but
+// those about traffic this test does not make: istio_* series, firing
+// alerts, the checkout SLO).
+func TestPrometheusCostRulesAndDashboards(t *testing.T) {
+	otlp, col, p := startSpanPipeline(t)
+	root := filepath.Join("..", "..")
 	batch := func() []call {
 		var calls []call
 		for i := range 20 {

@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
+	"github.com/genops-mesh/otelcol-genops/test/kubetest"
+)
+
+// Scenario "pod labels": the distribution tails a sidecar's access log and
+// attributes through a real kube-apiserver (envtest, via the kubeconfig
+// option). A request with no team header takes the serving pod's label; a
+// spoofed header from an untrusted caller loses to the label (and the
+// conflict is counted); the same header from the trusted gateway wins.
+func TestPodLabelsThroughTheDistribution(t *testing.T) {
+	cluster := kubetest.Start(t)
+	ctx := context.Background()
+	core := cluster.Client.CoreV1()
+	for _, ns := range []string{"ai", "sandbox", "api-gateway"} {
+		if _, err := core.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod := func(ns, name, ip string, labels map[string]string) *corev1.Pod {
+		t.Helper()
+		p, err := core.Pods(ns).Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+			Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
+		if p, err = core.Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	llm := pod("ai", "llm-0", "10.1.0.7", map[string]string{"app": "llm", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot"})
+	pod("sandbox", "curl-0", "10.1.0.66", map[string]string{"app": "curl"})
+	pod("api-gateway", "gateway-0", "10.1.0.2", map[string]string{"app": "gateway"})
+
+	// The llm pod's sidecar log, where kubelet keeps it.
+	dir := t.TempDir()
+	podDir := filepath.Join(dir, "pods", fmt.Sprintf("ai_llm-0_%s", llm.UID), "istio-proxy")
+	if err := os.MkdirAll(podDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	line := func(peerIP, team string) string {
+		return fmt.Sprintf(`2026-11-20T10:00:00.000000000Z stdout F [2026-11-20T10:00:00.000Z] "POST /v1/chat/completions HTTP/2" 200 - via_upstream - "-" 512 2048 120 100 "-" "python-httpx/0.27.0" "req-1" "llm.ai:8080" "10.1.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.1.0.7:8080 %s:40000 - default "%s" "-" "cust-42" "-" "-" "-" "-" "-" "-" "-" "-" "-"`, peerIP, team)
+	}
+	lines := []string{
+		line("10.1.0.66", "-"),       // no header: the pod's label
+		line("10.1.0.66", "billing"), // spoofed from the sandbox: the label wins
+		line("10.1.0.2", "search"),   // from the trusted gateway: the header wins
+	}
+	if err := os.WriteFile(filepath.Join(podDir, "0.log"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	prom, health, telemetry := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	root := filepath.Join("..", "..")
+	cfg := writeConfig(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+receivers:
+  mesh_access_log:
+    include: [%s]
+    start_at: beginning
+    poll_interval: 50ms
+    format: istio_genops
+processors:
+  governance:
+    dimensions:
+      team: {trust: when_source_matches}
+    trusted_sources:
+      namespaces: [api-gateway]
+    kubernetes:
+      mode: cluster
+      kubeconfig: %s
+    pricing_file: %s
+connectors:
+  sli:
+    slo_file: %s
+    flush_interval: 200ms
+exporters:
+  prometheus:
+    endpoint: %s
+service:
+  extensions: [health_check]
+  pipelines:
+    logs:
+      receivers: [mesh_access_log]
+      processors: [governance]
+      exporters: [sli]
+    metrics:
+      receivers: [sli]
+      exporters: [prometheus]
+  telemetry:
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: false
+                without_scope_info: true
+`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), cluster.Kubeconfig,
+		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.Port(t, telemetry)))
+	col := collectortest.Start(t, []string{"--config", cfg})
+	col.WaitHealthy(t, health)
+
+	col.Eventually(t, 30*time.Second, func() error {
+		families, err := collectortest.Scrape("http://" + prom + "/metrics")
+		if err != nil {
+			return err
+		}
+		samples := collectortest.Samples(families["genops_requests_total"])
+		sum := func(team string) float64 {
+			var v float64
+			for _, s := range collectortest.Matching(samples, map[string]string{"genops_team": team, "namespace": "ai", "app": "llm"}) {
+				v += s.Value
+			}
+			return v
+		}
+		if sum("ml-platform") != 2 || sum("search") != 1 || sum("billing") != 0 {
+			return fmt.Errorf("requests by team: ml-platform %v, search %v, billing %v (all: %v)", sum("ml-platform"), sum("search"), sum("billing"), samples)
+		}
+		own, err := collectortest.Scrape("http://" + telemetry + "/metrics")
+		if err != nil {
+			return err
+		}
+		conflicts := collectortest.Matching(collectortest.Samples(own["genops_attribution_conflicts_total"]), map[string]string{"dimension": "team", "winner": "pod_label"})
+		if len(conflicts) != 1 || conflicts[0].Value != 1 {
+			return fmt.Errorf("team conflicts won by the pod label: %v (families: %s)", conflicts, collectortest.Names(own))
+		}
+		return nil
+	})
+}

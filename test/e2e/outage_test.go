@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
+
+	"github.com/genops-mesh/otelcol-genops/internal/jaegerclient"
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
+	"github.com/genops-mesh/otelcol-genops/test/jaegertest"
+)
+
+// Scenario "backend outage": Jaeger is down for 60 s while spans flow; the
+// collector's persistent sending queue (file_storage, as in
+// config/gateway.yaml) keeps them, and after Jaeger returns every span
+// sent during the outage is in Jaeger, even though the collector was
+// restarted while Jaeger was away.
+func TestJaegerOutageLosesNoSpan(t *testing.T) {
+	j := jaegertest.Start(t)
+	health, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+  file_storage:
+    directory: %s
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: %s
+processors:
+  governance:
+    kubernetes:
+      mode: off
+exporters:
+  otlp_grpc/jaeger:
+    endpoint: %s
+    tls:
+      insecure: true
+    retry_on_failure:
+      initial_interval: 500ms
+      max_interval: 2s
+      max_elapsed_time: 0
+    sending_queue:
+      storage: file_storage
+service:
+  extensions: [health_check, file_storage]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [governance]
+      exporters: [otlp_grpc/jaeger]
+  telemetry:
+    metrics:
+      level: none
+`, health, t.TempDir(), otlp, j.OTLP))
+	col := collectortest.Start(t, []string{"--config", cfg})
+	col.WaitHealthy(t, health)
+
+	j.Stop(t)
+	outage := time.Now()
+	const batches, perBatch = 30, 10
+	for range batches {
+		calls := make([]call, perBatch)
+		for i := range calls {
+			calls[i] = call{"ml-platform", "cust-1", 200, 50 * time.Millisecond}
+		}
+		sendSpans(t, otlp, calls)
+		time.Sleep(time.Second)
+	}
+	// The collector itself restarts during the outage: the queue is on
+	// disk, so what it held is sent by the next process.
+	if err := col.Terminate(t, 30*time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	col = collectortest.Start(t, []string{"--config", cfg})
+	col.WaitHealthy(t, health)
+	// The rest of the 60 s outage.
+	time.Sleep(time.Until(outage.Add(60 * time.Second)))
+	j.Restart(t)
+
+	want := batches * perBatch
+	col.Eventually(t, 60*time.Second, func() error {
+		got, err := countSpans(j, "support-bot")
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("%d of %d spans sent during the outage are in Jaeger", got, want)
+		}
+		return nil
+	})
+}
+
+// countSpans counts the distinct spans of a service in Jaeger.
+func countSpans(j *jaegertest.Jaeger, service string) (int, error) {
+	client, conn, err := jaegerclient.Dial(j.Query)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := client.FindTraces(ctx, &api_v2.FindTracesRequest{Query: &api_v2.TraceQueryParameters{
+		ServiceName: service, StartTimeMin: time.Now().Add(-time.Hour), StartTimeMax: time.Now(), SearchDepth: 100_000,
+	}})
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return len(seen), nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range chunk.GetSpans() {
+			seen[s.TraceID.String()+"/"+s.SpanID.String()] = true
+		}
+	}
+}

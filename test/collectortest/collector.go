@@ -210,6 +210,16 @@ func (p *Process) Terminate(t testing.TB, d time.Duration) error {
 	return p.Wait(t, d)
 }
 
+// Kill ends the process with SIGKILL, as a crash or an OOM kill would, and
+// waits for it to be gone.
+func (p *Process) Kill(t testing.TB) {
+	t.Helper()
+	if err := p.Cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+}
+
 // Eventually polls check every 100 ms until it returns nil, the process
 // exits, or the timeout passes, and then fails the test with check's last
 // error. Timeouts here are only upper bounds for readiness, never

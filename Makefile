@@ -23,7 +23,7 @@ BENCH        ?= .
 BENCHTIME    ?= 1s
 BENCHCOUNT   ?= 6
 
-.PHONY: all build run test deps unit lint bench fuzz tidy-check clean
+.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean
 
 all: build
 
@@ -42,6 +42,11 @@ deps:
 ## test: the full suite (lint, unit, end-to-end against the built binary)
 test: deps lint build
 	GENOPS_BINARY=$(BIN) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+
+## e2e: only the end-to-end packages (real Prometheus, Jaeger, kube-apiserver,
+## Helm); part of `test`, separate for working on them (docs/testing.md)
+e2e: deps build
+	GENOPS_BINARY=$(BIN) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./test/e2e ./deploy/... ./cmd/genopsctl
 
 ## unit: the tests without the built binary's end-to-end package
 unit:

@@ -215,13 +215,15 @@ type request struct {
 	status                                           int64
 	flags                                            string
 	direction                                        string
-	durationMs                                       float64
-	hasDuration                                      bool
-	cost                                             float64
-	hasCost                                          bool
-	currency, provider, model, requestModel          string
-	inTokens, outTokens                              int64
-	spanError                                        bool
+	// l4 marks a TCP-level record (ztunnel): not an HTTP request.
+	l4                                      bool
+	durationMs                              float64
+	hasDuration                             bool
+	cost                                    float64
+	hasCost                                 bool
+	currency, provider, model, requestModel string
+	inTokens, outTokens                     int64
+	spanError                               bool
 }
 
 // readResource takes the workload from the resource (the pod whose
@@ -276,6 +278,8 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.flags = v.Str()
 	case semconv.AttrEnvoyDirection:
 		r.direction = v.Str()
+	case "network.transport":
+		r.l4 = v.Str() == "tcp"
 	case semconv.AttrEnvoyDurationMs:
 		r.durationMs, r.hasDuration = float64(intValue(v)), true
 	case semconv.AttrCostTotal:
@@ -456,6 +460,9 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				r = res
 				for k, v := range lr.Attributes().All() {
 					r.read(k, v)
+				}
+				if r.l4 {
+					continue // ambient L4 connections are not HTTP requests
 				}
 				side := semconv.ReporterDestination
 				if r.direction == semconv.DirectionOutbound {

@@ -212,6 +212,20 @@ func TestOnceOnly(t *testing.T) {
 	}
 }
 
+// ztunnel's L4 records (ambient mode) are connections, not HTTP
+// requests: the whole real sample makes no request series.
+func TestZtunnelRecordsAreNotRequests(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Reporter = ReporterBoth
+	c, sink := newTestConnector(t, cfg)
+	if err := c.ConsumeLogs(context.Background(), logsFromLines(t, "ztunnel", fixtureLines(t, "kiali-ztunnel.log"), nil, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(render(t, c, sink), "\n"); strings.Contains(got, "genops.requests{") {
+		t.Fatalf("L4 connections counted as requests:\n%s", got)
+	}
+}
+
 func TestAvailability(t *testing.T) {
 	def := createDefaultConfig().(*Config)
 	withClasses := createDefaultConfig().(*Config)

@@ -41,6 +41,7 @@ var fixtureCases = []struct {
 	{file: "linkerd-docs-apache.log", format: "linkerd_apache"},
 	{file: "linkerd-docs-json.log", format: "linkerd_json"},
 	{file: "osm-docs-default-json.log", format: "osm_json"},
+	{file: "kiali-ztunnel.log", format: "ztunnel"},
 }
 
 // recordJSON renders a record as the golden files hold it.
@@ -460,5 +461,46 @@ func TestStructureRecord(t *testing.T) {
 	got := lr.Attributes().AsRaw()
 	if got["k8s.pod.name"] != "sleep-1" || got["envoy.direction"] != "outbound" || got["network.peer.address"] != "10.44.1.27" {
 		t.Errorf("attributes: %v", got)
+	}
+}
+
+// ztunnel lines: a failed connection carries its error and the outcome;
+// quoted values keep escaped quotes; ztunnel's own log lines are refused
+// with a reason; a bad duration is kept as text, not an error.
+func TestZtunnel(t *testing.T) {
+	p, err := New("ztunnel", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields Fields
+	failed := "2024-04-12T10:17:44.080629Z\terror\taccess\tconnection complete\tsrc.addr=10.0.0.1:5000 src.identity=\"spiffe://cluster.local/ns/a/sa/b\" dst.addr=10.0.0.2:15008 direction=\"outbound\" bytes_sent=0 bytes_recv=0 duration=\"1.5s\" error=\"connection refused \\\"upstream\\\"\""
+	if err := p.Parse(failed, &fields); err != nil {
+		t.Fatal(err)
+	}
+	lr := plog.NewLogRecord()
+	if err := p.WriteRecord(&fields, lr); err != nil {
+		t.Fatal(err)
+	}
+	got := lr.Attributes().AsRaw()
+	for k, v := range map[string]any{
+		"ztunnel.outcome": "failure", "error.type": `connection refused "upstream"`, "envoy.duration_ms": int64(1500),
+		"envoy.direction": "outbound", "network.transport": "tcp", "envoy.downstream_peer_uri_san": "spiffe://cluster.local/ns/a/sa/b",
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+	for line, reason := range map[string]string{
+		"2024-04-12T10:17:44Z\tinfo\tztunnel::proxy\tlistener established\taddress=0.0.0.0:15001": ReasonPrefix,
+		"2024-04-12T10:17:44Z info access":                                                 ReasonDelimiter,
+		"2024-04-12T10:17:44Z\tinfo\taccess\tconnection complete\tsrc.addr=\"unterminated": ReasonDelimiter,
+		"2024-04-12T10:17:44Z\tinfo\taccess\tconnection complete\tnot a pair":              ReasonDelimiter,
+		"   ": ReasonEmpty,
+	} {
+		err := p.Parse(line, &fields)
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Reason != reason {
+			t.Errorf("%q: %v, want reason %s", line, err, reason)
+		}
 	}
 }

@@ -67,6 +67,7 @@ var presets = map[string]preset{
 	"istio_genops":   {encoding: EncodingText, text: GenOpsMeshFormat},
 	"envoy":          {encoding: EncodingText, text: EnvoyFormat},
 	"linkerd_apache": {encoding: EncodingText, text: LinkerdApacheFormat, direction: DirectionInbound},
+	"ztunnel":        {encoding: EncodingZtunnel},
 	"istio_json": {encoding: EncodingJSON, keys: map[string]string{
 		"start_time":                        "%START_TIME%",
 		"route_name":                        "%ROUTE_NAME%",
@@ -158,6 +159,11 @@ func New(format, encoding string, keys map[string]string) (Parser, error) {
 		}
 	}
 	switch encoding {
+	case EncodingZtunnel:
+		if format != "ztunnel" {
+			return nil, fmt.Errorf("encoding ztunnel takes the preset ztunnel, not %q", format)
+		}
+		return compileZtunnel()
 	case EncodingText:
 		if isPreset {
 			if p.encoding != EncodingText {
@@ -196,7 +202,7 @@ func New(format, encoding string, keys map[string]string) (Parser, error) {
 		f.direction = p.direction
 		return f, nil
 	default:
-		return nil, fmt.Errorf("unknown encoding %q: use %q or %q", encoding, EncodingText, EncodingJSON)
+		return nil, fmt.Errorf("unknown encoding %q: use %q, %q or %q", encoding, EncodingText, EncodingJSON, EncodingZtunnel)
 	}
 }
 

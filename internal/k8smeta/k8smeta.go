@@ -12,6 +12,7 @@ package k8smeta
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,8 +42,9 @@ type Options struct {
 }
 
 const (
-	indexByIP  = "ip"
-	indexByUID = "uid"
+	indexByIP       = "ip"
+	indexByUID      = "uid"
+	indexByWorkload = "workload"
 )
 
 // Store answers lookups from informer caches.
@@ -93,6 +95,26 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 				ips = append(ips, p.Status.PodIP)
 			}
 			return ips, nil
+		},
+		// namespace/workload name, as Istio's destination_workload and
+		// Linkerd's dst_deployment name it: a ReplicaSet's pods under
+		// their Deployment (the ReplicaSet's name without the
+		// pod-template-hash suffix, so no ReplicaSet lookup is needed at
+		// index time), other controllers' under their own name.
+		indexByWorkload: func(obj any) ([]string, error) {
+			p, ok := obj.(*corev1.Pod)
+			if !ok {
+				return nil, nil
+			}
+			_, name := Workload(p, func(string, string) []metav1.OwnerReference { return nil })
+			for _, ref := range p.OwnerReferences {
+				if ref.Controller != nil && *ref.Controller && ref.Kind == "ReplicaSet" {
+					if hash := p.Labels["pod-template-hash"]; hash != "" {
+						name = strings.TrimSuffix(ref.Name, "-"+hash)
+					}
+				}
+			}
+			return []string{p.Namespace + "/" + name}, nil
 		},
 		indexByUID: func(obj any) ([]string, error) {
 			p, ok := obj.(*corev1.Pod)
@@ -161,6 +183,13 @@ func (s *Store) PodByUID(uid string) (Pod, bool) { return s.byIndex(indexByUID, 
 // PodByIP finds the pod that has this IP. A pod IP is unique among running
 // pods; a finished pod may still hold it, so a running one wins.
 func (s *Store) PodByIP(ip string) (Pod, bool) { return s.byIndex(indexByIP, ip) }
+
+// PodByWorkload finds a pod of a workload (Deployment, StatefulSet,
+// DaemonSet, Job, or a bare pod) by namespace and workload name; a running
+// pod wins. Pods of one workload share their template's labels.
+func (s *Store) PodByWorkload(namespace, name string) (Pod, bool) {
+	return s.byIndex(indexByWorkload, namespace+"/"+name)
+}
 
 // PodByName finds a pod by namespace and name.
 func (s *Store) PodByName(namespace, name string) (Pod, bool) {

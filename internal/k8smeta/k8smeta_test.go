@@ -20,7 +20,7 @@ func testObjects() (*corev1.Namespace, *appsv1.ReplicaSet, *corev1.Pod) {
 		OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "llm", Controller: ptr(true)}}}}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "llm-7d9f8b6c5-x2x9z", Namespace: "ai", UID: types.UID("5b1c6d9e-1111"),
-			Labels:          map[string]string{"app": "llm", "version": "v2", "genops.ai/team": "ml-platform"},
+			Labels:          map[string]string{"app": "llm", "version": "v2", "genops.ai/team": "ml-platform", "pod-template-hash": "7d9f8b6c5"},
 			Annotations:     map[string]string{"big": "dropped by the transform"},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "llm-7d9f8b6c5", Controller: ptr(true)}}},
 		Spec:   corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "llm", Image: "llm:2"}}},
@@ -67,6 +67,9 @@ func TestLookups(t *testing.T) {
 		"ip":   func() (Pod, bool) { return s.PodByIP("10.0.0.7") },
 		"ipv6": func() (Pod, bool) { return s.PodByIP("fd00::7") },
 		"name": func() (Pod, bool) { return s.PodByName("ai", "llm-7d9f8b6c5-x2x9z") },
+		// As Istio's destination_workload and Linkerd's dst_deployment
+		// name it.
+		"workload": func() (Pod, bool) { return s.PodByWorkload("ai", "llm") },
 	} {
 		p, ok := lookup()
 		if !ok {

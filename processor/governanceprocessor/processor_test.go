@@ -44,7 +44,7 @@ func clusterObjects() []runtime.Object {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "api-gateway"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sandbox", Labels: map[string]string{"genops.ai/team": "sandbox-team"}}},
 		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ai", Name: "llm-5d", OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "llm", Controller: ptr(true)}}}},
-		pod("ai", "llm-5d-abc", "10.0.0.7", map[string]string{"app": "llm", "version": "v2", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot"}, "llm-5d"),
+		pod("ai", "llm-5d-abc", "10.0.0.7", map[string]string{"app": "llm", "version": "v2", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot", "pod-template-hash": "5d"}, "llm-5d"),
 		pod("api-gateway", "gateway-0", "10.0.0.2", map[string]string{"app": "gateway"}, ""),
 		pod("sandbox", "curl-0", "10.0.0.66", map[string]string{"app": "curl"}, ""),
 		pod("sandbox", "nolabels-0", "10.0.0.67", nil, ""),

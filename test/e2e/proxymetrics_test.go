@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/genops-mesh/otelcol-genops/internal/fixtures"
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
+	"github.com/genops-mesh/otelcol-genops/test/kubetest"
+)
+
+// serveFixture serves a real proxy scrape on a free 127.0.0.1 port, as
+// the proxy would, and returns the port.
+func serveFixture(t *testing.T, path, file string) int {
+	t.Helper()
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write(body)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Proxy metrics without access logs: the real Istio sidecar and Linkerd
+// proxy scrapes (../shared/fixtures) are served locally; the distribution
+// discovers their pods through kubernetes_sd_configs against envtest's
+// kube-apiserver (the pods' IP is 127.0.0.1, their container ports the
+// servers'), scrapes them, and re-exports the series under their own names
+// with the genops labels of the destination and source workloads.
+func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
+	istioScrape := fixtures.Path(t, "envoy-metrics", "datadog-istio-1.11-sidecar-merged.txt")
+	linkerdScrape := fixtures.Path(t, "linkerd-metrics", "linkerd2-prommatch-sampleMetrics.txt")
+	istioPort := serveFixture(t, "/stats/prometheus", istioScrape)
+	linkerdPort := serveFixture(t, "/metrics", linkerdScrape)
+
+	cluster := kubetest.Start(t)
+	ctx := context.Background()
+	core := cluster.Client.CoreV1()
+	for _, ns := range []*corev1.Namespace{
+		{ObjectMeta: metav1.ObjectMeta{Name: "default", Labels: map[string]string{"genops.ai/cost-center": "cc-books"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "emojivoto"}},
+	} {
+		if _, err := core.Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && ns.Name != "default" {
+			t.Fatal(err)
+		} else if err != nil {
+			if _, err := core.Namespaces().Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pod := func(ns, name, rs, hash, proxy string, port int, labels map[string]string) {
+		t.Helper()
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}, Spec: corev1.PodSpec{NodeName: "node-1",
+			Containers: []corev1.Container{{Name: "app", Image: "app:1"}}}}
+		if rs != "" {
+			p.Labels["pod-template-hash"] = hash
+			p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs + "-" + hash, UID: types.UID("rs-uid-" + name), Controller: ptr(true)}}
+		}
+		if proxy != "" {
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: proxy, Image: "proxy:1",
+				Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: int32(port)}}})
+		}
+		created, err := core.Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+		if _, err := core.Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The scraped Istio sidecar is reviews-v1's; the fixture's calls come
+	// from productpage-v1. The Linkerd proxy is web's.
+	pod("default", "reviews-v1-5d8f7b9c4-abcde", "reviews-v1", "5d8f7b9c4", "istio-proxy", istioPort,
+		map[string]string{"app": "reviews", "genops.ai/team": "books", "genops.ai/project": "bookinfo"})
+	pod("default", "productpage-v1-6c9d8b7f5-vwxyz", "productpage-v1", "6c9d8b7f5", "", 0,
+		map[string]string{"app": "productpage", "genops.ai/team": "storefront"})
+	pod("emojivoto", "web-0", "", "", "linkerd-proxy", linkerdPort,
+		map[string]string{"app": "web", "genops.ai/team": "emoji"})
+
+	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+receivers:
+  prometheus/proxies:
+    config:
+      scrape_configs:
+        - job_name: mesh-proxies
+          scrape_interval: 1s
+          sample_limit: 20000
+          kubernetes_sd_configs:
+            - role: pod
+              kubeconfig_file: %s
+              selectors:
+                - role: pod
+                  field: spec.nodeName=node-1
+          relabel_configs:
+            # As config/daemonset.yaml, but any port: the servers here
+            # listen where the OS put them.
+            - source_labels: [__meta_kubernetes_pod_container_name]
+              regex: istio-proxy|linkerd-proxy
+              action: keep
+            - source_labels: [__meta_kubernetes_pod_container_name]
+              regex: istio-proxy
+              target_label: __metrics_path__
+              replacement: /stats/prometheus
+            - source_labels: [__meta_kubernetes_namespace]
+              target_label: namespace
+            - source_labels: [__meta_kubernetes_pod_name]
+              target_label: pod
+          metric_relabel_configs:
+            - source_labels: [__name__]
+              regex: istio_requests_total|istio_request_duration_milliseconds_(bucket|sum|count)|istio_tcp_.*|request_total|response_total|response_latency_ms_(bucket|sum|count)
+              action: keep
+processors:
+  governance:
+    kubernetes:
+      mode: node
+      node_name: node-1
+      kubeconfig: %s
+exporters:
+  prometheus:
+    endpoint: %s
+    without_scope_info: true
+service:
+  extensions: [health_check]
+  pipelines:
+    metrics:
+      receivers: [prometheus/proxies]
+      processors: [governance]
+      exporters: [prometheus]
+  telemetry:
+    metrics:
+      level: none
+`, health, cluster.Kubeconfig, cluster.Kubeconfig, prom))
+	col := collectortest.Start(t, []string{"--config", cfg})
+	col.WaitHealthy(t, health)
+
+	col.Eventually(t, 60*time.Second, func() error {
+		f, err := collectortest.Scrape("http://" + prom + "/metrics")
+		if err != nil {
+			return err
+		}
+		istio := collectortest.Samples(f["istio_requests_total"])
+		if len(istio) == 0 {
+			return fmt.Errorf("no istio_requests_total re-exported yet (families: %s)", collectortest.Names(f))
+		}
+		for _, s := range istio {
+			if s.Labels["destination_workload"] != "reviews-v1" || s.Labels["response_code"] == "" {
+				return fmt.Errorf("Istio's own labels lost: %v", s.Labels)
+			}
+			for k, v := range map[string]string{"genops_team": "books", "genops_project": "bookinfo", "genops_cost_center": "cc-books", "source_genops_team": "storefront"} {
+				if s.Labels[k] != v {
+					return fmt.Errorf("istio_requests_total %s=%q, want %q: %v", k, s.Labels[k], v, s.Labels)
+				}
+			}
+		}
+		hist := collectortest.Samples(f["istio_request_duration_milliseconds"])
+		if len(hist) == 0 || hist[0].Labels["genops_team"] != "books" {
+			return fmt.Errorf("istio_request_duration_milliseconds: %v", hist)
+		}
+		linkerd := collectortest.Matching(collectortest.Samples(f["request_total"]), map[string]string{"direction": "inbound", "namespace": "emojivoto"})
+		if len(linkerd) == 0 || linkerd[0].Labels["genops_team"] != "emoji" {
+			return fmt.Errorf("Linkerd request_total: %v", linkerd)
+		}
+		if _, ok := f["envoy_cluster_upstream_rq_total"]; ok {
+			return fmt.Errorf("envoy_* series were not dropped")
+		}
+		return nil
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -425,9 +425,11 @@ func TestCollectorPod(t *testing.T) {
 func TestRenderedConfigValidates(t *testing.T) {
 	bin := collectortest.Binary(t)
 	cases := map[string][]string{
-		"daemonset": nil,
-		"gateway":   {"mode=gateway"},
-		"override":  {"config.exporters.debug.verbosity=detailed", "config.processors.batch.timeout=2s"},
+		"daemonset":  nil,
+		"gateway":    {"mode=gateway"},
+		"override":   {"config.exporters.debug.verbosity=detailed", "config.processors.batch.timeout=2s"},
+		"no-proxies": {"proxyMetrics.enabled=false"},
+		"keep-all":   {"proxyMetrics.keepAll=true"},
 	}
 	meshValues, err := filepath.Glob(filepath.Join("..", "mesh", "*", "values*.yaml"))
 	if err != nil || len(meshValues) < 4 {
@@ -453,8 +455,16 @@ func TestRenderedConfigValidates(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if name == "override" && !strings.Contains(cm.Data["config.yaml"], "verbosity: detailed") {
-				t.Fatalf("override not merged:\n%s", cm.Data["config.yaml"])
+			conf := cm.Data["config.yaml"]
+			switch {
+			case name == "override" && !strings.Contains(conf, "verbosity: detailed"):
+				t.Fatalf("override not merged:\n%s", conf)
+			case name == "no-proxies" && (strings.Contains(conf, "prometheus/proxies") || strings.Contains(conf, "metrics/proxies")):
+				t.Fatalf("proxy scraping still configured:\n%s", conf)
+			case name == "keep-all" && (strings.Contains(conf, "metric_relabel_configs") || !strings.Contains(conf, "prometheus/proxies")):
+				t.Fatalf("keepAll: metric_relabel_configs still there or scraping gone:\n%s", conf)
+			case name == "daemonset" && !strings.Contains(conf, "metric_relabel_configs"):
+				t.Fatalf("default keeps every proxy series:\n%s", conf)
 			}
 			cmd := exec.Command(bin, "validate", "--config", filepath.Join(dir, "config.yaml"))
 			cmd.Env = append(os.Environ(), "K8S_NODE_NAME=node-1",

@@ -63,6 +63,17 @@ consul.hashicorp.com/connect-inject: "false"
 {{- if hasKey $base "Error" }}
 {{- fail (printf "files/%s.yaml: %s" .Values.mode $base.Error) }}
 {{- end }}
+{{- $proxies := dig "receivers" "prometheus/proxies" dict $base }}
+{{- if $proxies }}
+{{- if not .Values.proxyMetrics.enabled }}
+{{- $_ := unset $base.receivers "prometheus/proxies" }}
+{{- $_ := unset $base.service.pipelines "metrics/proxies" }}
+{{- else if .Values.proxyMetrics.keepAll }}
+{{- range (dig "config" "scrape_configs" list $proxies) }}
+{{- $_ := unset . "metric_relabel_configs" }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) }}
 {{- toYaml $merged }}
 {{- end }}

@@ -117,10 +117,6 @@ type CardinalityConfig struct {
 	Labels map[string]int `mapstructure:"labels"`
 }
 
-// defaultFailureFlags are the Envoy response flags that are the
-// service's (or its mesh's) failure: ARCHITECTURE.md, "Availability".
-var defaultFailureFlags = []string{"UH", "UF", "UO", "UT", "LR", "UR", "UC", "URX", "NC", "NR", "DF", "DO", "OM", "UPE", "UMSDR", "DT", "RLSE", "LH"}
-
 var (
 	clientSideFlags     = []string{"DC", "DPE", "IH", "SI"}
 	policyFlags         = []string{"RL", "UAEX"}

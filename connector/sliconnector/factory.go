@@ -36,7 +36,7 @@ var defaultBuckets = []time.Duration{
 // exemplars on, series expire after 5 minutes, flush every 15 seconds.
 func createDefaultConfig() component.Config {
 	return &Config{
-		Availability: AvailabilityConfig{FailureFlags: slices.Clone(defaultFailureFlags)},
+		Availability: AvailabilityConfig{FailureFlags: slices.Clone(semconv.FailureFlags)},
 		Reporter:     ReporterDestination,
 		Gateways: GatewaysConfig{
 			Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"},

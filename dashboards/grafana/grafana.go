@@ -140,7 +140,7 @@ func SLOs(f *slo.File) (dashboard.Dashboard, error) {
 		sel := fmt.Sprintf(`slo="%s"`, s.Name)
 		window := promrules.WindowString(s.Window)
 		long := promrules.ErrorRatioRecord(window)
-		events := fmt.Sprintf(`namespace="%s",service="%s",reporter="destination"`, s.Namespace, s.Service)
+		src := promrules.SourceOf(s) // the SLO's own events: access logs, Istio's or Linkerd's metrics
 		b = b.WithRow(dashboard.NewRowBuilder(fmt.Sprintf("%s — %s of %s, %s%% over %s", s.Name, s.Kind(), s.Service, fmtFloat(s.Objective), window))).
 			WithPanel(stat.NewPanelBuilder().Title("SLI over " + window).Unit("percentunit").Decimals(3).Span(4).Height(6).Datasource(promDS()).
 				WithTarget(query(fmt.Sprintf(`1 - %s{%s}`, long, sel), "SLI"))).
@@ -154,7 +154,7 @@ func SLOs(f *slo.File) (dashboard.Dashboard, error) {
 			WithPanel(table.NewPanelBuilder().Title("Firing alerts").Span(12).Height(6).Datasource(promDS()).
 				WithTarget(instant(fmt.Sprintf(`ALERTS{%s,alertstate="firing"}`, sel), "A"))).
 			WithPanel(timeseriesPanel("Latency percentiles (exemplars open the trace)", "s", 12,
-				latencyTarget(0.5, events), latencyTarget(0.95, events), latencyTarget(0.99, events)).
+				latencyTarget(0.5, src), latencyTarget(0.95, src), latencyTarget(0.99, src)).
 				DataLinks([]cog.Builder[dashboard.DashboardLink]{
 					dashboard.NewDashboardLinkBuilder("Open the trace in Jaeger").Type(dashboard.DashboardLinkTypeLink).
 						Url(`/explore?left={"datasource":"${jaeger}","queries":[{"refId":"A","query":"${__data.fields.trace_id}"}]}`).TargetBlank(true),
@@ -175,9 +175,14 @@ func burnTargets(s slo.SLO, sel string) []cog.Builder[variantsDataquery] {
 	return out
 }
 
-func latencyTarget(q float64, events string) cog.Builder[variantsDataquery] {
-	return query(fmt.Sprintf(`histogram_quantile(%s, sum by (le) (rate(%s_bucket{%s}[$__rate_interval])))`, fmtFloat(q), semconv.PromRequestDurationSeconds, events),
-		fmt.Sprintf("p%s", strings.TrimPrefix(fmtFloat(q*100), "0."))).Exemplar(true)
+// latencyTarget is a latency percentile in seconds from the SLO source's
+// histogram (the proxies' are in milliseconds).
+func latencyTarget(q float64, src promrules.Source) cog.Builder[variantsDataquery] {
+	expr := fmt.Sprintf(`histogram_quantile(%s, sum by (le) (rate(%s_bucket{%s}[$__rate_interval])))`, fmtFloat(q), src.Duration, src.Selector())
+	if src.PerSecond != 1 {
+		expr += " / " + fmtFloat(src.PerSecond)
+	}
+	return query(expr, fmt.Sprintf("p%s", strings.TrimPrefix(fmtFloat(q*100), "0."))).Exemplar(true)
 }
 
 // Traffic returns the "Mesh traffic by team" dashboard, from genops_* and

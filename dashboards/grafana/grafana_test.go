@@ -122,3 +122,30 @@ func TestDocs(t *testing.T) {
 		t.Errorf("docs/dashboards.md is stale (%v): go test ./dashboards/grafana -update", err)
 	}
 }
+
+// An SLO over proxy metrics gets its latency panel from the proxy's own
+// histogram, in seconds, and the expression parses.
+func TestSLOPanelsFollowTheSource(t *testing.T) {
+	f, err := slo.Parse(strings.NewReader("slos:\n  - {name: r, service: reviews, namespace: default, objective: 99, source: istio, indicator: {latency: {threshold: 2500ms}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := SLOs(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{reporter=\"destination\",destination_service_namespace=\"default\",destination_service_name=\"reviews\"}[$__rate_interval]))) / 1000`
+	if !strings.Contains(string(b), want) {
+		t.Fatalf("no %s in the dashboard", want)
+	}
+	if _, err := parser.NewParser(parser.Options{}).ParseExpr(grafanaVars.Replace(strings.ReplaceAll(want, `\"`, `"`))); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "genops_request_duration_seconds") {
+		t.Error("the istio SLO still reads the access log histogram")
+	}
+}

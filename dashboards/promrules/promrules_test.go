@@ -49,6 +49,39 @@ const extraSLOs = `slos:
       ticket: {disabled: true}
 `
 
+// proxySLOs read the mesh's own metrics (issue #9): the rules' input
+// series in the generated promtool tests are shaped like the Istio and
+// Linkerd scrapes in ../shared/fixtures.
+const proxySLOs = `slos:
+  - name: reviews-availability
+    service: reviews
+    namespace: default
+    team: books
+    objective: 99.9
+    source: istio
+    indicator: {availability: {}}
+  - name: reviews-latency
+    service: reviews
+    namespace: default
+    team: books
+    objective: 99
+    source: istio
+    indicator: {latency: {threshold: 2500ms}}
+  - name: web-availability
+    service: web
+    namespace: emojivoto
+    team: emoji
+    objective: 99.5
+    source: linkerd
+    indicator: {availability: {}}
+  - name: web-latency
+    service: web
+    namespace: emojivoto
+    objective: 99
+    source: linkerd
+    indicator: {latency: {threshold: 1s}}
+`
+
 func marshal(t *testing.T, v any) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -106,12 +139,16 @@ func TestLeMatcher(t *testing.T) {
 // Every generated expression parses with Prometheus's own parser, every
 // file with its rule-file parser, and the output is exactly the golden one.
 func TestGenerate(t *testing.T) {
+	proxy, err := slo.Parse(strings.NewReader(proxySLOs))
+	if err != nil {
+		t.Fatal(err)
+	}
 	extra, err := slo.Parse(strings.NewReader(extraSLOs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	promql := parser.NewParser(parser.Options{})
-	for name, f := range map[string]*slo.File{"example": exampleFile(t), "extra": extra} {
+	for name, f := range map[string]*slo.File{"example": exampleFile(t), "extra": extra, "proxy": proxy} {
 		rules := Generate(f)
 		out := marshal(t, rules)
 		if _, errs := rulefmt.Parse(out, false, model.UTF8Validation, promql, slog.New(slog.DiscardHandler)); len(errs) > 0 {
@@ -143,7 +180,7 @@ func TestPromtool(t *testing.T) {
 		}
 		t.Skip("promtool not found (make test installs it with test/install-deps.sh)")
 	}
-	for _, name := range []string{"example", "extra"} {
+	for _, name := range []string{"example", "extra", "proxy"} {
 		for _, args := range [][]string{
 			{"check", "rules", filepath.Join("testdata", name+"-rules.yaml")},
 			{"test", "rules", filepath.Join("testdata", name+"-rules.test.yaml")},

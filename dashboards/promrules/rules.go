@@ -111,9 +111,65 @@ func LeMatcher(seconds float64) string {
 	return fmt.Sprintf(`le="%s"`, s)
 }
 
-// selectors returns the label matchers of an SLO's events.
-func selectors(s slo.SLO) string {
-	return fmt.Sprintf(`namespace="%s",service="%s",reporter="%s"`, s.Namespace, s.Service, semconv.ReporterDestination)
+// Source is where an SLO's events are counted: one of the SLO file's
+// sources (access_logs, istio, linkerd), as metric names and matchers.
+type Source struct {
+	// Requests counts requests; Match (label, value pairs) picks the SLO's
+	// service, and only the destination side, so nothing is counted twice.
+	Requests string
+	Match    [][2]string
+	// Bad are matchers that each select bad requests; their union is bad.
+	Bad []string
+	// Duration is the latency histogram (without _bucket/_count), in
+	// PerSecond units per second (1 for seconds, 1000 for milliseconds).
+	Duration  string
+	PerSecond float64
+}
+
+// SourceOf returns an SLO's event source.
+//
+//   - access_logs: genops_requests_total{availability="bad"} and
+//     genops_request_duration_seconds, by namespace and service.
+//   - istio: istio_requests_total with reporter="destination", bad when
+//     response_code is 5xx or response_flags holds a failure flag;
+//     istio_request_duration_milliseconds; by destination_service_namespace
+//     and destination_service_name.
+//   - linkerd: the inbound response_total, bad when classification is
+//     failure; response_latency_ms; by namespace and app (the scraped pod's
+//     app label, as config/daemonset.yaml relabels it).
+func SourceOf(s slo.SLO) Source {
+	switch s.Source {
+	case slo.SourceIstio:
+		flags := strings.Join(semconv.FailureFlags, "|")
+		return Source{
+			Requests: semconv.PromIstioRequestsTotal,
+			Match:    [][2]string{{"reporter", "destination"}, {"destination_service_namespace", s.Namespace}, {"destination_service_name", s.Service}},
+			Bad:      []string{`response_code=~"5.."`, fmt.Sprintf(`response_flags=~"(.*,)?(%s)(,.*)?"`, flags)},
+			Duration: semconv.PromIstioRequestDurationMs, PerSecond: 1000,
+		}
+	case slo.SourceLinkerd:
+		return Source{
+			Requests: semconv.PromLinkerdResponseTotal,
+			Match:    [][2]string{{"direction", "inbound"}, {"namespace", s.Namespace}, {"app", s.Service}},
+			Bad:      []string{`classification="failure"`},
+			Duration: semconv.PromLinkerdLatencyMs, PerSecond: 1000,
+		}
+	}
+	return Source{
+		Requests: semconv.PromRequestsTotal,
+		Match:    [][2]string{{"namespace", s.Namespace}, {"service", s.Service}, {"reporter", semconv.ReporterDestination}},
+		Bad:      []string{fmt.Sprintf(`availability="%s"`, semconv.AvailabilityBad)},
+		Duration: semconv.PromRequestDurationSeconds, PerSecond: 1,
+	}
+}
+
+// Selector is Match as PromQL label matchers.
+func (src Source) Selector() string {
+	parts := make([]string, len(src.Match))
+	for i, m := range src.Match {
+		parts[i] = fmt.Sprintf("%s=%q", m[0], m[1])
+	}
+	return strings.Join(parts, ",")
 }
 
 func byClause(s slo.SLO) string {
@@ -129,14 +185,21 @@ func byClause(s slo.SLO) string {
 // event counts. With traffic but no bad event it is 0; with no traffic it
 // has no value at all (never NaN).
 func errorRatioExpr(s slo.SLO, w string) string {
-	sel, by := selectors(s), byClause(s)
+	src, by := SourceOf(s), byClause(s)
+	sel := src.Selector()
 	if l := s.Indicator.Latency; l != nil {
-		count := fmt.Sprintf(`sum%s(rate(%s_count{%s}[%s]))`, by, semconv.PromRequestDurationSeconds, sel, w)
-		good := fmt.Sprintf(`sum%s(rate(%s_bucket{%s,%s}[%s]))`, by, semconv.PromRequestDurationSeconds, sel, LeMatcher(l.Threshold.Seconds()), w)
+		count := fmt.Sprintf(`sum%s(rate(%s_count{%s}[%s]))`, by, src.Duration, sel, w)
+		good := fmt.Sprintf(`sum%s(rate(%s_bucket{%s,%s}[%s]))`, by, src.Duration, sel, LeMatcher(l.Threshold.Seconds()*src.PerSecond), w)
 		return fmt.Sprintf("(%s - %s) / (%s > 0)", count, good, count)
 	}
-	total := fmt.Sprintf(`sum%s(rate(%s{%s}[%s]))`, by, semconv.PromRequestsTotal, sel, w)
-	bad := fmt.Sprintf(`sum%s(rate(%s{%s,availability="%s"}[%s]))`, by, semconv.PromRequestsTotal, sel, semconv.AvailabilityBad, w)
+	total := fmt.Sprintf(`sum%s(rate(%s{%s}[%s]))`, by, src.Requests, sel, w)
+	var bads []string
+	for _, b := range src.Bad {
+		bads = append(bads, fmt.Sprintf(`rate(%s{%s,%s}[%s])`, src.Requests, sel, b, w))
+	}
+	// The union of the bad selections: a series matching several is one
+	// series, counted once.
+	bad := fmt.Sprintf(`sum%s(%s)`, by, strings.Join(bads, " or "))
 	return fmt.Sprintf("(%s or 0 * %s) / (%s > 0)", bad, total, total)
 }
 
@@ -216,9 +279,10 @@ func group(s slo.SLO) Group {
 		}
 		g.Rules = append(g.Rules, Rule{Alert: tier.alert, Expr: strings.Join(conds, "\nor\n"), For: tier.forDuration, Labels: alertLabels, Annotations: annotations})
 	}
-	metric := semconv.PromRequestsTotal
+	src := SourceOf(s)
+	metric := src.Requests
 	if s.Indicator.Latency != nil {
-		metric = semconv.PromRequestDurationSeconds + "_count"
+		metric = src.Duration + "_count"
 	}
 	absentLabels := map[string]string{"severity": "ticket", "slo": s.Name}
 	if s.Team != "" {
@@ -226,12 +290,12 @@ func group(s slo.SLO) Group {
 	}
 	g.Rules = append(g.Rules, Rule{
 		Alert:  AbsentAlert,
-		Expr:   fmt.Sprintf("absent(%s{%s})", metric, selectors(s)),
+		Expr:   fmt.Sprintf("absent(%s{%s})", metric, src.Selector()),
 		For:    "10m",
 		Labels: absentLabels,
 		Annotations: map[string]string{
 			"summary":     fmt.Sprintf("%s: no %s for %s in %s", s.Name, metric, s.Service, s.Namespace),
-			"description": "The SLI of this SLO has no source: the service stopped receiving traffic, or its access logs or spans no longer reach the collector.",
+			"description": "The SLI of this SLO has no source: the service stopped receiving traffic, or its access logs, spans or proxy metrics no longer reach the collector.",
 		},
 	})
 	return g

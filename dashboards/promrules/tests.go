@@ -174,8 +174,21 @@ func counterValues(inc func(minute int) float64) string {
 func roundCount(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // seriesLabels are the labels of the synthetic events of an SLO.
+// baseLabels are the labels of an SLO's events as its source writes them
+// (shaped like the Istio and Linkerd scrapes in ../shared/fixtures).
+func baseLabels(s slo.SLO) map[string]string {
+	switch s.Source {
+	case slo.SourceIstio:
+		return map[string]string{"reporter": "destination", "destination_service_namespace": s.Namespace, "destination_service_name": s.Service,
+			"destination_workload": s.Service + "-v1", "destination_workload_namespace": s.Namespace, "source_workload": "caller", "request_protocol": "http"}
+	case slo.SourceLinkerd:
+		return map[string]string{"direction": "inbound", "namespace": s.Namespace, "app": s.Service, "pod": s.Service + "-0", "tls": "true"}
+	}
+	return map[string]string{"namespace": s.Namespace, "service": s.Service, "reporter": semconv.ReporterDestination}
+}
+
 func seriesLabels(s slo.SLO, extra map[string]string) string {
-	l := map[string]string{"namespace": s.Namespace, "service": s.Service, "reporter": semconv.ReporterDestination}
+	l := baseLabels(s)
 	for _, b := range s.By {
 		l[b] = "test"
 	}
@@ -196,16 +209,31 @@ func inputSeries(s slo.SLO, share badShare) []Series {
 	total := func(int) float64 { return eventsPerMinute }
 	bad := func(m int) float64 { return roundCount(eventsPerMinute * share(m)) }
 	good := func(m int) float64 { return eventsPerMinute - bad(m) }
+	src := SourceOf(s)
 	if l := s.Indicator.Latency; l != nil {
-		le := strconv.FormatFloat(l.Threshold.Seconds(), 'g', -1, 64)
+		le := strconv.FormatFloat(l.Threshold.Seconds()*src.PerSecond, 'g', -1, 64)
 		return []Series{
-			{semconv.PromRequestDurationSeconds + "_count" + seriesLabels(s, nil), counterValues(total)},
-			{semconv.PromRequestDurationSeconds + "_bucket" + seriesLabels(s, map[string]string{"le": le}), counterValues(good)},
+			{src.Duration + "_count" + seriesLabels(s, nil), counterValues(total)},
+			{src.Duration + "_bucket" + seriesLabels(s, map[string]string{"le": le}), counterValues(good)},
 		}
 	}
+	var goodLabels, badLabels map[string]string
+	switch s.Source {
+	case slo.SourceIstio:
+		// The bad series matches both bad selections (5xx and a failure
+		// flag): the rules must count it once.
+		goodLabels = map[string]string{"response_code": "200", "response_flags": "-"}
+		badLabels = map[string]string{"response_code": "503", "response_flags": "UF,URX"}
+	case slo.SourceLinkerd:
+		goodLabels = map[string]string{"classification": "success", "status_code": "200"}
+		badLabels = map[string]string{"classification": "failure", "status_code": "500"}
+	default:
+		goodLabels = map[string]string{"availability": semconv.AvailabilityGood}
+		badLabels = map[string]string{"availability": semconv.AvailabilityBad}
+	}
 	return []Series{
-		{semconv.PromRequestsTotal + seriesLabels(s, map[string]string{"availability": semconv.AvailabilityGood}), counterValues(good)},
-		{semconv.PromRequestsTotal + seriesLabels(s, map[string]string{"availability": semconv.AvailabilityBad}), counterValues(bad)},
+		{src.Requests + seriesLabels(s, goodLabels), counterValues(good)},
+		{src.Requests + seriesLabels(s, badLabels), counterValues(bad)},
 	}
 }
 
@@ -276,7 +304,11 @@ func absentTest(s slo.SLO, alerts map[string]Rule) Test {
 	other.Service = s.Service + "-other"
 	t := Test{Name: s.Name + ": no series raises the absent alert", Interval: "1m", InputSeries: inputSeries(other, constant(0))}
 	r := alerts[AbsentAlert]
-	l := map[string]string{"namespace": s.Namespace, "service": s.Service, "reporter": semconv.ReporterDestination}
+	// absent() takes its labels from the selector's equality matchers.
+	l := map[string]string{}
+	for _, m := range SourceOf(s).Match {
+		l[m[0]] = m[1]
+	}
 	maps.Copy(l, r.Labels)
 	t.AlertRuleTest = []AlertTest{{EvalTime: "30m", Alertname: AbsentAlert, ExpAlerts: []ExpectedAlert{{ExpLabels: l, ExpAnnotations: r.Annotations}}}}
 	return t

@@ -200,3 +200,17 @@ const (
 	AttrHTTPRoute    = "http.route"
 	SourcePrefix     = "source."
 )
+
+// FailureFlags are the Envoy response flags that make a request bad for
+// availability by default (upstream and local failures; client-side,
+// policy and injected-fault flags are not): the SLI connector's default
+// and the rules over Istio's response_flags label.
+var FailureFlags = []string{"UH", "UF", "UO", "UT", "LR", "UR", "UC", "URX", "NC", "NR", "DF", "DO", "OM", "UPE", "UMSDR", "DT", "RLSE", "LH"}
+
+// Proxy metrics the SLO sources istio and linkerd read.
+const (
+	PromIstioRequestsTotal     = "istio_requests_total"
+	PromIstioRequestDurationMs = "istio_request_duration_milliseconds"
+	PromLinkerdResponseTotal   = "response_total"
+	PromLinkerdLatencyMs       = "response_latency_ms"
+)

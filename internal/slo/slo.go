@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +58,11 @@ type SLO struct {
 	By       []string
 	Alerting Alerting
 	Source   string
+	// ProxyBuckets are the latency histogram bounds, in milliseconds, of
+	// the proxies a source istio or linkerd SLO reads (set when the mesh
+	// overrides them, e.g. Istio's sidecar.istio.io/statsHistogramBuckets);
+	// empty means the mesh's defaults (IstioBuckets, LinkerdBuckets).
+	ProxyBuckets []float64
 	// Line is where the SLO starts in the file.
 	Line int
 }
@@ -166,6 +172,8 @@ type sloSpec struct {
 	By        []string      `yaml:"by,omitempty"`
 	Alerting  alertingSpec  `yaml:"alerting,omitempty"`
 	Source    string        `yaml:"source,omitempty"`
+	// ProxyBuckets: see SLO.ProxyBuckets.
+	ProxyBuckets []float64 `yaml:"proxy_buckets,omitempty"`
 }
 
 type indicatorSpec struct {
@@ -325,6 +333,31 @@ func Parse(r io.Reader) (*File, error) {
 		default:
 			add("source", "%q is not one of %s, %s, %s", s.Source, SourceAccessLogs, SourceIstio, SourceLinkerd)
 		}
+		if out.Source == SourceIstio || out.Source == SourceLinkerd {
+			for _, l := range s.By {
+				if l == "genops_customer_id" {
+					add("by", "proxy metrics carry no customer id (no headers): split a source %s SLO by team, project, cost centre or tier", out.Source)
+				}
+			}
+		}
+		if len(s.ProxyBuckets) > 0 {
+			if out.Source != SourceIstio && out.Source != SourceLinkerd {
+				add("proxy_buckets", "only for source istio or linkerd (the access log histogram takes the SLO thresholds as bounds)")
+			}
+			out.ProxyBuckets = slices.Clone(s.ProxyBuckets)
+			slices.Sort(out.ProxyBuckets)
+		}
+		if l := out.Indicator.Latency; l != nil && (out.Source == SourceIstio || out.Source == SourceLinkerd) {
+			// The proxy's histogram decides which thresholds exist: an SLI
+			// at a bound it does not have would be silently wrong.
+			bounds := out.Buckets()
+			ms := float64(l.Threshold) / float64(time.Millisecond)
+			if !slices.Contains(bounds, ms) {
+				below, above := nearest(bounds, ms)
+				add("indicator.latency.threshold", "%s is not a bucket bound of the %s proxy histogram (nearest: %s and %s; set proxy_buckets if your proxies use others)",
+					ind.Latency.Threshold, out.Source, fmtMs(below), fmtMs(above))
+			}
+		}
 		for tier, t := range map[string]tierSpec{"alerting.page": s.Alerting.Page, "alerting.ticket": s.Alerting.Ticket} {
 			for k := range t.Labels {
 				if !labelRE.MatchString(k) {
@@ -364,4 +397,51 @@ func sloLines(root *yaml.Node) []int {
 		}
 	}
 	return nil
+}
+
+// Default latency histogram bounds, in milliseconds, of the proxies: Istio's
+// istio_request_duration_milliseconds and Linkerd's response_latency_ms.
+var (
+	IstioBuckets   = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000}
+	LinkerdBuckets = []float64{1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000}
+)
+
+// Buckets are the latency bounds, in milliseconds, of the proxy histogram a
+// source istio or linkerd SLO reads: ProxyBuckets, else the mesh's
+// defaults; nil for access_logs.
+func (s SLO) Buckets() []float64 {
+	switch {
+	case len(s.ProxyBuckets) > 0:
+		return s.ProxyBuckets
+	case s.Source == SourceIstio:
+		return IstioBuckets
+	case s.Source == SourceLinkerd:
+		return LinkerdBuckets
+	}
+	return nil
+}
+
+func nearest(sorted []float64, v float64) (below, above float64) {
+	below, above = math.NaN(), math.NaN()
+	for _, b := range sorted {
+		if b < v {
+			below = b
+		} else if b > v && math.IsNaN(above) {
+			above = b
+		}
+	}
+	return below, above
+}
+
+func fmtMs(ms float64) string {
+	if math.IsNaN(ms) {
+		return "none"
+	}
+	if ms < 1 || ms != math.Trunc(ms) {
+		return strconv.FormatFloat(ms, 'g', -1, 64) + "ms"
+	}
+	if ms > 1000 && math.Mod(ms, 1000) != 0 {
+		return strconv.FormatFloat(ms/1000, 'g', -1, 64) + "s"
+	}
+	return model.Duration(time.Duration(ms * float64(time.Millisecond))).String()
 }

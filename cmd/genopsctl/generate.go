@@ -142,11 +142,11 @@ func Generate(f *slo.File, format string) (map[string][]byte, error) {
 			"data": map[string]string{*d.Uid + ".json": string(b)},
 		})
 	}
-	if files[kialiDashboardFile], err = toYAML(header("Kiali custom dashboard (spec.custom_dashboards entry); show it on a workload with the pod annotation kiali.io/dashboards: "+kiali.Name), []any{kiali.Dashboard()}); err != nil {
+	if files[kialiDashboardFile], err = toYAML(header("Kiali custom dashboard (spec.custom_dashboards entry); show it on a workload with the pod annotation kiali.io/dashboards: "+kiali.Name), kiali.Dashboards(f)); err != nil {
 		return nil, err
 	}
 	if format == formatK8s {
-		if files[kialiCRFile], err = toYAML(header("Kiali CR fragment: merge spec.custom_dashboards into your Kiali resource"), kiali.CR()); err != nil {
+		if files[kialiCRFile], err = toYAML(header("Kiali CR fragment: merge spec.custom_dashboards into your Kiali resource"), kiali.CR(f)); err != nil {
 			return nil, err
 		}
 		var all bytes.Buffer

@@ -9,6 +9,7 @@ import (
 	"github.com/kiali/kiali/config/dashboards"
 
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
 
 // Name is the dashboard's name: the value of the pod annotation
@@ -51,15 +52,59 @@ func Dashboard() dashboards.MonitoringDashboard {
 	}
 }
 
-// CR is the part of the Kiali custom resource that adds the dashboard
+// meshDashboard is a dashboard over a mesh's own metrics, with the genops
+// labels the governance processor adds to them (SLO source istio or
+// linkerd). The daemonset's scrape relabels namespace and app onto these
+// series, which is what Kiali filters a workload's dashboards by.
+func meshDashboard(name, title, requests, latency, outcomeLabel, outcome string) dashboards.MonitoringDashboard {
+	splits := []dashboards.MonitoringDashboardAggregation{
+		agg(semconv.LabelGenOpsTeam, "Team"), agg(semconv.LabelGenOpsProject, "Project"),
+		agg(semconv.LabelGenOpsTier, "Customer tier"), agg("source_"+semconv.LabelGenOpsTeam, "Source team"),
+	}
+	lat := chart("Latency by team", "seconds", latency, dashboards.Histogram, 6, []string{semconv.LabelGenOpsTeam}, splits...)
+	lat.Chart.UnitScale = 0.001 // the proxies' histograms are in milliseconds
+	return dashboards.MonitoringDashboard{
+		Name:       name,
+		Title:      title,
+		Runtime:    "GenOps",
+		DiscoverOn: requests,
+		Items: []dashboards.MonitoringDashboardItem{
+			chart("Requests by team", "ops", requests, dashboards.Rate, 6, []string{semconv.LabelGenOpsTeam},
+				append(splits, agg(outcomeLabel, outcome))...),
+			lat,
+		},
+	}
+}
+
+// Dashboards returns the GenOps governance dashboard and, for each proxy
+// source the SLO file uses (istio, linkerd), the same view over that
+// mesh's own metrics ("genops-governance-istio", "-linkerd").
+func Dashboards(f *slo.File) []dashboards.MonitoringDashboard {
+	out := []dashboards.MonitoringDashboard{Dashboard()}
+	used := map[string]bool{}
+	for _, s := range f.SLOs {
+		used[s.Source] = true
+	}
+	if used[slo.SourceIstio] {
+		out = append(out, meshDashboard(Name+"-istio", "GenOps governance (Istio metrics)",
+			semconv.PromIstioRequestsTotal, semconv.PromIstioRequestDurationMs, "response_code", "Response code"))
+	}
+	if used[slo.SourceLinkerd] {
+		out = append(out, meshDashboard(Name+"-linkerd", "GenOps governance (Linkerd metrics)",
+			semconv.PromLinkerdResponseTotal, semconv.PromLinkerdLatencyMs, "classification", "Classification"))
+	}
+	return out
+}
+
+// CR is the part of the Kiali custom resource that adds the dashboards
 // (merge it into your Kiali CR's spec).
-func CR() map[string]any {
+func CR(f *slo.File) map[string]any {
 	return map[string]any{
 		"apiVersion": "kiali.io/v1alpha1",
 		"kind":       "Kiali",
 		"metadata":   map[string]any{"name": "kiali", "namespace": "istio-system"},
 		"spec": map[string]any{
-			"custom_dashboards": []dashboards.MonitoringDashboard{Dashboard()},
+			"custom_dashboards": Dashboards(f),
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
 
 // The generated CR snippet decodes strictly back into Kiali's own types
@@ -16,7 +17,7 @@ import (
 // the contract that carries the namespace and app labels Kiali filters on.
 func TestCRDecodesIntoKialiTypes(t *testing.T) {
 	var b bytes.Buffer
-	if err := yaml.NewEncoder(&b).Encode(CR()); err != nil {
+	if err := yaml.NewEncoder(&b).Encode(CR(&slo.File{})); err != nil {
 		t.Fatal(err)
 	}
 	var cr struct {
@@ -48,5 +49,25 @@ func TestCRDecodesIntoKialiTypes(t *testing.T) {
 		if c.DataType != dashboards.Rate && c.DataType != dashboards.Histogram {
 			t.Errorf("chart %q: data type %q", c.Name, c.DataType)
 		}
+	}
+}
+
+// SLOs over proxy metrics add the same view over the mesh's own series,
+// with the genops labels the governance processor puts on them.
+func TestMeshDashboardsFollowTheSources(t *testing.T) {
+	f := &slo.File{SLOs: []slo.SLO{{Source: slo.SourceIstio}, {Source: slo.SourceLinkerd}, {Source: slo.SourceAccessLogs}}}
+	ds := Dashboards(f)
+	if len(ds) != 3 || ds[1].Name != Name+"-istio" || ds[2].Name != Name+"-linkerd" {
+		t.Fatalf("%+v", ds)
+	}
+	if ds[1].DiscoverOn != semconv.PromIstioRequestsTotal || ds[1].Items[1].Chart.Metrics[0].MetricName != semconv.PromIstioRequestDurationMs ||
+		ds[1].Items[1].Chart.UnitScale != 0.001 || ds[1].Items[0].Chart.GroupLabels[0] != semconv.LabelGenOpsTeam {
+		t.Errorf("istio dashboard %+v", ds[1])
+	}
+	if ds[2].DiscoverOn != semconv.PromLinkerdResponseTotal {
+		t.Errorf("linkerd dashboard %+v", ds[2])
+	}
+	if len(Dashboards(&slo.File{SLOs: []slo.SLO{{Source: slo.SourceAccessLogs}}})) != 1 {
+		t.Error("access-log SLOs alone made mesh dashboards")
 	}
 }

@@ -80,17 +80,7 @@ service:
     metrics:
       receivers: [count]
       exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), strings.TrimSpace(accesslog.IstioGenOpsFormat), prom, collectortest.Port(t, telemetry)))
+%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), strings.TrimSpace(accesslog.IstioGenOpsFormat), prom, telemetryYAML(t, telemetry)))
 
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)

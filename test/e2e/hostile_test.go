@@ -121,20 +121,8 @@ service:
     metrics:
       receivers: [sli]
       exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-                without_units: true
-                without_scope_info: true
-`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), filepath.Join(dir, "json", "*", "istio-proxy", "*.log"), otlp,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.Port(t, telemetry)))
+%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), filepath.Join(dir, "json", "*", "istio-proxy", "*.log"), otlp,
+		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, telemetryYAML(t, telemetry)))
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
 

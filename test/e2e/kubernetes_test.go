@@ -32,18 +32,8 @@ func TestPodLabelsThroughTheDistribution(t *testing.T) {
 	}
 	pod := func(ns, name, ip string, labels map[string]string) *corev1.Pod {
 		t.Helper()
-		p, err := core.Pods(ns).Create(ctx, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-			Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}
-		if p, err = core.Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return cluster.RunningPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+			Spec: corev1.PodSpec{NodeName: "node-1"}}, ip)
 	}
 	llm := pod("ai", "llm-0", "10.1.0.7", map[string]string{"app": "llm", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot"})
 	pod("sandbox", "curl-0", "10.1.0.66", map[string]string{"app": "curl"})
@@ -106,19 +96,8 @@ service:
     metrics:
       receivers: [sli]
       exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-                without_scope_info: true
-`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), cluster.Kubeconfig,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.Port(t, telemetry)))
+%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), cluster.Kubeconfig,
+		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, telemetryYAML(t, telemetry)))
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
 

@@ -80,15 +80,7 @@ func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: proxy, Image: "proxy:1",
 				Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: int32(port)}}})
 		}
-		created, err := core.Pods(ns).Create(ctx, p, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
-		if _, err := core.Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		cluster.RunningPod(t, p, "127.0.0.1")
 	}
 	// The scraped Istio sidecar is reviews-v1's; the fixture's calls come
 	// from productpage-v1. The Linkerd proxy is web's.

@@ -9,6 +9,7 @@
 package kubetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -94,4 +97,25 @@ func Binaries() (apiServer, etcd string, err error) {
 		return "", "", fmt.Errorf("etcd not found at %s", etcd)
 	}
 	return apiServer, etcd, nil
+}
+
+// RunningPod creates a pod and writes the status a kubelet would once it
+// runs (there is no kubelet here): phase Running, Ready, with ip as its IP.
+func (c *Cluster) RunningPod(t testing.TB, pod *corev1.Pod, ip string) *corev1.Pod {
+	t.Helper()
+	ctx := context.Background()
+	if len(pod.Spec.Containers) == 0 {
+		pod.Spec.Containers = []corev1.Container{{Name: "app", Image: "app:1"}}
+	}
+	created, err := c.Client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	updated, err := c.Client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return updated
 }

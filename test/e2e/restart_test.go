@@ -12,7 +12,8 @@ import (
 
 // Scenario "restart without loss": the collector tails a growing sidecar
 // log with its offsets in file_storage and is killed with SIGKILL while the
-// log grows; a new process resumes from the checkpoint. Every line reaches
+// log grows; a new process resumes from the checkpoint, and the log is
+// rotated under it. Every line reaches
 // the OTLP sink (which outlives both processes). A crash between a
 // delivered batch and its checkpoint replays that batch: delivery is
 // at-least-once, so duplicates are counted and must stay within one
@@ -24,11 +25,24 @@ func TestKillDashNineLosesNoLine(t *testing.T) {
 	if err := os.MkdirAll(podDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	logFile, err := os.Create(filepath.Join(podDir, "0.log"))
+	logPath := filepath.Join(podDir, "0.log")
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
+	defer func() { logFile.Close() }()
+	// rotate does what kubelet does when a container log reaches its size
+	// limit: rename the file with a timestamp suffix (out of the include
+	// pattern) and start a new one.
+	rotate := func() {
+		logFile.Close()
+		if err := os.Rename(logPath, logPath+".20261122-060000"); err != nil {
+			t.Fatal(err)
+		}
+		if logFile, err = os.Create(logPath); err != nil {
+			t.Fatal(err)
+		}
+	}
 	health := collectortest.FreeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`
 extensions:
@@ -84,7 +98,9 @@ service:
 	grow(300)
 	col = collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
-	grow(500)
+	grow(300)
+	rotate() // and the log rotates under the new process
+	grow(300)
 
 	col.Eventually(t, 30*time.Second, func() error {
 		seen, _ := sink.Counts()

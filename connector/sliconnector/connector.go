@@ -55,6 +55,10 @@ var (
 		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelProvider, semconv.LabelModel,
 		semconv.LabelCluster, semconv.LabelTokenType,
 	}
+	tcpLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelGenOpsCostCenter, semconv.LabelDirection, semconv.LabelReporter, semconv.LabelCluster,
+	}
 	overflowLabels = []string{semconv.LabelMetric, semconv.LabelLabel}
 )
 
@@ -78,6 +82,7 @@ type sliConnector struct {
 	exp       *family // nil unless histogram.exponential.enabled
 	cost      *family
 	tokens    *family
+	tcpBytes  *family // L4 connections (ztunnel)
 
 	refs    int
 	started int
@@ -128,7 +133,8 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 	c.cost = newFamily(semconv.MetricCost, "Cost of AI calls, in currency units.", "{cost}", kindDoubleSum, costLabels, cfg)
 	c.tokens = newFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", kindIntSum, tokenLabels, cfg)
 	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
-	families := []*family{c.requests, c.durations, c.cost, c.tokens}
+	c.tcpBytes = newFamily(semconv.MetricTCPBytes, "Bytes of L4 connections (Istio ambient mode's ztunnel) by workload and team, sent and received as the reporting side sees them; not HTTP requests.", "By", kindIntSum, tcpLabels, cfg)
+	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.tcpBytes}
 	if cfg.Histogram.Exponential.Enabled {
 		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
 		c.exp.scale = cfg.Histogram.Exponential.Scale
@@ -215,8 +221,10 @@ type request struct {
 	status                                           int64
 	flags                                            string
 	direction                                        string
-	// l4 marks a TCP-level record (ztunnel): not an HTTP request.
+	// l4 marks a TCP-level record (ztunnel): not an HTTP request; its
+	// bytes count in genops_tcp_bytes_total.
 	l4                                      bool
+	bytesSent, bytesReceived                int64
 	durationMs                              float64
 	hasDuration                             bool
 	cost                                    float64
@@ -280,6 +288,10 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.direction = v.Str()
 	case "network.transport":
 		r.l4 = v.Str() == "tcp"
+	case semconv.AttrEnvoyBytesSent:
+		r.bytesSent = intValue(v)
+	case semconv.AttrEnvoyBytesReceived:
+		r.bytesReceived = intValue(v)
 	case semconv.AttrEnvoyDurationMs:
 		r.durationMs, r.hasDuration = float64(intValue(v)), true
 	case semconv.AttrCostTotal:
@@ -430,13 +442,36 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	}
 }
 
+// countTCP adds an L4 connection's bytes, each way, by workload and team.
+func (c *sliConnector) countTCP(r *request, reporter string, now pcommon.Timestamp) {
+	hNS, hApp, hTeam, hProject := hashValue(r.namespace), hashValue(r.app), hashValue(r.team), hashValue(r.project)
+	hCC, hCluster := hashValue(r.costCenter), hashValue(r.cluster)
+	hReporter := destinationHash
+	if reporter == semconv.ReporterSource {
+		hReporter = sourceHash
+	}
+	for _, d := range [2]struct {
+		n         int64
+		direction string
+		hash      uint64
+	}{{r.bytesSent, "sent", sentHash}, {r.bytesReceived, "received", receivedHash}} {
+		if d.n <= 0 {
+			continue
+		}
+		key := labelValues{r.namespace, r.app, r.team, r.project, r.costCenter, d.direction, reporter, r.cluster}
+		hashes := labelHashes{hNS, hApp, hTeam, hProject, hCC, d.hash, hReporter, hCluster}
+		c.agg.add(c.tcpBytes, &key, &hashes, float64(d.n), now, nil)
+	}
+}
+
 // Hashes of the constant label values, computed once.
 var (
-	goodHash, badHash     = hashValue(semconv.AvailabilityGood), hashValue(semconv.AvailabilityBad)
-	inputHash, outputHash = hashValue(semconv.TokenTypeInput), hashValue(semconv.TokenTypeOutput)
-	destinationHash       = hashValue(semconv.ReporterDestination)
-	sourceHash            = hashValue(semconv.ReporterSource)
-	classHashes           = func() (h [len(codeClasses)]uint64) {
+	goodHash, badHash      = hashValue(semconv.AvailabilityGood), hashValue(semconv.AvailabilityBad)
+	inputHash, outputHash  = hashValue(semconv.TokenTypeInput), hashValue(semconv.TokenTypeOutput)
+	sentHash, receivedHash = hashValue("sent"), hashValue("received")
+	destinationHash        = hashValue(semconv.ReporterDestination)
+	sourceHash             = hashValue(semconv.ReporterSource)
+	classHashes            = func() (h [len(codeClasses)]uint64) {
 		for i, c := range codeClasses {
 			h[i] = hashValue(c)
 		}
@@ -461,9 +496,6 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				for k, v := range lr.Attributes().All() {
 					r.read(k, v)
 				}
-				if r.l4 {
-					continue // ambient L4 connections are not HTTP requests
-				}
 				side := semconv.ReporterDestination
 				if r.direction == semconv.DirectionOutbound {
 					side = semconv.ReporterSource
@@ -476,6 +508,10 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				}
 				reporter := c.reporter(side)
 				if reporter == "" {
+					continue
+				}
+				if r.l4 { // ambient L4 connections: bytes, not HTTP requests
+					c.countTCP(&r, reporter, now)
 					continue
 				}
 				ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}

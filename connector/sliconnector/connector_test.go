@@ -213,16 +213,53 @@ func TestOnceOnly(t *testing.T) {
 }
 
 // ztunnel's L4 records (ambient mode) are connections, not HTTP
-// requests: the whole real sample makes no request series.
-func TestZtunnelRecordsAreNotRequests(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Reporter = ReporterBoth
-	c, sink := newTestConnector(t, cfg)
-	if err := c.ConsumeLogs(context.Background(), logsFromLines(t, "ztunnel", fixtureLines(t, "kiali-ztunnel.log"), nil, nil)); err != nil {
+// requests: the whole real sample makes no request series, and its bytes
+// count in genops.tcp.bytes, each way, once (the destination's ztunnel,
+// direction inbound, by default).
+func TestZtunnelRecordsCountBytesNotRequests(t *testing.T) {
+	lines := fixtureLines(t, "kiali-ztunnel.log")
+	var wantSent, wantReceived float64
+	for _, l := range lines {
+		if !strings.Contains(l, `direction="inbound"`) {
+			continue
+		}
+		for _, kv := range strings.Fields(l) {
+			if v, ok := strings.CutPrefix(kv, "bytes_sent="); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				wantSent += n
+			}
+			if v, ok := strings.CutPrefix(kv, "bytes_recv="); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				wantReceived += n
+			}
+		}
+	}
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	if err := c.ConsumeLogs(context.Background(), logsFromLines(t, "ztunnel", lines, nil, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(render(t, c, sink), "\n"); strings.Contains(got, "genops.requests{") {
-		t.Fatalf("L4 connections counted as requests:\n%s", got)
+	rendered := render(t, c, sink)
+	var sent, received float64
+	for _, line := range rendered {
+		if strings.HasPrefix(line, "genops.requests{") {
+			t.Fatalf("L4 connection counted as a request: %s", line)
+		}
+		if !strings.HasPrefix(line, "genops.tcp.bytes{") {
+			continue
+		}
+		if !strings.Contains(line, `reporter="destination"`) || !strings.Contains(line, `namespace="`) {
+			t.Errorf("series %s", line)
+		}
+		v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		switch {
+		case strings.Contains(line, `direction="sent"`):
+			sent += v
+		case strings.Contains(line, `direction="received"`):
+			received += v
+		}
+	}
+	if wantSent == 0 || sent != wantSent || received != wantReceived {
+		t.Errorf("bytes sent %v received %v, want %v and %v:\n%s", sent, received, wantSent, wantReceived, strings.Join(rendered, "\n"))
 	}
 }
 

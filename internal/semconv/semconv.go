@@ -82,10 +82,13 @@ const (
 // exporter turns dots into underscores and adds the unit and _total
 // suffixes; PromName gives the series name that rules and dashboards query.
 const (
-	MetricRequests             = "genops.requests"
-	MetricRequestDuration      = "genops.request.duration"
-	MetricCost                 = "genops.cost"
-	MetricTokens               = "genops.tokens"
+	MetricRequests        = "genops.requests"
+	MetricRequestDuration = "genops.request.duration"
+	MetricCost            = "genops.cost"
+	MetricTokens          = "genops.tokens"
+	// MetricTCPBytes counts the bytes of L4 connections (Istio ambient's
+	// ztunnel), which are not HTTP requests: genops_tcp_bytes_total.
+	MetricTCPBytes             = "genops.tcp.bytes"
 	MetricAttributionConflicts = "genops.attribution.conflicts"
 	MetricSeriesOverflow       = "genops.series.overflow"
 )
@@ -120,6 +123,7 @@ const (
 	LabelModel             = "model"
 	LabelCurrency          = "currency"
 	LabelTokenType         = "token_type"
+	LabelDirection         = "direction" // of genops_tcp_bytes_total: sent or received, as the destination sees it
 	LabelDimension         = "dimension"
 	LabelWinner            = "winner"
 	LabelMetric            = "metric"

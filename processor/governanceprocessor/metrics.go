@@ -36,6 +36,26 @@ var metricLabels = [][2]string{
 	{DimCostCenter, "genops_cost_center"}, {DimCustomerTier, "genops_customer_tier"},
 }
 
+// metricDim is a dimension that proxy metrics get, with its label name.
+type metricDim struct {
+	dim   *dimension
+	label string
+}
+
+// metricDimensions resolves metricLabels to the configured dimensions
+// that a pod label carries, once, not per point.
+func metricDimensions(dims []dimension) []metricDim {
+	var out []metricDim
+	for _, ml := range metricLabels {
+		for i := range dims {
+			if dims[i].name == ml[0] && dims[i].label != "" {
+				out = append(out, metricDim{&dims[i], ml[1]})
+			}
+		}
+	}
+	return out
+}
+
 func (g *governance) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	if g.store == nil {
 		return md, nil
@@ -113,29 +133,16 @@ func (g *governance) scrapedPod(attrs pcommon.Map) (k8smeta.Pod, bool) {
 // is left out (Prometheus shows no label), never invented.
 func (g *governance) putLabels(attrs pcommon.Map, prefix string, p *k8smeta.Pod) {
 	nsLabels, _ := g.store.NamespaceLabels(p.Namespace)
-	for _, ml := range metricLabels {
-		d := g.dimension(ml[0])
-		if d == nil || d.label == "" {
-			continue
-		}
-		raw := p.Labels[d.label]
+	for _, md := range g.metricDims {
+		raw := p.Labels[md.dim.label]
 		if raw == "" {
-			raw = nsLabels[d.label]
+			raw = nsLabels[md.dim.label]
 		}
 		if raw == "" {
 			continue
 		}
-		if v, ok := d.accept(raw); ok {
-			attrs.PutStr(prefix+ml[1], v)
+		if v, ok := md.dim.accept(raw); ok {
+			attrs.PutStr(prefix+md.label, v)
 		}
 	}
-}
-
-func (g *governance) dimension(name string) *dimension {
-	for i := range g.dims {
-		if g.dims[i].name == name {
-			return &g.dims[i]
-		}
-	}
-	return nil
 }

@@ -44,15 +44,17 @@ import (
 type governance struct {
 	// mu serializes batches: dimensions hold caches, and a pipeline may
 	// call a processor from several goroutines.
-	mu        sync.Mutex
-	set       processor.Settings
-	cfg       *Config
-	dims      []dimension
-	trusted   trustedCaller
-	hashKey   []byte
-	prices    *PriceTable
-	telemetry *metadata.TelemetryBuilder
-	conflicts map[[2]string]metric.AddOption
+	mu   sync.Mutex
+	set  processor.Settings
+	cfg  *Config
+	dims []dimension
+	// metricDims are the dims proxy metrics get (pointers into dims).
+	metricDims []metricDim
+	trusted    trustedCaller
+	hashKey    []byte
+	prices     *PriceTable
+	telemetry  *metadata.TelemetryBuilder
+	conflicts  map[[2]string]metric.AddOption
 
 	// accessLog structures unparsed access log records (nil when
 	// access_log_format is not set); fields is its scratch space.
@@ -76,6 +78,7 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		conflicts: map[[2]string]metric.AddOption{},
 		newClient: kubernetesClient,
 	}
+	g.metricDims = metricDimensions(g.dims)
 	for _, ns := range cfg.TrustedSources.Namespaces {
 		g.trusted.namespaces[ns] = true
 	}

@@ -79,29 +79,19 @@ consul.hashicorp.com/connect-inject: "false"
 {{- end }}
 
 {{/*
-GOMEMLIMIT: 80% of the container's memory limit (Ki, Mi, Gi, or bytes), so
+GOMEMLIMIT: 80% of the container's memory limit (bytes, or Ki, Mi, Gi, K, M, G), so
 the Go runtime collects before the kernel kills; memory_limiter reads the
 same limit from the cgroup.
 */}}
 {{- define "genops.gomemlimit" -}}
 {{- $limit := dig "limits" "memory" "" .Values.resources | toString }}
 {{- if $limit }}
-{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "K" 1000 "M" 1000000 "G" 1000000000 }}
-{{- $bytes := 0 }}
-{{- $matched := false }}
-{{- range $suffix, $mult := $units }}
-{{- if and (not $matched) (hasSuffix $suffix $limit) (regexMatch "^[0-9]+[KMG]i?$" $limit) (eq (len (trimSuffix $suffix $limit)) (len (regexFind "^[0-9]+" $limit))) }}
-{{- $bytes = mul (trimSuffix $suffix $limit | atoi) $mult }}
-{{- $matched = true }}
-{{- end }}
-{{- end }}
-{{- if not $matched }}
-{{- if regexMatch "^[0-9]+$" $limit }}
-{{- $bytes = atoi $limit }}
-{{- else }}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "K" 1000 "M" 1000000 "G" 1000000000 }}
+{{- $number := regexFind "^[0-9]+" $limit }}
+{{- $suffix := trimPrefix $number $limit }}
+{{- if or (not $number) (not (hasKey $units $suffix)) }}
 {{- fail (printf "resources.limits.memory %q: use a whole number with Ki, Mi, Gi, K, M or G" $limit) }}
 {{- end }}
-{{- end }}
-{{- div (mul $bytes 8) 10 }}
+{{- div (mul (atoi $number) (get $units $suffix) 8) 10 }}
 {{- end }}
 {{- end }}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,8 +62,7 @@ func sendTraces(t *testing.T, endpoint string, calls []tracedCall) map[string]st
 func TestTracesCommand(t *testing.T) {
 	j := jaegertest.Start(t)
 	health, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	writeFile(t, cfg, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s
@@ -170,12 +168,5 @@ service:
 		if out, err := run(t, bad...); err == nil {
 			t.Errorf("%v accepted:\n%s", bad, out)
 		}
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -128,6 +128,17 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// WriteConfig writes a collector config into the test's temporary
+// directory and returns its path.
+func WriteConfig(t testing.TB, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // Process is a running collector.
 type Process struct {
 	Cmd    *exec.Cmd

@@ -50,7 +50,7 @@ func TestAccessLogFileThroughDistribution(t *testing.T) {
 	f.Close()
 
 	prom, health, telemetry := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

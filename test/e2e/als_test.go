@@ -28,7 +28,7 @@ import (
 func TestALSThroughTheDistribution(t *testing.T) {
 	als, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	root := filepath.Join("..", "..")
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

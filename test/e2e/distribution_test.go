@@ -3,7 +3,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,15 +128,6 @@ func telemetryYAML(t *testing.T, addr string) string {
 `, collectortest.Port(t, addr))
 }
 
-func writeConfig(t *testing.T, body string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func minimalConfig(zipkinAddr string) string {
 	return `
 receivers:
@@ -159,8 +149,8 @@ service:
 // A configuration with an unknown key fails before anything starts, with
 // the collector's own error naming the key; `validate` says the same.
 func TestBrokenConfigNamesTheKey(t *testing.T) {
-	broken := writeConfig(t, strings.Replace(minimalConfig("127.0.0.1:0"), "endpoint:", "endpiont:", 1))
-	good := writeConfig(t, minimalConfig("127.0.0.1:0"))
+	broken := collectortest.WriteConfig(t, strings.Replace(minimalConfig("127.0.0.1:0"), "endpoint:", "endpiont:", 1))
+	good := collectortest.WriteConfig(t, minimalConfig("127.0.0.1:0"))
 
 	for _, tc := range []struct {
 		name    string
@@ -195,7 +185,7 @@ func TestBrokenConfigNamesTheKey(t *testing.T) {
 // and the error names the address.
 func TestPortInUseNamesThePort(t *testing.T) {
 	taken := collectortest.Listen(t)
-	cfg := writeConfig(t, minimalConfig(taken))
+	cfg := collectortest.WriteConfig(t, minimalConfig(taken))
 	col := collectortest.Start(t, []string{"--config", cfg})
 	if err := col.Wait(t, 60*time.Second); err == nil {
 		t.Fatalf("want a non-zero exit, got 0:\n%s", col.Output())

@@ -59,7 +59,7 @@ func TestPodLabelsThroughTheDistribution(t *testing.T) {
 
 	prom, health, telemetry := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	root := filepath.Join("..", "..")
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

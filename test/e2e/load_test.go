@@ -50,7 +50,7 @@ func TestLoad(t *testing.T) {
 
 	prom, health, telemetry, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	root := filepath.Join("..", "..")
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

@@ -23,7 +23,7 @@ import (
 func TestJaegerOutageLosesNoSpan(t *testing.T) {
 	j := jaegertest.Start(t)
 	health, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

@@ -72,7 +72,7 @@ func startSpanPipeline(t *testing.T) (otlp string, col *collectortest.Process, p
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	otlp = collectortest.FreeAddr(t)
 	root := filepath.Join("..", "..")
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

@@ -92,7 +92,7 @@ func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
 		map[string]string{"app": "web", "genops.ai/team": "emoji"})
 
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

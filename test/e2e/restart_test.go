@@ -44,7 +44,7 @@ func TestKillDashNineLosesNoLine(t *testing.T) {
 		}
 	}
 	health := collectortest.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

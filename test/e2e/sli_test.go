@@ -57,7 +57,7 @@ func TestAccessLogsToSLIMetrics(t *testing.T) {
 	writeLog("client-0", client)
 
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := writeConfig(t, fmt.Sprintf(`
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: %s

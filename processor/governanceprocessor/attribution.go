@@ -29,9 +29,13 @@ type dimension struct {
 	// cleared when it reaches maxVerdicts, so it stays bounded however many
 	// distinct values arrive.
 	verdicts map[string]verdict
+	// last is the most recent verdict: traffic repeats a value far more
+	// often than not, and a comparison is cheaper than a map lookup.
+	last verdict
 }
 
 type verdict struct {
+	raw   string // a copy of the raw value, owned by the cache
 	value string
 	ok    bool
 }
@@ -110,7 +114,11 @@ func Sanitize(v string, maxLen int) (string, bool) {
 // accept sanitizes and validates a value for this dimension. Not safe for
 // concurrent use (the processor serializes batches).
 func (d *dimension) accept(raw string) (string, bool) {
+	if d.last.raw == raw && raw != "" {
+		return d.last.value, d.last.ok
+	}
 	if vd, ok := d.verdicts[raw]; ok {
+		d.last = vd
 		return vd.value, vd.ok
 	}
 	v, ok := d.check(raw)
@@ -118,7 +126,9 @@ func (d *dimension) accept(raw string) (string, bool) {
 		d.verdicts = make(map[string]verdict, 64)
 	}
 	if len(raw) <= d.maxLen { // oversized values are not worth remembering
-		d.verdicts[strings.Clone(raw)] = verdict{v, ok}
+		vd := verdict{strings.Clone(raw), v, ok}
+		d.verdicts[vd.raw] = vd
+		d.last = vd
 	}
 	return v, ok
 }

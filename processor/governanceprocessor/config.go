@@ -18,6 +18,16 @@ import (
 // Sources of a governance value, in the default precedence order.
 var defaultSources = []string{semconv.SourceHeader, semconv.SourceSpanTag, semconv.SourcePodLabel, semconv.SourceNamespaceLabel, semconv.SourceDefault}
 
+// Indexes of the sources in defaultSources.
+const (
+	sourceHeader = iota
+	sourceSpanTag
+	sourcePodLabel
+	sourceNamespaceLabel
+	sourceDefault
+	numSources
+)
+
 // Dimensions, by their short names.
 const (
 	DimTeam         = "team"

@@ -19,8 +19,8 @@ package governanceprocessor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -54,7 +54,10 @@ type governance struct {
 	hashKey    []byte
 	prices     *PriceTable
 	telemetry  *metadata.TelemetryBuilder
-	conflicts  map[[2]string]metric.AddOption
+	// sources is cfg.Sources as indexes into defaultSources.
+	sources []int
+	// conflicts[i][s] counts a conflict of dimension i won by source s.
+	conflicts [maxDims][numSources]metric.AddOption
 
 	// accessLog structures unparsed access log records (nil when
 	// access_log_format is not set); fields is its scratch space.
@@ -65,6 +68,11 @@ type governance struct {
 	// tests by a fake clientset.
 	store     *k8smeta.Store
 	newClient func(*Config) (kubernetes.Interface, error)
+
+	// keys index the attributes a record view reads; rec and res are the
+	// views of the current record and resource (scratch space).
+	keys     *slotKeys
+	rec, res record
 }
 
 func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
@@ -75,19 +83,22 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 	g := &governance{
 		set: set, cfg: cfg, dims: compileDimensions(cfg), telemetry: tb, hashKey: []byte(cfg.HashKey),
 		trusted:   trustedCaller{principals: cfg.TrustedSources.Principals, namespaces: map[string]bool{}},
-		conflicts: map[[2]string]metric.AddOption{},
 		newClient: kubernetesClient,
 	}
 	g.metricDims = metricDimensions(g.dims)
+	g.keys = newSlotKeys(g.dims)
 	for _, ns := range cfg.TrustedSources.Namespaces {
 		g.trusted.namespaces[ns] = true
 	}
 	// One attribute set per dimension and winner, made once: counting a
 	// conflict then allocates nothing.
-	for _, d := range dimensionNames {
-		for _, s := range defaultSources {
-			g.conflicts[[2]string{d, s}] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dimension", d), attribute.String("winner", s)))
+	for i, d := range dimensionNames {
+		for j, s := range defaultSources {
+			g.conflicts[i][j] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dimension", d), attribute.String("winner", s)))
 		}
+	}
+	for _, s := range cfg.Sources {
+		g.sources = append(g.sources, slices.Index(defaultSources, s)) // validated by Config.Validate
 	}
 	if cfg.AccessLogFormat != "" {
 		if g.accessLog, err = accesslog.New(cfg.AccessLogFormat, cfg.AccessLogEncoding, nil); err != nil {
@@ -154,102 +165,160 @@ func (g *governance) shutdown(context.Context) error {
 	return nil
 }
 
-// side is one end of a request: its pod when known, and labels the
-// resource carried for it (Istio's ALS node metadata).
+// side is one end of a request: its pod when known, and what the
+// processor reads from its labels, resolved once per batch rather than per
+// record.
 type side struct {
-	pod            k8smeta.Pod
-	found          bool
-	resourceLabels pcommon.Map // k8s.pod.label.* of the resource, for the resource's own pod
-	hasResource    bool
+	pod   k8smeta.Pod
+	found bool
+	// labels[i] is dimension i's label value: the pod's, else the
+	// k8s.pod.label.* attributes of the resource (Istio's ALS node
+	// metadata) for the resource's own pod.
+	labels       [maxDims]string
+	app, version string
+	kind         int // index in workloadKinds, -1 for none
 }
 
-func (s *side) label(d *dimension) string {
-	if d.label == "" {
-		return ""
-	}
-	if s.found {
-		return s.pod.Labels[d.label]
-	}
-	if s.hasResource {
-		if v, ok := s.resourceLabels.Get(d.podAttr); ok {
-			return v.Str()
+var unknownSide = &side{kind: -1}
+
+// newSide resolves a pod's label values; res is the resource when the pod
+// is the resource's own.
+func (g *governance) newSide(pod k8smeta.Pod, found bool, res *pcommon.Map) *side {
+	s := &side{pod: pod, found: found, kind: -1}
+	for i := range g.dims {
+		d := &g.dims[i]
+		switch {
+		case d.label == "":
+		case found:
+			s.labels[i] = pod.Labels[d.label]
+		case res != nil:
+			if v, ok := res.Get(d.podAttr); ok {
+				s.labels[i] = v.Str()
+			}
 		}
 	}
-	return ""
-}
-
-// resourcePod finds the pod a resource describes.
-func (g *governance) resourcePod(res pcommon.Map) side {
-	s := side{resourceLabels: res, hasResource: true}
-	if g.store == nil {
+	if !found {
 		return s
 	}
-	if v, ok := res.Get("k8s.pod.uid"); ok {
-		s.pod, s.found = g.store.PodByUID(v.Str())
+	if s.app = pod.Labels["app"]; s.app == "" {
+		s.app = pod.Labels["app.kubernetes.io/name"]
 	}
-	if !s.found {
-		ns, okNS := res.Get(semconv.AttrK8sNamespace)
-		name, okName := res.Get("k8s.pod.name")
-		if okNS && okName {
-			s.pod, s.found = g.store.PodByName(ns.Str(), name.Str())
-		}
+	if s.version = pod.Labels["version"]; s.version == "" {
+		s.version = pod.Labels["app.kubernetes.io/version"]
 	}
-	if !s.found {
-		if v, ok := res.Get("k8s.pod.ip"); ok {
-			s.pod, s.found = g.store.PodByIP(v.Str())
+	for i, kind := range workloadKinds {
+		if kind == pod.WorkloadKind {
+			s.kind = i
 		}
 	}
 	return s
 }
 
-// peerPod finds the pod at the other end of the call by IP; peers
-// remembers the answers within one batch.
-func (g *governance) peerPod(attrs pcommon.Map, peers map[string]side, keys ...string) side {
-	if g.store == nil {
-		return side{}
+// resourcePod finds the pod a resource describes.
+func (g *governance) resourcePod(res pcommon.Map) *side {
+	var pod k8smeta.Pod
+	found := false
+	if g.store != nil {
+		if v, ok := res.Get("k8s.pod.uid"); ok {
+			pod, found = g.store.PodByUID(v.Str())
+		}
+		if !found {
+			ns, okNS := res.Get(semconv.AttrK8sNamespace)
+			name, okName := res.Get("k8s.pod.name")
+			if okNS && okName {
+				pod, found = g.store.PodByName(ns.Str(), name.Str())
+			}
+		}
+		if !found {
+			if v, ok := res.Get("k8s.pod.ip"); ok {
+				pod, found = g.store.PodByIP(v.Str())
+			}
+		}
 	}
-	for _, k := range keys {
-		v, ok := attrs.Get(k)
-		if !ok || v.Str() == "" {
+	return g.newSide(pod, found, &res)
+}
+
+// peerPod finds the pod at the other end of the call by IP, from the
+// first of the address slots that holds one; peers remembers the answers
+// within one batch.
+func (g *governance) peerPod(r *record, peers map[string]*side, slots ...slot) *side {
+	if g.store == nil {
+		return unknownSide
+	}
+	for _, s := range slots {
+		ip, _ := r.str(s)
+		if ip == "" {
 			continue
 		}
-		ip := v.Str()
-		if s, seen := peers[ip]; seen {
-			return s
+		p, seen := peers[ip]
+		if !seen {
+			pod, found := g.store.PodByIP(ip)
+			p = g.newSide(pod, found, nil)
+			peers[ip] = p
 		}
-		var s side
-		s.pod, s.found = g.store.PodByIP(ip)
-		peers[ip] = s
-		if s.found {
-			return s
+		if p.found {
+			return p
 		}
 	}
-	return side{}
+	return unknownSide
+}
+
+// batch is the state of one call of the processor: the pods found by IP
+// and the labels of the last namespace looked up.
+type batch struct {
+	peers    map[string]*side
+	ns       string
+	nsLabels map[string]string
+	nsFound  bool
+}
+
+func (g *governance) newBatch() *batch {
+	return &batch{peers: map[string]*side{}}
+}
+
+func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
+	if g.store == nil || ns == "" {
+		return nil
+	}
+	if !b.nsFound || b.ns != ns {
+		b.ns, b.nsFound = ns, true
+		b.nsLabels, _ = g.store.NamespaceLabels(ns)
+	}
+	return b.nsLabels
+}
+
+// resource finds the pod a resource describes; the resource's own pod is
+// the destination of its inbound records, so its workload goes on the
+// resource, once.
+func (g *governance) resource(res pcommon.Map) (*side, string) {
+	local := g.resourcePod(res)
+	if local.found {
+		g.res.read(g.keys, res)
+		g.res.setWorkload(slotDestination, local)
+		g.res.apply()
+	}
+	ns, _ := res.Get(semconv.AttrK8sNamespace)
+	return local, ns.Str()
 }
 
 func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	peers := map[string]side{}
+	b := g.newBatch()
+	r := &g.rec
 	for _, rl := range ld.ResourceLogs().All() {
-		res := rl.Resource().Attributes()
-		local := g.resourcePod(res)
-		if local.found {
-			// The resource's own pod is the destination of its inbound
-			// records: its workload goes on the resource, once.
-			putWorkload(res, "", &local.pod)
-		}
-		nsOfResource, _ := res.Get(semconv.AttrK8sNamespace)
+		local, nsOfResource := g.resource(rl.Resource().Attributes())
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				attrs := lr.Attributes()
 				g.structure(ctx, lr)
-				peer := g.peerPod(attrs, peers, semconv.AttrNetworkPeerAddress)
-				if d, ok := attrs.Get(semconv.AttrEnvoyDirection); ok && d.Str() == semconv.DirectionOutbound {
-					g.attribute(ctx, attrs, &peer, &local, nsOfResource.Str(), true)
-					continue
+				r.read(g.keys, lr.Attributes())
+				peer := g.peerPod(r, b.peers, slotPeerAddress)
+				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
+					g.attribute(ctx, b, r, peer, local, nsOfResource, true)
+				} else {
+					g.attribute(ctx, b, r, local, peer, nsOfResource, false)
 				}
-				g.attribute(ctx, attrs, &local, &peer, nsOfResource.Str(), false)
+				r.apply()
 			}
 		}
 	}
@@ -259,42 +328,38 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	peers := map[string]side{}
+	b := g.newBatch()
+	r := &g.rec
 	for _, rs := range td.ResourceSpans().All() {
-		res := rs.Resource().Attributes()
-		local := g.resourcePod(res)
-		if local.found {
-			putWorkload(res, "", &local.pod)
-		}
-		nsOfResource, _ := res.Get(semconv.AttrK8sNamespace)
+		local, nsOfResource := g.resource(rs.Resource().Attributes())
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
-				attrs := span.Attributes()
-				peer := g.peerPod(attrs, peers, semconv.AttrClientAddress, semconv.AttrNetworkPeerAddress, "net.peer.ip")
+				r.read(g.keys, span.Attributes())
+				peer := g.peerPod(r, b.peers, slotClientAddress, slotPeerAddress, slotNetPeerIP)
 				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
-					g.attribute(ctx, attrs, &peer, &local, nsOfResource.Str(), true)
-					continue
+					g.attribute(ctx, b, r, peer, local, nsOfResource, true)
+				} else {
+					g.attribute(ctx, b, r, local, peer, nsOfResource, false)
 				}
-				g.attribute(ctx, attrs, &local, &peer, nsOfResource.Str(), false)
+				r.apply()
 			}
 		}
 	}
 	return td, nil
 }
 
-// attribute sets the governance attributes of one record. A missing or
-// hostile value never fails it: the dimension falls to the next source.
+// attribute decides the governance attributes of one record (written by
+// r.apply). A missing or hostile value never fails it: the dimension falls
+// to the next source.
 //
 // destIsPeer says the destination is the other end of the call (an
 // outbound record, a CLIENT span): its workload goes on the record; an
 // inbound record's destination is the resource's pod, already on the
 // resource.
-func (g *governance) attribute(ctx context.Context, attrs pcommon.Map, dest, src *side, resourceNamespace string, destIsPeer bool) {
-	principal := ""
-	if v, ok := attrs.Get(semconv.AttrEnvoyDownstreamPeerURISAN); ok {
-		principal = v.Str()
-	} else if v, ok := attrs.Get(semconv.AttrLinkerdClientID); ok {
-		principal = v.Str()
+func (g *governance) attribute(ctx context.Context, b *batch, r *record, dest, src *side, resourceNamespace string, destIsPeer bool) {
+	principal, ok := r.str(slotPrincipal)
+	if !ok {
+		principal, _ = r.str(slotLinkerdID)
 	}
 	callerNS := ""
 	if src.found {
@@ -306,41 +371,32 @@ func (g *governance) attribute(ctx context.Context, attrs pcommon.Map, dest, src
 	if dest.found {
 		destNS = dest.pod.Namespace
 	}
-	var nsLabels map[string]string
-	if g.store != nil && destNS != "" {
-		nsLabels, _ = g.store.NamespaceLabels(destNS)
-	}
+	nsLabels := g.namespaceLabels(b, destNS)
 
-	teamSource := ""
 	for i := range g.dims {
 		d := &g.dims[i]
-		value, source := g.resolve(ctx, d, attrs, dest, nsLabels, trusted)
+		value, source := g.resolve(ctx, d, r, i, dest, nsLabels, trusted)
 		if value == "" {
 			continue
 		}
-		if d.hash && source != semconv.SourceDefault {
+		if d.hash && source != sourceDefault {
 			value = hashValue(g.hashKey, value)
 		}
-		putIfChanged(attrs, d.attr, value)
+		r.setStr(slotDimAttr+slot(i), value)
 		if d.name == DimTeam {
-			teamSource = source
+			r.setStr(slotAttributionSource, defaultSources[source])
 		}
-	}
-	if teamSource != "" {
-		putIfChanged(attrs, semconv.AttrAttributionSource, teamSource)
 	}
 	if dest.found && destIsPeer {
-		putWorkload(attrs, "", &dest.pod)
+		r.setWorkload(slotDestination, dest)
 	}
 	if src.found {
-		putWorkload(attrs, semconv.SourcePrefix, &src.pod)
+		r.setWorkload(slotSource, src)
 	}
 	if g.cfg.Cluster != "" {
-		if _, ok := attrs.Get(semconv.AttrK8sCluster); !ok {
-			attrs.PutStr(semconv.AttrK8sCluster, g.cfg.Cluster)
-		}
+		r.setDefault(slotCluster, g.cfg.Cluster)
 	}
-	g.price(attrs)
+	g.price(r)
 }
 
 // structure parses a record that carries an access log line as its body
@@ -364,167 +420,94 @@ func (g *governance) structure(_ context.Context, lr plog.LogRecord) {
 }
 
 // resolve walks the sources in order and returns the first acceptable
-// value and its source. A header that loses to a label, or disagrees with
-// it, is counted as a conflict.
-func (g *governance) resolve(ctx context.Context, d *dimension, attrs pcommon.Map, dest *side, nsLabels map[string]string, trusted bool) (string, string) {
-	var header string
-	var hasHeader bool
-	if d.headerKey != "" {
-		if v, ok := attrs.Get(d.headerKey); ok {
-			header, hasHeader = v.AsString(), true
-		}
-	}
-	label := dest.label(d)
-	value, source := "", ""
-	for _, s := range g.cfg.Sources {
+// value of dimension i and its source (an index in defaultSources). A
+// header that loses to a label, or disagrees with it, is counted as a
+// conflict.
+func (g *governance) resolve(ctx context.Context, d *dimension, r *record, i int, dest *side, nsLabels map[string]string, trusted bool) (string, int) {
+	header, hasHeader := r.str(slotDimHeader + slot(i))
+	label := dest.labels[i]
+	for _, s := range g.sources {
+		value := ""
 		switch s {
-		case semconv.SourceHeader:
+		case sourceHeader:
 			if hasHeader && (d.trust == TrustAlways || (d.trust == TrustWhenSourceMatches && trusted)) {
 				value, _ = d.accept(header)
 			}
-		case semconv.SourceSpanTag:
-			if v, ok := attrs.Get(d.attr); ok {
-				value, _ = d.accept(v.AsString())
+		case sourceSpanTag:
+			if v, ok := r.str(slotDimAttr + slot(i)); ok {
+				value, _ = d.accept(v)
 			}
-		case semconv.SourcePodLabel:
+		case sourcePodLabel:
 			if label != "" {
 				value, _ = d.accept(label)
 			}
-		case semconv.SourceNamespaceLabel:
+		case sourceNamespaceLabel:
 			if d.label != "" && nsLabels != nil {
 				value, _ = d.accept(nsLabels[d.label])
 			}
-		case semconv.SourceDefault:
+		case sourceDefault:
 			value = d.def
 		}
 		if value != "" {
-			source = s
-			break
+			if hasHeader && label != "" && (s != sourceHeader || value != label) {
+				g.telemetry.AttributionConflicts.Add(ctx, 1, g.conflicts[i][s])
+			}
+			return value, s
 		}
 	}
-	if hasHeader && label != "" && (source != semconv.SourceHeader || value != label) {
-		g.telemetry.AttributionConflicts.Add(ctx, 1, g.conflicts[[2]string{d.name, source}])
-	}
-	return value, source
+	return "", -1
 }
-
-// putIfChanged writes a string attribute unless it already holds the
-// value (a write allocates; a comparison does not).
-func putIfChanged(attrs pcommon.Map, k, v string) {
-	if old, ok := attrs.Get(k); ok && old.Type() == pcommon.ValueTypeStr && old.Str() == v {
-		return
-	}
-	attrs.PutStr(k, v)
-}
-
-// putWorkload sets the namespace, app, version, pod and owning workload of
-// a pod, under prefix ("" for the destination, "source." for the caller).
-func putWorkload(attrs pcommon.Map, prefix string, p *k8smeta.Pod) {
-	keys := sideKeys[prefix]
-	putIfChanged(attrs, keys.namespace, p.Namespace)
-	putIfChanged(attrs, keys.pod, p.Name)
-	app := p.Labels["app"]
-	if app == "" {
-		app = p.Labels["app.kubernetes.io/name"]
-	}
-	if app != "" {
-		putIfChanged(attrs, keys.app, app)
-	}
-	version := p.Labels["version"]
-	if version == "" {
-		version = p.Labels["app.kubernetes.io/version"]
-	}
-	if version != "" {
-		putIfChanged(attrs, keys.version, version)
-	}
-	if key, ok := keys.workload[p.WorkloadKind]; ok {
-		putIfChanged(attrs, key, p.WorkloadName)
-	}
-}
-
-// sideKeys are the attribute names of one side of a call ("" for the
-// destination, "source." for the caller), built once, not per record.
-var sideKeys = func() map[string]struct {
-	namespace, pod, app, version string
-	workload                     map[string]string
-} {
-	out := map[string]struct {
-		namespace, pod, app, version string
-		workload                     map[string]string
-	}{}
-	for _, prefix := range []string{"", semconv.SourcePrefix} {
-		k := out[prefix]
-		k.namespace, k.pod = prefix+semconv.AttrK8sNamespace, prefix+"k8s.pod.name"
-		k.app, k.version = prefix+semconv.AttrApp, prefix+semconv.AttrVersion
-		k.workload = map[string]string{}
-		for _, kind := range []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "CronJob"} {
-			k.workload[kind] = prefix + "k8s." + strings.ToLower(kind) + ".name"
-		}
-		out[prefix] = k
-	}
-	return out
-}()
 
 // price sets genops.cost.total and genops.cost.currency for an AI call,
 // from a cost response header, else tokens times the price table.
 // Tokens, model and provider given as response headers are copied to the
 // gen_ai.* attributes.
-func (g *governance) price(attrs pcommon.Map) {
-	if _, ok := attrs.Get(semconv.AttrCostTotal); ok {
+func (g *governance) price(r *record) {
+	if r.present(slotCostTotal) {
 		return
 	}
-	header := func(key string) (string, bool) {
-		v, ok := attrs.Get(key)
+	header := func(s slot) (string, bool) {
+		v, ok := r.str(s)
 		if !ok {
 			return "", false
 		}
-		s, ok := Sanitize(v.AsString(), 256)
-		return s, ok
+		return Sanitize(v, 256)
 	}
-	in, hasIn := intAttr(attrs, semconv.AttrGenAIInputTokens)
-	if !hasIn {
-		if s, ok := header(respTokensInput); ok {
+	tokens := func(attr, hdr slot) (int64, bool) {
+		if n, ok := intAttr(r, attr); ok {
+			return n, true
+		}
+		if s, ok := header(hdr); ok {
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-				in, hasIn = n, true
-				attrs.PutInt(semconv.AttrGenAIInputTokens, n)
+				r.setInt(attr, n)
+				return n, true
 			}
 		}
+		return 0, false
 	}
-	out, hasOut := intAttr(attrs, semconv.AttrGenAIOutputTokens)
-	if !hasOut {
-		if s, ok := header(respTokensOutput); ok {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-				out, hasOut = n, true
-				attrs.PutInt(semconv.AttrGenAIOutputTokens, n)
-			}
-		}
-	}
-	model := ""
-	for _, k := range [...]string{semconv.AttrGenAIResponseModel, semconv.AttrGenAIRequestModel} {
-		if v, ok := attrs.Get(k); ok && v.Str() != "" {
-			model = v.Str()
-			break
-		}
+	in, hasIn := tokens(slotInputTokens, slotHeaderTokensInput)
+	out, hasOut := tokens(slotOutputTokens, slotHeaderTokensOutput)
+	model, _ := r.str(slotResponseModel)
+	if model == "" {
+		model, _ = r.str(slotRequestModel)
 	}
 	if model == "" {
-		if s, ok := header(respModel); ok {
+		if s, ok := header(slotHeaderModel); ok {
 			model = s
-			attrs.PutStr(semconv.AttrGenAIResponseModel, s)
+			r.setStr(slotResponseModel, s)
 		}
 	}
-	if _, ok := attrs.Get(semconv.AttrGenAIProviderName); !ok {
-		if s, ok := header(respProvider); ok {
-			attrs.PutStr(semconv.AttrGenAIProviderName, s)
-		}
+	if s, ok := header(slotHeaderProvider); ok {
+		r.setDefault(slotProvider, s)
 	}
-	if s, ok := header(respCost); ok {
+	if s, ok := header(slotHeaderCost); ok {
 		if c, err := strconv.ParseFloat(s, 64); err == nil && c >= 0 {
-			attrs.PutDouble(semconv.AttrCostTotal, c)
+			r.setDouble(slotCostTotal, c)
 			currency := "USD"
 			if g.prices != nil {
 				currency = g.prices.Currency
 			}
-			attrs.PutStr(semconv.AttrCostCurrency, currency)
+			r.setStr(slotCostCurrency, currency)
 			return
 		}
 	}
@@ -535,10 +518,10 @@ func (g *governance) price(attrs pcommon.Map) {
 	if !ok {
 		return
 	}
-	attrs.PutDouble(semconv.AttrCostTotal, row.Cost(in, out))
-	attrs.PutStr(semconv.AttrCostCurrency, g.prices.Currency)
-	if _, ok := attrs.Get(semconv.AttrGenAIProviderName); !ok && row.Provider != "" {
-		attrs.PutStr(semconv.AttrGenAIProviderName, row.Provider)
+	r.setDouble(slotCostTotal, row.Cost(in, out))
+	r.setStr(slotCostCurrency, g.prices.Currency)
+	if row.Provider != "" {
+		r.setDefault(slotProvider, row.Provider)
 	}
 }
 
@@ -551,8 +534,8 @@ const (
 	respCost         = semconv.ResponseHeaderPrefix + semconv.HeaderCost
 )
 
-func intAttr(attrs pcommon.Map, k string) (int64, bool) {
-	v, ok := attrs.Get(k)
+func intAttr(r *record, s slot) (int64, bool) {
+	v, ok := r.get(s)
 	if !ok {
 		return 0, false
 	}

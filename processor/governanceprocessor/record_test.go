@@ -1,0 +1,137 @@
+package governanceprocessor
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
+)
+
+// Every slot's key is found by the one-pass reader, also when a key fills
+// two slots (one header configured for two dimensions), and no other key
+// is mistaken for one.
+func TestSlotKeys(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Headers[DimFeature] = cfg.Headers[DimProject] // one header, two dimensions
+	keys := newSlotKeys(compileDimensions(cfg))
+	seen := map[string]bool{}
+	for s := slot(0); s < numSlots; s++ {
+		k := keys.key[s]
+		if k == "" {
+			t.Fatalf("slot %d has no key", s)
+		}
+		if keys.slots(k)&(1<<s) == 0 {
+			t.Errorf("key %q does not find slot %d", k, s)
+		}
+		seen[k] = true
+	}
+	if got := keys.slots(keys.key[slotDimHeader+1]); got != 1<<(slotDimHeader+1)|1<<(slotDimHeader+6) {
+		t.Errorf("shared header fills slots %b", got)
+	}
+	for _, k := range []string{"", "url.path", "http.request.header.x-genops-teams", "genops.tea", "source.app.", "k8s.pod.uid"} {
+		if !seen[k] && keys.slots(k) != 0 {
+			t.Errorf("%q found slots %b", k, keys.slots(k))
+		}
+	}
+}
+
+// apply writes in place what exists and appends what does not, whatever
+// the map's spare capacity, and leaves equal values and every other
+// attribute alone.
+func TestRecordApply(t *testing.T) {
+	keys := newSlotKeys(compileDimensions(createDefaultConfig().(*Config)))
+	for _, spare := range []int{0, 1, 64} {
+		t.Run(fmt.Sprintf("spare=%d", spare), func(t *testing.T) {
+			attrs := pcommon.NewMap()
+			attrs.EnsureCapacity(6 + spare)
+			attrs.PutStr("url.path", "/v1/chat")
+			attrs.PutStr("genops.team", "old-team")
+			attrs.PutStr("genops.project", "same")
+			attrs.PutStr("gen_ai.usage.input_tokens", "12") // a header's string, becomes an int
+			attrs.PutInt("http.response.status_code", 200)
+			attrs.PutStr("k8s.cluster.name", "east")
+
+			var r record
+			r.read(keys, attrs)
+			if v, _ := r.str(slotDimAttr); v != "old-team" {
+				t.Fatalf("team slot %q", v)
+			}
+			if n, ok := intAttr(&r, slotInputTokens); !ok || n != 12 {
+				t.Fatalf("input tokens %d %v", n, ok)
+			}
+			r.setStr(slotDimAttr, "new-team")  // replaced
+			r.setStr(slotDimAttr+1, "same")    // equal: untouched
+			r.setInt(slotInputTokens, 12)      // type changes
+			r.setDefault(slotCluster, "west")  // present: kept
+			r.setStr(slotSource+wlApp, "gw")   // new
+			r.setDouble(slotCostTotal, 0.25)   // new
+			r.setDefault(slotProvider, "open") // new
+			if !r.present(slotProvider) || r.present(slotCostCurrency) {
+				t.Fatal("present does not see the pending writes")
+			}
+			r.apply()
+
+			want := map[string]any{
+				"url.path": "/v1/chat", "genops.team": "new-team", "genops.project": "same",
+				"gen_ai.usage.input_tokens": int64(12), "http.response.status_code": int64(200),
+				"k8s.cluster.name": "east", "source.app": "gw", "genops.cost.total": 0.25, "gen_ai.provider.name": "open",
+			}
+			got := attrs.AsRaw()
+			if len(got) != len(want) || attrs.Len() != len(want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s = %#v, want %#v", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+// A record processed twice is the record processed once: the second pass
+// (the benchmark's steady state) compares and writes nothing new, and the
+// first wrote every attribute the processor decides.
+func TestProcessTwiceIsStable(t *testing.T) {
+	cfg := kubeConfig()
+	cfg.PricingFile = "../../config/pricing.yaml"
+	g := newTestGovernance(t, cfg, nil)
+	parser, err := accesslog.New("istio_genops", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
+	rl.Resource().Attributes().PutStr("k8s.pod.name", "llm-5d-abc")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Body().SetStr(benchLine)
+	var fields accesslog.Fields
+	if err := accesslog.StructureRecord(parser, lr, &fields); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = g.processLogs(context.Background(), ld)
+	once := lr.Attributes().AsRaw()
+	for k, want := range map[string]any{
+		"genops.team": "ml-platform", "genops.customer_id": "cust-42", "genops.attribution.source": "header",
+		"source.k8s.namespace.name": "api-gateway", "gen_ai.usage.input_tokens": int64(1200),
+		"gen_ai.response.model": "gpt-4o", "genops.cost.currency": "USD",
+	} {
+		if once[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, once[k], want)
+		}
+	}
+	if c, ok := once["genops.cost.total"].(float64); !ok || c <= 0 {
+		t.Errorf("genops.cost.total = %#v", once["genops.cost.total"])
+	}
+	n := lr.Attributes().Len()
+	_, _ = g.processLogs(context.Background(), ld)
+	if lr.Attributes().Len() != n || !reflect.DeepEqual(lr.Attributes().AsRaw(), once) {
+		t.Errorf("second pass changed the record:\n%v\n%v", once, lr.Attributes().AsRaw())
+	}
+}

@@ -102,6 +102,9 @@ type aggregator struct {
 	families  []*family
 	overflow  *family
 	exemplars bool
+	// folded is set by lookup when a cap folded a value: the series
+	// returned is not the record's own.
+	folded bool
 }
 
 func newFamily(name, description, unit string, kind familyKind, labels []string, cfg *Config) *family {
@@ -145,7 +148,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 			key[c.pos] = semconv.OverflowValue
 			hashes[c.pos] = overflowHash
 			a.countOverflow(f.name, c.label, now)
-			capped = true
+			capped, a.folded = true, true
 		}
 	}
 	if capped {
@@ -155,6 +158,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 		}
 	}
 	if f.count >= f.maxSeries {
+		a.folded = true
 		a.countOverflow(f.name, overflowAllLabels, now)
 		for i := range n {
 			key[i], hashes[i] = semconv.OverflowValue, overflowHash
@@ -197,18 +201,28 @@ func (a *aggregator) countOverflow(metric, label string, now pcommon.Timestamp) 
 	s.last = now
 }
 
-// add adds v to a counter series.
-func (a *aggregator) add(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+// add adds v to a counter series and returns the series.
+func (a *aggregator) add(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) *series {
 	s := a.lookup(f, key, hashes, now)
+	a.addTo(s, v, now, ex)
+	return s
+}
+
+func (a *aggregator) addTo(s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
 	s.sum += v
 	s.last = now
 	a.keepExemplar(s, v, now, ex)
 }
 
 // observe records one value (seconds) in a histogram series, explicit or
-// exponential.
-func (a *aggregator) observe(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+// exponential, and returns the series.
+func (a *aggregator) observe(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) *series {
 	s := a.lookup(f, key, hashes, now)
+	a.observeIn(f, s, v, now, ex)
+	return s
+}
+
+func (a *aggregator) observeIn(f *family, s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
 	s.buckets[f.bucket(v)]++
 	s.count++
 	s.sum += v

@@ -15,6 +15,7 @@ package sliconnector
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/genops-mesh/otelcol-genops/internal/attrindex"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
@@ -83,6 +85,9 @@ type sliConnector struct {
 	cost      *family
 	tokens    *family
 	tcpBytes  *family // L4 connections (ztunnel)
+	combos    comboCache
+	// gatewayPrefixes are the pod name prefixes of Gateways.Workloads.
+	gatewayPrefixes []string
 
 	refs    int
 	started int
@@ -146,6 +151,10 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 		overflow:  newFamily(semconv.MetricSeriesOverflow, "Records whose labels were folded into __overflow__ by a cardinality cap, by metric and label.", "{record}", kindIntSum, overflowLabels, overflow),
 		exemplars: cfg.Exemplars.Enabled,
 	}
+	c.combos = newComboCache()
+	for _, w := range cfg.Gateways.Workloads {
+		c.gatewayPrefixes = append(c.gatewayPrefixes, w+"-")
+	}
 	return c, nil
 }
 
@@ -205,6 +214,8 @@ func (c *sliConnector) flush(ctx context.Context) error {
 	if c.cfg.Expiry > 0 {
 		c.agg.expire(pcommon.NewTimestampFromTime(now.AsTime().Add(-c.cfg.Expiry)))
 	}
+	c.combos.reset() // its series may have expired
+
 	md := c.agg.metrics(now)
 	c.mu.Unlock()
 	if md.DataPointCount() == 0 {
@@ -242,71 +253,134 @@ func (r *request) readResource(attrs pcommon.Map) {
 	}
 }
 
+// Fields of a request that attributes fill (attrindex field numbers).
+const (
+	fNamespace = iota
+	fApp
+	fAppLabel
+	fVersion
+	fVersionLabel
+	fService
+	fServerAddress
+	fPodName
+	fRoute
+	fCluster
+	fTeam
+	fProject
+	fCustomer
+	fCostCenter
+	fTier
+	fStatus
+	fFlags
+	fDirection
+	fTransport
+	fBytesSent
+	fBytesReceived
+	fDuration
+	fCost
+	fCurrency
+	fProvider
+	fModel
+	fRequestModel
+	fInputTokens
+	fOutputTokens
+)
+
+// requestKeys are the attributes a request is read from.
+var requestKeys = func() *attrindex.Table {
+	t := &attrindex.Table{}
+	for f, keys := range map[int][]string{
+		fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp},
+		fAppLabel: {"k8s.pod.label.app", "k8s.pod.label.app.kubernetes.io/name"}, fVersion: {semconv.AttrVersion},
+		fVersionLabel: {"k8s.pod.label.version", "k8s.pod.label.app.kubernetes.io/version"},
+		fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {"k8s.pod.name"},
+		fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
+		fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},
+		fCostCenter: {semconv.AttrCostCenter}, fTier: {semconv.AttrCustomerTier},
+		fStatus: {semconv.AttrHTTPResponseStatusCode, "http.status_code"}, fFlags: {semconv.AttrEnvoyResponseFlags},
+		fDirection: {semconv.AttrEnvoyDirection}, fTransport: {"network.transport"},
+		fBytesSent: {semconv.AttrEnvoyBytesSent}, fBytesReceived: {semconv.AttrEnvoyBytesReceived},
+		fDuration: {semconv.AttrEnvoyDurationMs}, fCost: {semconv.AttrCostTotal}, fCurrency: {semconv.AttrCostCurrency},
+		fProvider: {semconv.AttrGenAIProviderName}, fModel: {semconv.AttrGenAIResponseModel},
+		fRequestModel: {semconv.AttrGenAIRequestModel}, fInputTokens: {semconv.AttrGenAIInputTokens},
+		fOutputTokens: {semconv.AttrGenAIOutputTokens},
+	} {
+		for _, k := range keys {
+			t.Add(k, f)
+		}
+	}
+	return t
+}()
+
 // read takes one attribute. Record attributes are read after the
 // resource's and win.
 func (r *request) read(k string, v pcommon.Value) {
-	switch k {
-	case semconv.AttrK8sNamespace:
+	set := requestKeys.Fields(k)
+	if set == 0 {
+		return
+	}
+	switch bits.TrailingZeros64(set) {
+	case fNamespace:
 		r.namespace = v.Str()
-	case semconv.AttrApp:
+	case fApp:
 		r.app = v.Str()
-	case "k8s.pod.label.app", "k8s.pod.label.app.kubernetes.io/name":
+	case fAppLabel:
 		if r.app == "" {
 			r.app = v.Str()
 		}
-	case semconv.AttrVersion:
+	case fVersion:
 		r.version = v.Str()
-	case "k8s.pod.label.version", "k8s.pod.label.app.kubernetes.io/version":
+	case fVersionLabel:
 		if r.version == "" {
 			r.version = v.Str()
 		}
-	case semconv.AttrServiceName:
+	case fService:
 		r.service = v.Str()
-	case semconv.AttrServerAddress:
+	case fServerAddress:
 		r.serverAddress = v.Str()
-	case "k8s.pod.name":
+	case fPodName:
 		r.podName = v.Str()
-	case semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute:
+	case fRoute:
 		r.route = v.Str()
-	case semconv.AttrK8sCluster:
+	case fCluster:
 		r.cluster = v.Str()
-	case semconv.AttrTeam:
+	case fTeam:
 		r.team = v.Str()
-	case semconv.AttrProject:
+	case fProject:
 		r.project = v.Str()
-	case semconv.AttrCustomerID:
+	case fCustomer:
 		r.customer = v.Str()
-	case semconv.AttrCostCenter:
+	case fCostCenter:
 		r.costCenter = v.Str()
-	case semconv.AttrCustomerTier:
+	case fTier:
 		r.tier = v.Str()
-	case semconv.AttrHTTPResponseStatusCode, "http.status_code":
+	case fStatus:
 		r.status = intValue(v)
-	case semconv.AttrEnvoyResponseFlags:
+	case fFlags:
 		r.flags = v.Str()
-	case semconv.AttrEnvoyDirection:
+	case fDirection:
 		r.direction = v.Str()
-	case "network.transport":
+	case fTransport:
 		r.l4 = v.Str() == "tcp"
-	case semconv.AttrEnvoyBytesSent:
+	case fBytesSent:
 		r.bytesSent = intValue(v)
-	case semconv.AttrEnvoyBytesReceived:
+	case fBytesReceived:
 		r.bytesReceived = intValue(v)
-	case semconv.AttrEnvoyDurationMs:
+	case fDuration:
 		r.durationMs, r.hasDuration = float64(intValue(v)), true
-	case semconv.AttrCostTotal:
+	case fCost:
 		r.cost, r.hasCost = floatValue(v)
-	case semconv.AttrCostCurrency:
+	case fCurrency:
 		r.currency = v.Str()
-	case semconv.AttrGenAIProviderName:
+	case fProvider:
 		r.provider = v.Str()
-	case semconv.AttrGenAIResponseModel:
+	case fModel:
 		r.model = v.Str()
-	case semconv.AttrGenAIRequestModel:
+	case fRequestModel:
 		r.requestModel = v.Str()
-	case semconv.AttrGenAIInputTokens:
+	case fInputTokens:
 		r.inTokens = intValue(v)
-	case semconv.AttrGenAIOutputTokens:
+	case fOutputTokens:
 		r.outTokens = intValue(v)
 	}
 }
@@ -358,8 +432,8 @@ func serviceFromAuthority(a, namespace string) string {
 
 // isGateway tells whether a record was written by a gateway workload.
 func (c *sliConnector) isGateway(r *request) bool {
-	for _, w := range c.cfg.Gateways.Workloads {
-		if r.app == w || strings.HasPrefix(r.podName, w+"-") {
+	for i, w := range c.cfg.Gateways.Workloads {
+		if r.app == w || strings.HasPrefix(r.podName, c.gatewayPrefixes[i]) {
 			return true
 		}
 	}
@@ -378,8 +452,46 @@ func (c *sliConnector) reporter(side string) string {
 	return ""
 }
 
-// count adds one request to every family it belongs to.
+// count adds one request to every family it belongs to: through the
+// combination cache when the request's combination is known, else by
+// finding (or creating) each series.
 func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
+	k := keyOf(r, reporter)
+	if cb := c.combos.find(&k); cb != nil {
+		c.update(cb, r, now, ex)
+		return
+	}
+	var cb combo
+	c.agg.folded = false
+	c.countSeries(&cb, r, reporter, now, ex)
+	if !c.agg.folded {
+		c.combos.store(&k, cb)
+	}
+}
+
+// update counts a request in the series of its known combination.
+func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *exemplarSource) {
+	c.agg.addTo(cb.requests, 1, now, ex)
+	if cb.duration != nil {
+		c.agg.observeIn(c.durations, cb.duration, r.durationMs/1000, now, ex)
+	}
+	if cb.exp != nil {
+		c.agg.observeIn(c.exp, cb.exp, r.durationMs/1000, now, ex)
+	}
+	if cb.cost != nil {
+		c.agg.addTo(cb.cost, r.cost, now, ex)
+	}
+	if cb.input != nil {
+		c.agg.addTo(cb.input, float64(r.inTokens), now, ex)
+	}
+	if cb.output != nil {
+		c.agg.addTo(cb.output, float64(r.outTokens), now, ex)
+	}
+}
+
+// countSeries finds (or creates) every series of a request, counts it
+// there, and notes the series in cb.
+func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	if r.service == "" && r.serverAddress != "" {
 		r.service = serviceFromAuthority(r.serverAddress, r.namespace)
 	}
@@ -406,17 +518,17 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 		r.costCenter, r.tier, codeClasses[class], availability, reporter, r.cluster}
 	hashes := labelHashes{hNS, hApp, hVersion, hService, hRoute, hTeam, hProject, hCustomer,
 		hCC, hTier, classHashes[class], availabilityHash, hReporter, hCluster}
-	c.agg.add(c.requests, &key, &hashes, 1, now, ex)
+	cb.requests = c.agg.add(c.requests, &key, &hashes, 1, now, ex)
 
 	if r.hasDuration {
 		dKey := labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
 		dHashes := labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
 		// lookup may rewrite a key it caps, so each family gets a copy.
 		key, hashes = dKey, dHashes
-		c.agg.observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
+		cb.duration = c.agg.observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
 		if c.exp != nil {
 			key, hashes = dKey, dHashes
-			c.agg.observe(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
+			cb.exp = c.agg.observe(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
 		}
 	}
 	if !r.hasCost && r.inTokens <= 0 && r.outTokens <= 0 {
@@ -426,19 +538,20 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	if r.hasCost {
 		key = labelValues{r.namespace, r.app, r.team, r.project, r.customer, r.costCenter, r.provider, model, r.currency, r.cluster}
 		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hashValue(r.currency), hCluster}
-		c.agg.add(c.cost, &key, &hashes, r.cost, now, ex)
+		cb.cost = c.agg.add(c.cost, &key, &hashes, r.cost, now, ex)
 	}
 	for _, t := range [2]struct {
 		n        int64
 		typ      string
 		typeHash uint64
-	}{{r.inTokens, semconv.TokenTypeInput, inputHash}, {r.outTokens, semconv.TokenTypeOutput, outputHash}} {
+		series   **series
+	}{{r.inTokens, semconv.TokenTypeInput, inputHash, &cb.input}, {r.outTokens, semconv.TokenTypeOutput, outputHash, &cb.output}} {
 		if t.n <= 0 {
 			continue
 		}
 		key = labelValues{r.namespace, r.app, r.team, r.project, r.customer, r.costCenter, r.provider, model, r.cluster, t.typ}
 		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
-		c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
+		*t.series = c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/genops-mesh/otelcol-genops/internal/attrindex"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -16,11 +17,7 @@ import (
 // Why: pcommon.Map.Get is a linear scan over the record's attributes, and
 // resolving seven dimensions, the workloads of both sides and the price
 // took some thirty-five of them per record — 40% of the processor's time.
-// One pass over the attributes replaces them. The pass finds a key's slots
-// in a small hash table written here rather than a Go map: a Go map hashes
-// every byte of every key (most of which the processor does not want),
-// this one looks at the length and two bytes and compares at most a key
-// or two, which halves the cost of the pass.
+// One pass over the attributes (internal/attrindex) replaces them.
 
 // slot numbers the attributes a record view holds.
 type slot uint8
@@ -79,52 +76,20 @@ var _ [64 - numSlots]struct{} = [64 - numSlots]struct{}{}
 // reading pass uses (a key may fill several slots, e.g. a header that is
 // also configured for two dimensions).
 type slotKeys struct {
-	key [numSlots]string
-	// table is open-addressed by bucket(key); an empty key ends a probe.
-	// It holds at most numSlots of its 256 entries.
-	table [256]keySlots
-}
-
-type keySlots struct {
-	key   string
-	slots uint64
-}
-
-// bucket hashes a key by its length, its last byte and its middle byte.
-func bucket(k string) uint8 {
-	n := len(k)
-	if n == 0 {
-		return 0
-	}
-	return uint8(n*37) ^ k[n-1]*11 ^ k[n>>1]
+	key   [numSlots]string
+	table attrindex.Table
 }
 
 // slots are the slots a key fills (none for most keys).
 func (k *slotKeys) slots(key string) uint64 {
-	for i := bucket(key); ; i++ {
-		e := &k.table[i]
-		if e.key == key {
-			return e.slots
-		}
-		if e.key == "" {
-			return 0
-		}
-	}
+	return k.table.Fields(key)
 }
 
 func newSlotKeys(dims []dimension) *slotKeys {
 	k := &slotKeys{}
 	set := func(s slot, key string) {
-		if key == "" {
-			return
-		}
 		k.key[s] = key
-		i := bucket(key)
-		for k.table[i].key != "" && k.table[i].key != key {
-			i++
-		}
-		k.table[i].key = key
-		k.table[i].slots |= 1 << s
+		k.table.Add(key, int(s))
 	}
 	for s, key := range map[slot]string{
 		slotDirection:          semconv.AttrEnvoyDirection,

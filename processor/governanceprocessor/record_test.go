@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 )
 
 // Every slot's key is found by the one-pass reader, also when a key fills
@@ -98,23 +95,9 @@ func TestRecordApply(t *testing.T) {
 // (the benchmark's steady state) compares and writes nothing new, and the
 // first wrote every attribute the processor decides.
 func TestProcessTwiceIsStable(t *testing.T) {
-	cfg := kubeConfig()
-	cfg.PricingFile = "../../config/pricing.yaml"
-	g := newTestGovernance(t, cfg, nil)
-	parser, err := accesslog.New("istio_genops", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
-	rl.Resource().Attributes().PutStr("k8s.pod.name", "llm-5d-abc")
-	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	lr.Body().SetStr(benchLine)
-	var fields accesslog.Fields
-	if err := accesslog.StructureRecord(parser, lr, &fields); err != nil {
-		t.Fatal(err)
-	}
+	g := newTestGovernance(t, pricedConfig(), nil)
+	ld := parsedBatch(t, 1)
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	_, _ = g.processLogs(context.Background(), ld)
 	once := lr.Attributes().AsRaw()
 	for k, want := range map[string]any{

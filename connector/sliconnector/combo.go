@@ -1,6 +1,10 @@
 package sliconnector
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
 
 // A combo is one combination of everything a record says that decides
 // which series it updates (its raw label sources, status, response flags,
@@ -54,6 +58,18 @@ type comboKey struct {
 	has    uint8
 }
 
+// values are the request's values at the comboKey positions (reporter
+// aside), before keyOf leaves out what does not apply.
+func (r *request) values() [comboValues]string {
+	return [comboValues]string{
+		ckNamespace: r.namespace, ckApp: r.app, ckVersion: r.version, ckService: r.service,
+		ckServerAddress: r.serverAddress, ckRoute: r.route, ckTeam: r.team, ckProject: r.project,
+		ckCustomer: r.customer, ckCostCenter: r.costCenter, ckTier: r.tier, ckCluster: r.cluster,
+		ckFlags: r.flags, ckProvider: r.provider, ckModel: r.model, ckRequestModel: r.requestModel,
+		ckCurrency: r.currency,
+	}
+}
+
 // keyOf is r's comboKey; what does not decide a series is left empty, so
 // that it does not split combinations.
 func keyOf(r *request, reporter string) comboKey {
@@ -89,7 +105,49 @@ func keyOf(r *request, reporter string) comboKey {
 	return k
 }
 
+// fieldHashes are the hashes of a request's values by comboKey position
+// (0 for an empty value). A resource's are computed once; a record's
+// values that come from its resource reuse them, so a record hashes only
+// the values its own attributes set.
+type fieldHashes [comboValues]uint64
+
+func (h *fieldHashes) of(values *[comboValues]string) {
+	for i, v := range values {
+		h[i] = 0
+		if v != "" {
+			h[i] = hashValue(v)
+		}
+	}
+}
+
+// hash is the hash of k, from the record's own values (set: bit i for
+// position i set by the record's attributes) and the resource's hashes
+// for the rest.
+func (k *comboKey) hash(set uint32, res *fieldHashes) uint64 {
+	h := uint64(k.has)*0x9e3779b97f4a7c15 ^ uint64(k.status)
+	for i, v := range k.values {
+		var fh uint64
+		switch {
+		case v == "":
+		case i == ckReporter:
+			fh = destinationHash
+			if v == semconv.ReporterSource {
+				fh = sourceHash
+			}
+		case set&(1<<i) != 0:
+			fh = hashValue(v)
+		default:
+			fh = res[i]
+		}
+		h = (h ^ fh) * 0x100000001b3
+		h ^= h >> 29
+	}
+	return h
+}
+
 type combo struct {
+	key  comboKey
+	next *combo // another combination with the same hash
 	// The series the combination updates (nil for those it does not).
 	requests, duration, exp, cost, input, output *series
 }
@@ -97,37 +155,43 @@ type combo struct {
 // maxCombos bounds the cache.
 const maxCombos = 16_384
 
-// comboCache maps a comboKey to its series. A Go map with the whole key
-// is the fastest exact lookup here: the runtime hashes and compares the
-// eighteen strings with generated code.
+// comboCache maps a comboKey's hash to its combinations.
 type comboCache struct {
-	byKey map[comboKey]*combo
+	byHash map[uint64]*combo
+	n      int
 }
 
 func newComboCache() comboCache {
-	return comboCache{byKey: map[comboKey]*combo{}}
+	return comboCache{byHash: map[uint64]*combo{}}
 }
 
-func (c *comboCache) find(k *comboKey) *combo {
-	return c.byKey[*k]
+func (c *comboCache) find(h uint64, k *comboKey) *combo {
+	for cb := c.byHash[h]; cb != nil; cb = cb.next {
+		if cb.key == *k {
+			return cb
+		}
+	}
+	return nil
 }
 
 // store remembers a combination (its strings copied: they point into the
 // record) unless the cache is full.
-func (c *comboCache) store(k *comboKey, cb combo) {
-	if len(c.byKey) >= maxCombos {
+func (c *comboCache) store(h uint64, k *comboKey, cb combo) {
+	if c.n >= maxCombos {
 		return
 	}
-	key := *k
-	for i, v := range key.values {
-		key.values[i] = strings.Clone(v)
+	cb.key = *k
+	for i, v := range cb.key.values {
+		cb.key.values[i] = strings.Clone(v)
 	}
-	c.byKey[key] = &cb
+	cb.next = c.byHash[h]
+	c.byHash[h] = &cb
+	c.n++
 }
 
 // reset forgets every combination.
 func (c *comboCache) reset() {
-	if len(c.byKey) > 0 {
-		c.byKey = map[comboKey]*combo{}
+	if c.n > 0 {
+		c.byHash, c.n = map[uint64]*combo{}, 0
 	}
 }

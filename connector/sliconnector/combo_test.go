@@ -50,7 +50,7 @@ func TestComboCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Known combinations: base, UF, 201, no tokens, output tokens, cust-1.
-	if n := len(c.combos.byKey); n != 6 {
+	if n := c.combos.n; n != 6 {
 		t.Errorf("%d combinations remembered, want 6", n)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -71,7 +71,7 @@ func TestComboCache(t *testing.T) {
 	if t.Failed() {
 		t.Log(got)
 	}
-	if n := len(c.combos.byKey); n != 0 {
+	if n := c.combos.n; n != 0 {
 		t.Errorf("%d combinations remembered after a flush", n)
 	}
 }
@@ -89,7 +89,7 @@ func TestComboCacheBound(t *testing.T) {
 	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(c.combos.byKey); n != maxCombos {
+	if n := c.combos.n; n != maxCombos {
 		t.Errorf("%d combinations remembered, want %d", n, maxCombos)
 	}
 	total := 0.0

@@ -243,14 +243,20 @@ type request struct {
 	currency, provider, model, requestModel string
 	inTokens, outTokens                     int64
 	spanError                               bool
+	// set marks the comboKey positions the record's own attributes set
+	// (the rest are the resource's).
+	set uint32
 }
 
 // readResource takes the workload from the resource (the pod whose
 // sidecar wrote the log, or the service that emitted the span).
-func (r *request) readResource(attrs pcommon.Map) {
+func (r *request) readResource(attrs pcommon.Map, h *fieldHashes) {
 	for k, v := range attrs.All() {
 		r.read(k, v)
 	}
+	r.set = 0
+	values := r.values()
+	h.of(&values)
 }
 
 // Fields of a request that attributes fill (attrindex field numbers).
@@ -322,42 +328,57 @@ func (r *request) read(k string, v pcommon.Value) {
 	switch bits.TrailingZeros64(set) {
 	case fNamespace:
 		r.namespace = v.Str()
+		r.set |= 1 << ckNamespace
 	case fApp:
 		r.app = v.Str()
+		r.set |= 1 << ckApp
 	case fAppLabel:
 		if r.app == "" {
 			r.app = v.Str()
+			r.set |= 1 << ckApp
 		}
 	case fVersion:
 		r.version = v.Str()
+		r.set |= 1 << ckVersion
 	case fVersionLabel:
 		if r.version == "" {
 			r.version = v.Str()
+			r.set |= 1 << ckVersion
 		}
 	case fService:
 		r.service = v.Str()
+		r.set |= 1 << ckService
 	case fServerAddress:
 		r.serverAddress = v.Str()
+		r.set |= 1 << ckServerAddress
 	case fPodName:
 		r.podName = v.Str()
 	case fRoute:
 		r.route = v.Str()
+		r.set |= 1 << ckRoute
 	case fCluster:
 		r.cluster = v.Str()
+		r.set |= 1 << ckCluster
 	case fTeam:
 		r.team = v.Str()
+		r.set |= 1 << ckTeam
 	case fProject:
 		r.project = v.Str()
+		r.set |= 1 << ckProject
 	case fCustomer:
 		r.customer = v.Str()
+		r.set |= 1 << ckCustomer
 	case fCostCenter:
 		r.costCenter = v.Str()
+		r.set |= 1 << ckCostCenter
 	case fTier:
 		r.tier = v.Str()
+		r.set |= 1 << ckTier
 	case fStatus:
 		r.status = intValue(v)
 	case fFlags:
 		r.flags = v.Str()
+		r.set |= 1 << ckFlags
 	case fDirection:
 		r.direction = v.Str()
 	case fTransport:
@@ -372,12 +393,16 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.cost, r.hasCost = floatValue(v)
 	case fCurrency:
 		r.currency = v.Str()
+		r.set |= 1 << ckCurrency
 	case fProvider:
 		r.provider = v.Str()
+		r.set |= 1 << ckProvider
 	case fModel:
 		r.model = v.Str()
+		r.set |= 1 << ckModel
 	case fRequestModel:
 		r.requestModel = v.Str()
+		r.set |= 1 << ckRequestModel
 	case fInputTokens:
 		r.inTokens = intValue(v)
 	case fOutputTokens:
@@ -455,9 +480,10 @@ func (c *sliConnector) reporter(side string) string {
 // count adds one request to every family it belongs to: through the
 // combination cache when the request's combination is known, else by
 // finding (or creating) each series.
-func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
+func (c *sliConnector) count(r *request, res *fieldHashes, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	k := keyOf(r, reporter)
-	if cb := c.combos.find(&k); cb != nil {
+	h := k.hash(r.set, res)
+	if cb := c.combos.find(h, &k); cb != nil {
 		c.update(cb, r, now, ex)
 		return
 	}
@@ -465,7 +491,7 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	c.agg.folded = false
 	c.countSeries(&cb, r, reporter, now, ex)
 	if !c.agg.folded {
-		c.combos.store(&k, cb)
+		c.combos.store(h, &k, cb)
 	}
 }
 
@@ -598,11 +624,12 @@ var (
 func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	now := pcommon.NewTimestampFromTime(time.Now())
 	var res, r request
+	var resHashes fieldHashes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rl := range ld.ResourceLogs().All() {
 		res = request{}
-		res.readResource(rl.Resource().Attributes())
+		res.readResource(rl.Resource().Attributes(), &resHashes)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				r = res
@@ -628,7 +655,7 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					continue
 				}
 				ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
-				c.count(&r, reporter, now, &ex)
+				c.count(&r, &resHashes, reporter, now, &ex)
 			}
 		}
 	}
@@ -641,11 +668,12 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	now := pcommon.NewTimestampFromTime(time.Now())
 	var res, r request
+	var resHashes fieldHashes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rs := range td.ResourceSpans().All() {
 		res = request{}
-		res.readResource(rs.Resource().Attributes())
+		res.readResource(rs.Resource().Attributes(), &resHashes)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				var side string
@@ -670,7 +698,7 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 					r.durationMs, r.hasDuration = float64(end-start)/1e6, true
 				}
 				ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
-				c.count(&r, reporter, now, &ex)
+				c.count(&r, &resHashes, reporter, now, &ex)
 			}
 		}
 	}

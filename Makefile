@@ -68,13 +68,18 @@ tidy-check:
 
 ## bench: benchmarks of this repository; where an issue asks, a stock contrib
 ## component runs on the same input in the same run (sub-benchmarks impl=...)
-## and the ratio is printed. Figures go to BENCHMARKS.md.
+## and the ratio is printed. Figures go to BENCHMARKS.md. One package at a
+## time (-p 1): on two cores, two benchmark binaries would share them. The
+## run ends with the hypervisor's steal share (test/cpusteal.sh).
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee bench.txt
+	@set -o pipefail; steal=$$(test/cpusteal.sh); \
+	  $(GO) test -p 1 -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee bench.txt; \
+	  test/cpusteal.sh "$$steal" | tee bench-steal.txt
 	$(GO) tool -modfile=tools/go.mod benchstat bench.txt
 	@echo; echo "== side by side with stock contrib (benchstat -col /impl)"
 	$(GO) tool -modfile=tools/go.mod benchstat -col /impl -filter '.name:(FileReceiver OR SpansToMetrics)' bench.txt
 	@echo; awk -f test/benchratio.awk bench.txt
+	@echo; cat bench-steal.txt
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
@@ -86,4 +91,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin bench.txt
+	rm -rf bin bench.txt bench-steal.txt

@@ -76,17 +76,19 @@ func BenchmarkAttribution(b *testing.B) {
 		_, _ = g.processLogs(context.Background(), ld) // attributes exist from here on
 		b.ReportAllocs()
 		b.ResetTimer()
-		cpuStart := collectortest.CPUTime()
+		meter := collectortest.StartMeter()
 		for b.Loop() {
 			_, _ = g.processLogs(context.Background(), ld)
 		}
 		b.StopTimer()
-		report(b, collectortest.CPUTime()-cpuStart)
+		report(b, meter.CPU())
+		meter.ReportSteal(b)
 	})
 	b.Run("state=fresh", func(b *testing.B) {
 		ld := plog.NewLogs()
 		b.ReportAllocs()
 		var cpu time.Duration
+		meter := collectortest.StartMeter()
 		for b.Loop() {
 			b.StopTimer()
 			template.CopyTo(ld)
@@ -98,6 +100,7 @@ func BenchmarkAttribution(b *testing.B) {
 			b.StartTimer()
 		}
 		report(b, cpu)
+		meter.ReportSteal(b)
 	})
 }
 

@@ -244,9 +244,13 @@ type request struct {
 	inTokens, outTokens                     int64
 	spanError                               bool
 	// set marks the comboKey positions the record's own attributes set
-	// (the rest are the resource's).
+	// (the rest are the resource's), and setPodName.
 	set uint32
 }
+
+// setPodName in request.set: the record names its pod (with ckApp, what
+// decides whether a gateway wrote it).
+const setPodName = 1 << 31
 
 // readResource takes the workload from the resource (the pod whose
 // sidecar wrote the log, or the service that emitted the span).
@@ -353,6 +357,7 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.set |= 1 << ckServerAddress
 	case fPodName:
 		r.podName = v.Str()
+		r.set |= setPodName
 	case fRoute:
 		r.route = v.Str()
 		r.set |= 1 << ckRoute
@@ -630,6 +635,7 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	for _, rl := range ld.ResourceLogs().All() {
 		res = request{}
 		res.readResource(rl.Resource().Attributes(), &resHashes)
+		resGateway := c.isGateway(&res)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				r = res
@@ -640,7 +646,11 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				if r.direction == semconv.DirectionOutbound {
 					side = semconv.ReporterSource
 				}
-				if c.isGateway(&r) {
+				gateway := resGateway
+				if r.set&(1<<ckApp|setPodName) != 0 {
+					gateway = c.isGateway(&r)
+				}
+				if gateway {
 					if c.cfg.Gateways.Count != GatewayDestination {
 						continue
 					}

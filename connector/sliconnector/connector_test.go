@@ -604,6 +604,21 @@ func TestGateways(t *testing.T) {
 	if !strings.Contains(got, `genops.requests{availability="good",namespace="istio-system",reporter="destination",response_code_class="3xx",route="default.forward-cnn-from-egress-gateway.0",service="edition.cnn.com"} 1`) {
 		t.Errorf("gateway records as the destination's:\n%s", got)
 	}
+
+	// A record that names a gateway itself, under a resource that does not.
+	c, sink = newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.pod.name", "llm-5d-abc")
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a"})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "app": "istio-ingressgateway"})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "k8s.pod.name": "istio-ingressgateway-5c-x"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got = strings.Join(render(t, c, sink), "\n")
+	if !strings.Contains(got, `genops.requests{availability="good",genops_team="a",reporter="destination",response_code_class="2xx"} 1`) {
+		t.Errorf("records naming a gateway were counted:\n%s", got)
+	}
 }
 
 // The optional exponential histogram: buckets at the fixed scale hold the

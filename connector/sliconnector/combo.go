@@ -73,13 +73,8 @@ func (r *request) values() [comboValues]string {
 // keyOf is r's comboKey; what does not decide a series is left empty, so
 // that it does not split combinations.
 func keyOf(r *request, reporter string) comboKey {
-	k := comboKey{status: r.status}
-	k.values = [comboValues]string{
-		ckNamespace: r.namespace, ckApp: r.app, ckVersion: r.version, ckService: r.service,
-		ckServerAddress: r.serverAddress, ckRoute: r.route, ckTeam: r.team, ckProject: r.project,
-		ckCustomer: r.customer, ckCostCenter: r.costCenter, ckTier: r.tier, ckCluster: r.cluster,
-		ckReporter: reporter, ckFlags: r.flags,
-	}
+	k := comboKey{status: r.status, values: r.values()}
+	k.values[ckReporter] = reporter
 	if r.service != "" {
 		k.values[ckServerAddress] = ""
 	}
@@ -97,10 +92,11 @@ func keyOf(r *request, reporter string) comboKey {
 	}
 	if r.hasCost {
 		k.has |= hasCost
-		k.values[ckCurrency] = r.currency
+	} else {
+		k.values[ckCurrency] = ""
 	}
-	if k.has&(hasCost|hasInput|hasOutput) != 0 {
-		k.values[ckProvider], k.values[ckModel], k.values[ckRequestModel] = r.provider, r.model, r.requestModel
+	if k.has&(hasCost|hasInput|hasOutput) == 0 {
+		k.values[ckProvider], k.values[ckModel], k.values[ckRequestModel] = "", "", ""
 	}
 	return k
 }

@@ -15,9 +15,6 @@ import (
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
-// Sources of a governance value, in the default precedence order.
-var defaultSources = []string{semconv.SourceHeader, semconv.SourceSpanTag, semconv.SourcePodLabel, semconv.SourceNamespaceLabel, semconv.SourceDefault}
-
 // Indexes of the sources in defaultSources.
 const (
 	sourceHeader = iota
@@ -27,6 +24,12 @@ const (
 	sourceDefault
 	numSources
 )
+
+// Sources of a governance value, in the default precedence order.
+var defaultSources = []string{
+	sourceHeader: semconv.SourceHeader, sourceSpanTag: semconv.SourceSpanTag, sourcePodLabel: semconv.SourcePodLabel,
+	sourceNamespaceLabel: semconv.SourceNamespaceLabel, sourceDefault: semconv.SourceDefault,
+}
 
 // Dimensions, by their short names.
 const (

@@ -1,6 +1,7 @@
 package governanceprocessor
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -115,5 +116,34 @@ func TestPriceTable(t *testing.T) {
 	}
 	if pt.Currency != "USD" || pt.AsOf == "" {
 		t.Errorf("table header %+v", pt)
+	}
+}
+
+// The cache answers what the table answers, on first sight and after, and
+// a stream of new model names does not grow it past its bound.
+func TestPriceCache(t *testing.T) {
+	pt, err := LoadPriceTable(filepath.Join("..", "..", "config", "pricing.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDefault := *pt
+	noDefault.Default = nil
+	for _, table := range []*PriceTable{pt, &noDefault} {
+		c := newPriceCache(table)
+		for range 2 {
+			for _, model := range []string{"gpt-4o-mini-2024-07-18", "gpt-4o", "claude-sonnet-4-20250514", "my-own-llama", ""} {
+				row, ok := c.Lookup(model)
+				wantRow, wantOK := table.Lookup(model)
+				if row != wantRow || ok != wantOK {
+					t.Errorf("%q: cache %+v %v, table %+v %v", model, row, ok, wantRow, wantOK)
+				}
+			}
+		}
+		for i := range 3 * maxPricedModels {
+			c.Lookup(fmt.Sprintf("hostile-%d", i))
+			if len(c.rows) > maxPricedModels {
+				t.Fatalf("cache holds %d models", len(c.rows))
+			}
+		}
 	}
 }

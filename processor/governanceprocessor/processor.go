@@ -53,6 +53,7 @@ type governance struct {
 	trusted    trustedCaller
 	hashKey    []byte
 	prices     *PriceTable
+	priced     *priceCache // over prices
 	telemetry  *metadata.TelemetryBuilder
 	// sources is cfg.Sources as indexes into defaultSources.
 	sources []int
@@ -109,6 +110,7 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		if g.prices, err = LoadPriceTable(cfg.PricingFile); err != nil {
 			return nil, fmt.Errorf("pricing_file: %w", err)
 		}
+		g.priced = newPriceCache(g.prices)
 	}
 	return g, nil
 }
@@ -514,7 +516,7 @@ func (g *governance) price(r *record) {
 	if g.prices == nil || (!hasIn && !hasOut) {
 		return
 	}
-	row, ok := g.prices.Lookup(model)
+	row, ok := g.priced.Lookup(model)
 	if !ok {
 		return
 	}

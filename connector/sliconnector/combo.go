@@ -58,26 +58,20 @@ type comboKey struct {
 	has    uint8
 }
 
-// values are the request's values at the comboKey positions (reporter
-// aside), before keyOf leaves out what does not apply.
-func (r *request) values() [comboValues]string {
-	return [comboValues]string{
-		ckNamespace: r.namespace, ckApp: r.app, ckVersion: r.version, ckService: r.service,
-		ckServerAddress: r.serverAddress, ckRoute: r.route, ckTeam: r.team, ckProject: r.project,
-		ckCustomer: r.customer, ckCostCenter: r.costCenter, ckTier: r.tier, ckCluster: r.cluster,
-		ckFlags: r.flags, ckProvider: r.provider, ckModel: r.model, ckRequestModel: r.requestModel,
-		ckCurrency: r.currency,
-	}
-}
-
-// keyOf is r's comboKey; what does not decide a series is left empty, so
-// that it does not split combinations.
-func keyOf(r *request, reporter string) comboKey {
-	k := comboKey{status: r.status, values: r.values()}
+// finishKey completes the request's comboKey once its attributes are
+// read: the reporter, what the record carries, and — left empty so that
+// they do not split combinations — the values that decide no series (the
+// server address when the service is known; currency without a cost;
+// provider and models without a cost or tokens). Completing it in place
+// spares a copy of the key per record; nothing reads an emptied value
+// afterwards.
+func (r *request) finishKey(reporter string) {
+	k := &r.comboKey
 	k.values[ckReporter] = reporter
-	if r.service != "" {
+	if k.values[ckService] != "" {
 		k.values[ckServerAddress] = ""
 	}
+	k.has = 0
 	if r.hasDuration {
 		k.has |= hasDuration
 	}
@@ -98,7 +92,6 @@ func keyOf(r *request, reporter string) comboKey {
 	if k.has&(hasCost|hasInput|hasOutput) == 0 {
 		k.values[ckProvider], k.values[ckModel], k.values[ckRequestModel] = "", "", ""
 	}
-	return k
 }
 
 // fieldHashes are the hashes of a request's values by comboKey position

@@ -226,23 +226,21 @@ func (c *sliConnector) flush(ctx context.Context) error {
 
 // request is what one record says about one request.
 type request struct {
-	namespace, app, version, service, route, cluster string
-	team, project, customer, costCenter, tier        string
-	serverAddress, podName                           string
-	status                                           int64
-	flags                                            string
-	direction                                        string
+	// comboKey holds the values that decide the series (by ck position)
+	// and the status; finishKey completes it.
+	comboKey
+	podName   string
+	direction string
 	// l4 marks a TCP-level record (ztunnel): not an HTTP request; its
 	// bytes count in genops_tcp_bytes_total.
-	l4                                      bool
-	bytesSent, bytesReceived                int64
-	durationMs                              float64
-	hasDuration                             bool
-	cost                                    float64
-	hasCost                                 bool
-	currency, provider, model, requestModel string
-	inTokens, outTokens                     int64
-	spanError                               bool
+	l4                       bool
+	bytesSent, bytesReceived int64
+	durationMs               float64
+	hasDuration              bool
+	cost                     float64
+	hasCost                  bool
+	inTokens, outTokens      int64
+	spanError                bool
 	// set marks the comboKey positions the record's own attributes set
 	// (the rest are the resource's), and setPodName.
 	set uint32
@@ -259,8 +257,7 @@ func (r *request) readResource(attrs pcommon.Map, h *fieldHashes) {
 		r.read(k, v)
 	}
 	r.set = 0
-	values := r.values()
-	h.of(&values)
+	h.of(&r.values)
 }
 
 // Fields of a request that attributes fill (attrindex field numbers).
@@ -331,58 +328,58 @@ func (r *request) read(k string, v pcommon.Value) {
 	}
 	switch bits.TrailingZeros64(set) {
 	case fNamespace:
-		r.namespace = v.Str()
+		r.values[ckNamespace] = v.Str()
 		r.set |= 1 << ckNamespace
 	case fApp:
-		r.app = v.Str()
+		r.values[ckApp] = v.Str()
 		r.set |= 1 << ckApp
 	case fAppLabel:
-		if r.app == "" {
-			r.app = v.Str()
+		if r.values[ckApp] == "" {
+			r.values[ckApp] = v.Str()
 			r.set |= 1 << ckApp
 		}
 	case fVersion:
-		r.version = v.Str()
+		r.values[ckVersion] = v.Str()
 		r.set |= 1 << ckVersion
 	case fVersionLabel:
-		if r.version == "" {
-			r.version = v.Str()
+		if r.values[ckVersion] == "" {
+			r.values[ckVersion] = v.Str()
 			r.set |= 1 << ckVersion
 		}
 	case fService:
-		r.service = v.Str()
+		r.values[ckService] = v.Str()
 		r.set |= 1 << ckService
 	case fServerAddress:
-		r.serverAddress = v.Str()
+		r.values[ckServerAddress] = v.Str()
 		r.set |= 1 << ckServerAddress
 	case fPodName:
 		r.podName = v.Str()
 		r.set |= setPodName
 	case fRoute:
-		r.route = v.Str()
+		r.values[ckRoute] = v.Str()
 		r.set |= 1 << ckRoute
 	case fCluster:
-		r.cluster = v.Str()
+		r.values[ckCluster] = v.Str()
 		r.set |= 1 << ckCluster
 	case fTeam:
-		r.team = v.Str()
+		r.values[ckTeam] = v.Str()
 		r.set |= 1 << ckTeam
 	case fProject:
-		r.project = v.Str()
+		r.values[ckProject] = v.Str()
 		r.set |= 1 << ckProject
 	case fCustomer:
-		r.customer = v.Str()
+		r.values[ckCustomer] = v.Str()
 		r.set |= 1 << ckCustomer
 	case fCostCenter:
-		r.costCenter = v.Str()
+		r.values[ckCostCenter] = v.Str()
 		r.set |= 1 << ckCostCenter
 	case fTier:
-		r.tier = v.Str()
+		r.values[ckTier] = v.Str()
 		r.set |= 1 << ckTier
 	case fStatus:
 		r.status = intValue(v)
 	case fFlags:
-		r.flags = v.Str()
+		r.values[ckFlags] = v.Str()
 		r.set |= 1 << ckFlags
 	case fDirection:
 		r.direction = v.Str()
@@ -397,16 +394,16 @@ func (r *request) read(k string, v pcommon.Value) {
 	case fCost:
 		r.cost, r.hasCost = floatValue(v)
 	case fCurrency:
-		r.currency = v.Str()
+		r.values[ckCurrency] = v.Str()
 		r.set |= 1 << ckCurrency
 	case fProvider:
-		r.provider = v.Str()
+		r.values[ckProvider] = v.Str()
 		r.set |= 1 << ckProvider
 	case fModel:
-		r.model = v.Str()
+		r.values[ckModel] = v.Str()
 		r.set |= 1 << ckModel
 	case fRequestModel:
-		r.requestModel = v.Str()
+		r.values[ckRequestModel] = v.Str()
 		r.set |= 1 << ckRequestModel
 	case fInputTokens:
 		r.inTokens = intValue(v)
@@ -463,7 +460,7 @@ func serviceFromAuthority(a, namespace string) string {
 // isGateway tells whether a record was written by a gateway workload.
 func (c *sliConnector) isGateway(r *request) bool {
 	for i, w := range c.cfg.Gateways.Workloads {
-		if r.app == w || strings.HasPrefix(r.podName, c.gatewayPrefixes[i]) {
+		if r.values[ckApp] == w || strings.HasPrefix(r.podName, c.gatewayPrefixes[i]) {
 			return true
 		}
 	}
@@ -486,12 +483,13 @@ func (c *sliConnector) reporter(side string) string {
 // combination cache when the request's combination is known, else by
 // finding (or creating) each series.
 func (c *sliConnector) count(r *request, res *fieldHashes, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
-	k := keyOf(r, reporter)
-	h := k.hash(r.set, res)
-	if cb := c.combos.find(h, &k); cb != nil {
+	r.finishKey(reporter)
+	h := r.hash(r.set, res)
+	if cb := c.combos.find(h, &r.comboKey); cb != nil {
 		c.update(cb, r, now, ex)
 		return
 	}
+	k := r.comboKey // countSeries may derive the service into r
 	var cb combo
 	c.agg.folded = false
 	c.countSeries(&cb, r, reporter, now, ex)
@@ -523,36 +521,37 @@ func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *
 // countSeries finds (or creates) every series of a request, counts it
 // there, and notes the series in cb.
 func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
-	if r.service == "" && r.serverAddress != "" {
-		r.service = serviceFromAuthority(r.serverAddress, r.namespace)
+	v := &r.values
+	if v[ckService] == "" && v[ckServerAddress] != "" {
+		v[ckService] = serviceFromAuthority(v[ckServerAddress], v[ckNamespace])
 	}
-	bad := r.spanError || c.classifier.bad(r.status, r.flags)
+	bad := r.spanError || c.classifier.bad(r.status, v[ckFlags])
 	availability, availabilityHash := semconv.AvailabilityGood, goodHash
 	if bad {
 		availability, availabilityHash = semconv.AvailabilityBad, badHash
 	}
 	class := codeClassIndex(r.status)
-	model := r.model
+	model := v[ckModel]
 	if model == "" {
-		model = r.requestModel
+		model = v[ckRequestModel]
 	}
 	// Each label value is hashed once here; the families combine them.
-	hNS, hApp, hVersion, hService := hashValue(r.namespace), hashValue(r.app), hashValue(r.version), hashValue(r.service)
-	hRoute, hTeam, hProject, hCustomer := hashValue(r.route), hashValue(r.team), hashValue(r.project), hashValue(r.customer)
-	hCC, hTier, hCluster := hashValue(r.costCenter), hashValue(r.tier), hashValue(r.cluster)
+	hNS, hApp, hVersion, hService := hashValue(v[ckNamespace]), hashValue(v[ckApp]), hashValue(v[ckVersion]), hashValue(v[ckService])
+	hRoute, hTeam, hProject, hCustomer := hashValue(v[ckRoute]), hashValue(v[ckTeam]), hashValue(v[ckProject]), hashValue(v[ckCustomer])
+	hCC, hTier, hCluster := hashValue(v[ckCostCenter]), hashValue(v[ckTier]), hashValue(v[ckCluster])
 	hReporter := destinationHash
 	if reporter == semconv.ReporterSource {
 		hReporter = sourceHash
 	}
 
-	key := labelValues{r.namespace, r.app, r.version, r.service, r.route, r.team, r.project, r.customer,
-		r.costCenter, r.tier, codeClasses[class], availability, reporter, r.cluster}
+	key := labelValues{v[ckNamespace], v[ckApp], v[ckVersion], v[ckService], v[ckRoute], v[ckTeam], v[ckProject], v[ckCustomer],
+		v[ckCostCenter], v[ckTier], codeClasses[class], availability, reporter, v[ckCluster]}
 	hashes := labelHashes{hNS, hApp, hVersion, hService, hRoute, hTeam, hProject, hCustomer,
 		hCC, hTier, classHashes[class], availabilityHash, hReporter, hCluster}
 	cb.requests = c.agg.add(c.requests, &key, &hashes, 1, now, ex)
 
 	if r.hasDuration {
-		dKey := labelValues{r.namespace, r.app, r.service, r.route, r.team, r.project, r.tier, reporter, r.cluster}
+		dKey := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckRoute], v[ckTeam], v[ckProject], v[ckTier], reporter, v[ckCluster]}
 		dHashes := labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
 		// lookup may rewrite a key it caps, so each family gets a copy.
 		key, hashes = dKey, dHashes
@@ -565,10 +564,10 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 	if !r.hasCost && r.inTokens <= 0 && r.outTokens <= 0 {
 		return
 	}
-	hProvider, hModel := hashValue(r.provider), hashValue(model)
+	hProvider, hModel := hashValue(v[ckProvider]), hashValue(model)
 	if r.hasCost {
-		key = labelValues{r.namespace, r.app, r.team, r.project, r.customer, r.costCenter, r.provider, model, r.currency, r.cluster}
-		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hashValue(r.currency), hCluster}
+		key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCurrency], v[ckCluster]}
+		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hashValue(v[ckCurrency]), hCluster}
 		cb.cost = c.agg.add(c.cost, &key, &hashes, r.cost, now, ex)
 	}
 	for _, t := range [2]struct {
@@ -580,7 +579,7 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 		if t.n <= 0 {
 			continue
 		}
-		key = labelValues{r.namespace, r.app, r.team, r.project, r.customer, r.costCenter, r.provider, model, r.cluster, t.typ}
+		key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCluster], t.typ}
 		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
 		*t.series = c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
 	}
@@ -588,8 +587,9 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 
 // countTCP adds an L4 connection's bytes, each way, by workload and team.
 func (c *sliConnector) countTCP(r *request, reporter string, now pcommon.Timestamp) {
-	hNS, hApp, hTeam, hProject := hashValue(r.namespace), hashValue(r.app), hashValue(r.team), hashValue(r.project)
-	hCC, hCluster := hashValue(r.costCenter), hashValue(r.cluster)
+	v := &r.values
+	hNS, hApp, hTeam, hProject := hashValue(v[ckNamespace]), hashValue(v[ckApp]), hashValue(v[ckTeam]), hashValue(v[ckProject])
+	hCC, hCluster := hashValue(v[ckCostCenter]), hashValue(v[ckCluster])
 	hReporter := destinationHash
 	if reporter == semconv.ReporterSource {
 		hReporter = sourceHash
@@ -602,7 +602,7 @@ func (c *sliConnector) countTCP(r *request, reporter string, now pcommon.Timesta
 		if d.n <= 0 {
 			continue
 		}
-		key := labelValues{r.namespace, r.app, r.team, r.project, r.costCenter, d.direction, reporter, r.cluster}
+		key := labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCostCenter], d.direction, reporter, v[ckCluster]}
 		hashes := labelHashes{hNS, hApp, hTeam, hProject, hCC, d.hash, hReporter, hCluster}
 		c.agg.add(c.tcpBytes, &key, &hashes, float64(d.n), now, nil)
 	}

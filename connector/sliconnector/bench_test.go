@@ -149,8 +149,41 @@ func BenchmarkSpansToMetrics(b *testing.B) {
 
 // BenchmarkAccessLogRecords is the steady-state cost per access log record
 // with the full label set (the mesh_access_log path): no allocation once
-// the series exist.
+// the series exist. usage=none records are ordinary requests (requests and
+// duration series); usage=cost_tokens records are priced AI calls, which
+// also update the cost and both token series (five series per record).
 func BenchmarkAccessLogRecords(b *testing.B) {
+	for _, usage := range []string{"none", "cost_tokens"} {
+		b.Run("usage="+usage, func(b *testing.B) {
+			ld := accessLogBatch(usage == "cost_tokens")
+			cfg := createDefaultConfig().(*Config)
+			cfg.FlushInterval = time.Hour
+			set := connectortest.NewNopSettings(metadata.Type)
+			set.ID = component.MustNewIDWithName("sli", "bench-logs")
+			c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, consumertest.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = c.Shutdown(context.Background()) }()
+			_ = c.ConsumeLogs(context.Background(), ld)
+			b.ReportAllocs()
+			meter := collectortest.StartMeter()
+			b.ResetTimer()
+			for b.Loop() {
+				_ = c.ConsumeLogs(context.Background(), ld)
+			}
+			b.StopTimer()
+			records := float64(benchBatch) * float64(b.N)
+			b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(records/meter.CPU().Seconds(), "records/cpu-s")
+			meter.ReportSteal(b)
+		})
+	}
+}
+
+// accessLogBatch is benchBatch inbound access log records, attributed as
+// the governance processor leaves them; with usage, priced AI calls.
+func accessLogBatch(usage bool) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
@@ -169,32 +202,14 @@ func BenchmarkAccessLogRecords(b *testing.B) {
 		a.PutStr("genops.project", fmt.Sprintf("project-%d", i%3))
 		a.PutStr("genops.customer_id", fmt.Sprintf("customer-%d", i%50))
 		a.PutStr("genops.customer_tier", "pro")
-		a.PutDouble("genops.cost.total", 0.001)
-		a.PutStr("genops.cost.currency", "USD")
-		a.PutInt("gen_ai.usage.input_tokens", 100)
-		a.PutInt("gen_ai.usage.output_tokens", 20)
+		if usage {
+			a.PutDouble("genops.cost.total", 0.001)
+			a.PutStr("genops.cost.currency", "USD")
+			a.PutInt("gen_ai.usage.input_tokens", 100)
+			a.PutInt("gen_ai.usage.output_tokens", 20)
+		}
 	}
-	cfg := createDefaultConfig().(*Config)
-	cfg.FlushInterval = time.Hour
-	set := connectortest.NewNopSettings(metadata.Type)
-	set.ID = component.MustNewIDWithName("sli", "bench-logs")
-	c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, consumertest.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = c.Shutdown(context.Background()) }()
-	_ = c.ConsumeLogs(context.Background(), ld)
-	b.ReportAllocs()
-	meter := collectortest.StartMeter()
-	b.ResetTimer()
-	for b.Loop() {
-		_ = c.ConsumeLogs(context.Background(), ld)
-	}
-	b.StopTimer()
-	records := float64(benchBatch) * float64(b.N)
-	b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(records/meter.CPU().Seconds(), "records/cpu-s")
-	meter.ReportSteal(b)
+	return ld
 }
 
 // BenchmarkDistinctLabelSets feeds 1,000,000 records whose customer ids,

@@ -156,14 +156,7 @@ func BenchmarkAccessLogRecords(b *testing.B) {
 	for _, usage := range []string{"none", "cost_tokens"} {
 		b.Run("usage="+usage, func(b *testing.B) {
 			ld := accessLogBatch(usage == "cost_tokens")
-			cfg := createDefaultConfig().(*Config)
-			cfg.FlushInterval = time.Hour
-			set := connectortest.NewNopSettings(metadata.Type)
-			set.ID = component.MustNewIDWithName("sli", "bench-logs")
-			c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, consumertest.NewNop())
-			if err != nil {
-				b.Fatal(err)
-			}
+			c := newBenchLogsConnector(b, "bench-logs")
 			defer func() { _ = c.Shutdown(context.Background()) }()
 			_ = c.ConsumeLogs(context.Background(), ld)
 			b.ReportAllocs()
@@ -179,6 +172,20 @@ func BenchmarkAccessLogRecords(b *testing.B) {
 			meter.ReportSteal(b)
 		})
 	}
+}
+
+// newBenchLogsConnector is a logs-to-metrics connector with the default
+// configuration that does not flush while a benchmark runs.
+func newBenchLogsConnector(b *testing.B, name string) connector.Logs {
+	cfg := createDefaultConfig().(*Config)
+	cfg.FlushInterval = time.Hour
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName("sli", name)
+	c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }
 
 // accessLogBatch is benchBatch inbound access log records, attributed as
@@ -218,14 +225,7 @@ func accessLogBatch(usage bool) plog.Logs {
 func BenchmarkDistinctLabelSets(b *testing.B) {
 	const records = 1_000_000
 	for b.Loop() {
-		cfg := createDefaultConfig().(*Config)
-		cfg.FlushInterval = time.Hour
-		set := connectortest.NewNopSettings(metadata.Type)
-		set.ID = component.MustNewIDWithName("sli", "bench-distinct")
-		c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, consumertest.NewNop())
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := newBenchLogsConnector(b, "bench-distinct")
 		for batch := range records / benchBatch {
 			ld := plog.NewLogs()
 			lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()

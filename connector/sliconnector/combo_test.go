@@ -98,3 +98,24 @@ func TestComboCacheBound(t *testing.T) {
 		t.Errorf("counted %v requests, want %d", total, maxCombos+100)
 	}
 }
+
+// read takes the lowest field of a key and writes a field below
+// comboValues straight into that key position: every key must map to
+// exactly one field, and the reporter position must be no field's.
+func TestRequestFieldKeys(t *testing.T) {
+	seen := map[string]int{}
+	for f, keys := range requestFieldKeys {
+		if f == ckReporter {
+			t.Errorf("field %d is the reporter's key position", f)
+		}
+		for _, k := range keys {
+			if g, dup := seen[k]; dup {
+				t.Errorf("%q maps to fields %d and %d", k, g, f)
+			}
+			seen[k] = f
+			if got := requestKeys.Fields(k); got != 1<<f {
+				t.Errorf("%q: fields %b, want %b", k, got, uint64(1)<<f)
+			}
+		}
+	}
+}

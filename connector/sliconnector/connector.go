@@ -260,58 +260,67 @@ func (r *request) readResource(attrs pcommon.Map, h *fieldHashes) {
 	h.of(&r.values)
 }
 
-// Fields of a request that attributes fill (attrindex field numbers).
+// Fields of a request that attributes fill (attrindex field numbers). A
+// value that goes into the combination key as it is read is filled at its
+// key position (fields below comboValues); the others follow.
 const (
-	fNamespace = iota
-	fApp
-	fAppLabel
-	fVersion
+	fNamespace     = ckNamespace
+	fApp           = ckApp
+	fVersion       = ckVersion
+	fService       = ckService
+	fServerAddress = ckServerAddress
+	fRoute         = ckRoute
+	fTeam          = ckTeam
+	fProject       = ckProject
+	fCustomer      = ckCustomer
+	fCostCenter    = ckCostCenter
+	fTier          = ckTier
+	fCluster       = ckCluster
+	fFlags         = ckFlags
+	fProvider      = ckProvider
+	fModel         = ckModel
+	fRequestModel  = ckRequestModel
+	fCurrency      = ckCurrency
+)
+
+const (
+	fAppLabel = comboValues + iota
 	fVersionLabel
-	fService
-	fServerAddress
 	fPodName
-	fRoute
-	fCluster
-	fTeam
-	fProject
-	fCustomer
-	fCostCenter
-	fTier
 	fStatus
-	fFlags
 	fDirection
 	fTransport
 	fBytesSent
 	fBytesReceived
 	fDuration
 	fCost
-	fCurrency
-	fProvider
-	fModel
-	fRequestModel
 	fInputTokens
 	fOutputTokens
 )
 
-// requestKeys are the attributes a request is read from.
+// requestFieldKeys are the attributes a request is read from, by field.
+// read takes one field per key.
+var requestFieldKeys = map[int][]string{
+	fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp},
+	fAppLabel: {"k8s.pod.label.app", "k8s.pod.label.app.kubernetes.io/name"}, fVersion: {semconv.AttrVersion},
+	fVersionLabel: {"k8s.pod.label.version", "k8s.pod.label.app.kubernetes.io/version"},
+	fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {"k8s.pod.name"},
+	fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
+	fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},
+	fCostCenter: {semconv.AttrCostCenter}, fTier: {semconv.AttrCustomerTier},
+	fStatus: {semconv.AttrHTTPResponseStatusCode, "http.status_code"}, fFlags: {semconv.AttrEnvoyResponseFlags},
+	fDirection: {semconv.AttrEnvoyDirection}, fTransport: {"network.transport"},
+	fBytesSent: {semconv.AttrEnvoyBytesSent}, fBytesReceived: {semconv.AttrEnvoyBytesReceived},
+	fDuration: {semconv.AttrEnvoyDurationMs}, fCost: {semconv.AttrCostTotal}, fCurrency: {semconv.AttrCostCurrency},
+	fProvider: {semconv.AttrGenAIProviderName}, fModel: {semconv.AttrGenAIResponseModel},
+	fRequestModel: {semconv.AttrGenAIRequestModel}, fInputTokens: {semconv.AttrGenAIInputTokens},
+	fOutputTokens: {semconv.AttrGenAIOutputTokens},
+}
+
+// requestKeys index requestFieldKeys.
 var requestKeys = func() *attrindex.Table {
 	t := &attrindex.Table{}
-	for f, keys := range map[int][]string{
-		fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp},
-		fAppLabel: {"k8s.pod.label.app", "k8s.pod.label.app.kubernetes.io/name"}, fVersion: {semconv.AttrVersion},
-		fVersionLabel: {"k8s.pod.label.version", "k8s.pod.label.app.kubernetes.io/version"},
-		fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {"k8s.pod.name"},
-		fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
-		fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},
-		fCostCenter: {semconv.AttrCostCenter}, fTier: {semconv.AttrCustomerTier},
-		fStatus: {semconv.AttrHTTPResponseStatusCode, "http.status_code"}, fFlags: {semconv.AttrEnvoyResponseFlags},
-		fDirection: {semconv.AttrEnvoyDirection}, fTransport: {"network.transport"},
-		fBytesSent: {semconv.AttrEnvoyBytesSent}, fBytesReceived: {semconv.AttrEnvoyBytesReceived},
-		fDuration: {semconv.AttrEnvoyDurationMs}, fCost: {semconv.AttrCostTotal}, fCurrency: {semconv.AttrCostCurrency},
-		fProvider: {semconv.AttrGenAIProviderName}, fModel: {semconv.AttrGenAIResponseModel},
-		fRequestModel: {semconv.AttrGenAIRequestModel}, fInputTokens: {semconv.AttrGenAIInputTokens},
-		fOutputTokens: {semconv.AttrGenAIOutputTokens},
-	} {
+	for f, keys := range requestFieldKeys {
 		for _, k := range keys {
 			t.Add(k, f)
 		}
@@ -326,61 +335,28 @@ func (r *request) read(k string, v pcommon.Value) {
 	if set == 0 {
 		return
 	}
-	switch bits.TrailingZeros64(set) {
-	case fNamespace:
-		r.values[ckNamespace] = v.Str()
-		r.set |= 1 << ckNamespace
-	case fApp:
-		r.values[ckApp] = v.Str()
-		r.set |= 1 << ckApp
+	f := bits.TrailingZeros64(set)
+	if f < comboValues {
+		r.values[f] = v.Str()
+		r.set |= 1 << f
+		return
+	}
+	switch f {
 	case fAppLabel:
 		if r.values[ckApp] == "" {
 			r.values[ckApp] = v.Str()
 			r.set |= 1 << ckApp
 		}
-	case fVersion:
-		r.values[ckVersion] = v.Str()
-		r.set |= 1 << ckVersion
 	case fVersionLabel:
 		if r.values[ckVersion] == "" {
 			r.values[ckVersion] = v.Str()
 			r.set |= 1 << ckVersion
 		}
-	case fService:
-		r.values[ckService] = v.Str()
-		r.set |= 1 << ckService
-	case fServerAddress:
-		r.values[ckServerAddress] = v.Str()
-		r.set |= 1 << ckServerAddress
 	case fPodName:
 		r.podName = v.Str()
 		r.set |= setPodName
-	case fRoute:
-		r.values[ckRoute] = v.Str()
-		r.set |= 1 << ckRoute
-	case fCluster:
-		r.values[ckCluster] = v.Str()
-		r.set |= 1 << ckCluster
-	case fTeam:
-		r.values[ckTeam] = v.Str()
-		r.set |= 1 << ckTeam
-	case fProject:
-		r.values[ckProject] = v.Str()
-		r.set |= 1 << ckProject
-	case fCustomer:
-		r.values[ckCustomer] = v.Str()
-		r.set |= 1 << ckCustomer
-	case fCostCenter:
-		r.values[ckCostCenter] = v.Str()
-		r.set |= 1 << ckCostCenter
-	case fTier:
-		r.values[ckTier] = v.Str()
-		r.set |= 1 << ckTier
 	case fStatus:
 		r.status = intValue(v)
-	case fFlags:
-		r.values[ckFlags] = v.Str()
-		r.set |= 1 << ckFlags
 	case fDirection:
 		r.direction = v.Str()
 	case fTransport:
@@ -393,18 +369,6 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.durationMs, r.hasDuration = float64(intValue(v)), true
 	case fCost:
 		r.cost, r.hasCost = floatValue(v)
-	case fCurrency:
-		r.values[ckCurrency] = v.Str()
-		r.set |= 1 << ckCurrency
-	case fProvider:
-		r.values[ckProvider] = v.Str()
-		r.set |= 1 << ckProvider
-	case fModel:
-		r.values[ckModel] = v.Str()
-		r.set |= 1 << ckModel
-	case fRequestModel:
-		r.values[ckRequestModel] = v.Str()
-		r.set |= 1 << ckRequestModel
 	case fInputTokens:
 		r.inTokens = intValue(v)
 	case fOutputTokens:

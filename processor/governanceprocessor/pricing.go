@@ -79,8 +79,8 @@ const maxPricedModels = 1024
 // processor's time on fresh records). Not safe for concurrent use; the
 // processor serializes batches.
 type priceCache struct {
-	table *PriceTable
-	rows  map[string]priceHit
+	*PriceTable
+	rows map[string]priceHit
 }
 
 type priceHit struct {
@@ -89,7 +89,7 @@ type priceHit struct {
 }
 
 func newPriceCache(t *PriceTable) *priceCache {
-	return &priceCache{table: t, rows: make(map[string]priceHit)}
+	return &priceCache{PriceTable: t, rows: make(map[string]priceHit)}
 }
 
 // Lookup is PriceTable.Lookup, remembered.
@@ -97,7 +97,7 @@ func (c *priceCache) Lookup(model string) (PriceRow, bool) {
 	if h, found := c.rows[model]; found {
 		return h.row, h.ok
 	}
-	row, ok := c.table.Lookup(model)
+	row, ok := c.PriceTable.Lookup(model)
 	if len(c.rows) >= maxPricedModels {
 		clear(c.rows)
 	}

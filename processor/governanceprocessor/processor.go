@@ -52,8 +52,7 @@ type governance struct {
 	metricDims []metricDim
 	trusted    trustedCaller
 	hashKey    []byte
-	prices     *PriceTable
-	priced     *priceCache // over prices
+	prices     *priceCache
 	telemetry  *metadata.TelemetryBuilder
 	// sources is cfg.Sources as indexes into defaultSources.
 	sources []int
@@ -107,10 +106,11 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		}
 	}
 	if cfg.PricingFile != "" {
-		if g.prices, err = LoadPriceTable(cfg.PricingFile); err != nil {
+		table, err := LoadPriceTable(cfg.PricingFile)
+		if err != nil {
 			return nil, fmt.Errorf("pricing_file: %w", err)
 		}
-		g.priced = newPriceCache(g.prices)
+		g.prices = newPriceCache(table)
 	}
 	return g, nil
 }
@@ -516,7 +516,7 @@ func (g *governance) price(r *record) {
 	if g.prices == nil || (!hasIn && !hasOut) {
 		return
 	}
-	row, ok := g.priced.Lookup(model)
+	row, ok := g.prices.Lookup(model)
 	if !ok {
 		return
 	}

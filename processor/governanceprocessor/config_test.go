@@ -120,7 +120,8 @@ func TestPriceTable(t *testing.T) {
 }
 
 // The cache answers what the table answers, on first sight and after, and
-// a stream of new model names does not grow it past its bound.
+// neither a stream of new model names nor an oversized one grows it past
+// its bounds.
 func TestPriceCache(t *testing.T) {
 	pt, err := LoadPriceTable(filepath.Join("..", "..", "config", "pricing.yaml"))
 	if err != nil {
@@ -144,6 +145,14 @@ func TestPriceCache(t *testing.T) {
 			if len(c.rows) > maxPricedModels {
 				t.Fatalf("cache holds %d models", len(c.rows))
 			}
+		}
+		huge := "gpt-4o" + strings.Repeat("x", maxPricedModelLen)
+		row, ok := c.Lookup(huge)
+		if wantRow, wantOK := table.Lookup(huge); row != wantRow || ok != wantOK {
+			t.Errorf("oversized model: cache %+v %v, table %+v %v", row, ok, wantRow, wantOK)
+		}
+		if _, kept := c.rows[huge]; kept {
+			t.Error("oversized model name remembered")
 		}
 	}
 }

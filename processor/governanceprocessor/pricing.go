@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -70,9 +71,13 @@ func (t *PriceTable) Lookup(model string) (PriceRow, bool) {
 	return PriceRow{}, false
 }
 
-// maxPricedModels bounds a priceCache: model names come from headers, and
-// a client that sends a new one with every call must not grow it.
-const maxPricedModels = 1024
+// maxPricedModels and maxPricedModelLen bound a priceCache: model names
+// come from headers, and a client that sends a new or a huge one with
+// every call must not grow it. Longer names are looked up, not remembered.
+const (
+	maxPricedModels   = 1024
+	maxPricedModelLen = 256
+)
 
 // priceCache remembers the row each model name found. Without it every
 // priced record ran path.Match over the table's globs (about 8% of the
@@ -98,10 +103,15 @@ func (c *priceCache) Lookup(model string) (PriceRow, bool) {
 		return h.row, h.ok
 	}
 	row, ok := c.PriceTable.Lookup(model)
+	if len(model) > maxPricedModelLen {
+		return row, ok
+	}
 	if len(c.rows) >= maxPricedModels {
 		clear(c.rows)
 	}
-	c.rows[model] = priceHit{row: row, ok: ok}
+	// A copy: model points into the record, and a key would keep the
+	// whole access log line alive.
+	c.rows[strings.Clone(model)] = priceHit{row: row, ok: ok}
 	return row, ok
 }
 

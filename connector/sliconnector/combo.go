@@ -1,6 +1,7 @@
 package sliconnector
 
 import (
+	"math/bits"
 	"strings"
 
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
@@ -15,10 +16,16 @@ import (
 // finding five to six series (each a hash and fourteen string
 // comparisons).
 //
-// The cache is bounded (maxCombos): when full, new combinations take the
-// ordinary path and are not remembered. Combinations whose labels a cap
-// folded are never remembered. It is emptied at every flush, because
-// expiry may drop the series it points to.
+// A record's values are its resource's, overridden by its own
+// attributes. The resource's values are looked up once per resource and
+// stand in the key as a number (resourceIDs); the key then holds only the
+// values the record's own attributes set, and a record hashes and
+// compares those alone.
+//
+// The cache is bounded (maxCombos, maxResources): when full, new
+// combinations take the ordinary path and are not remembered. Combinations
+// whose labels a cap folded are never remembered. It is emptied at every
+// flush, because expiry may drop the series it points to.
 
 // Positions of the values of a comboKey.
 const (
@@ -34,7 +41,6 @@ const (
 	ckCostCenter
 	ckTier
 	ckCluster
-	ckReporter
 	ckFlags
 	ckProvider
 	ckModel
@@ -50,10 +56,15 @@ const (
 	hasInput
 	hasOutput
 	hasSpanError
+	hasSourceReporter // reporter="source" (else "destination")
 )
 
 type comboKey struct {
+	// values by position: at the positions in set, the record's own; at
+	// the others, its resource's, which the key names by res instead.
 	values [comboValues]string
+	set    uint32 // bit i: position i set by the record's own attributes
+	res    uint32 // the resource's values (resourceIDs; 0: none)
 	status int64
 	has    uint8
 }
@@ -64,14 +75,18 @@ type comboKey struct {
 // server address when the service is known; currency without a cost;
 // provider and models without a cost or tokens). Completing it in place
 // spares a copy of the key per record; nothing reads an emptied value
-// afterwards.
+// afterwards. A resource's value emptied here is still named by res: it
+// may split a combination, never merge two.
 func (r *request) finishKey(reporter string) {
 	k := &r.comboKey
-	k.values[ckReporter] = reporter
+	k.set &^= setPodName
 	if k.values[ckService] != "" {
 		k.values[ckServerAddress] = ""
 	}
 	k.has = 0
+	if reporter == semconv.ReporterSource {
+		k.has |= hasSourceReporter
+	}
 	if r.hasDuration {
 		k.has |= hasDuration
 	}
@@ -94,44 +109,34 @@ func (r *request) finishKey(reporter string) {
 	}
 }
 
-// fieldHashes are the hashes of a request's values by comboKey position
-// (0 for an empty value). A resource's are computed once; a record's
-// values that come from its resource reuse them, so a record hashes only
-// the values its own attributes set.
-type fieldHashes [comboValues]uint64
-
-func (h *fieldHashes) of(values *[comboValues]string) {
-	for i, v := range values {
-		h[i] = 0
-		if v != "" {
-			h[i] = hashValue(v)
-		}
-	}
-}
-
-// hash is the hash of k, from the record's own values (set: bit i for
-// position i set by the record's attributes) and the resource's hashes
-// for the rest.
-func (k *comboKey) hash(set uint32, res *fieldHashes) uint64 {
-	h := uint64(k.has)*0x9e3779b97f4a7c15 ^ uint64(k.status)
-	for i, v := range k.values {
+// hash is the hash of k: its resource, what it carries, and the record's
+// own values.
+func (k *comboKey) hash() uint64 {
+	h := uint64(k.res)*0x9e3779b97f4a7c15 ^ (uint64(k.has)<<32|uint64(k.set))*0xc2b2ae3d27d4eb4f ^ uint64(k.status)
+	for s := k.set; s != 0; s &= s - 1 {
 		var fh uint64
-		switch {
-		case v == "":
-		case i == ckReporter:
-			fh = destinationHash
-			if v == semconv.ReporterSource {
-				fh = sourceHash
-			}
-		case set&(1<<i) != 0:
+		if v := k.values[bits.TrailingZeros32(s)]; v != "" {
 			fh = hashValue(v)
-		default:
-			fh = res[i]
 		}
 		h = (h ^ fh) * 0x100000001b3
 		h ^= h >> 29
 	}
 	return h
+}
+
+// equal reports whether k and o are one combination: the same resource,
+// the same record values at the same positions, status and the rest.
+func (k *comboKey) equal(o *comboKey) bool {
+	if k.res != o.res || k.set != o.set || k.status != o.status || k.has != o.has {
+		return false
+	}
+	for s := k.set; s != 0; s &= s - 1 {
+		i := bits.TrailingZeros32(s)
+		if k.values[i] != o.values[i] {
+			return false
+		}
+	}
+	return true
 }
 
 type combo struct {
@@ -141,46 +146,73 @@ type combo struct {
 	requests, duration, exp, cost, input, output *series
 }
 
-// maxCombos bounds the cache.
-const maxCombos = 16_384
+// maxCombos bounds the cache; maxResources bounds its resource ids (a
+// combination has one resource, so more would never be used).
+const (
+	maxCombos    = 16_384
+	maxResources = maxCombos
+)
 
-// comboCache maps a comboKey's hash to its combinations.
+// comboCache maps a comboKey's hash to its combinations, and the values
+// of the resources they come from to resource ids.
 type comboCache struct {
-	byHash map[uint64]*combo
-	n      int
+	byHash    map[uint64]*combo
+	n         int
+	resources map[[comboValues]string]uint32
 }
 
 func newComboCache() comboCache {
-	return comboCache{byHash: map[uint64]*combo{}}
+	return comboCache{byHash: map[uint64]*combo{}, resources: map[[comboValues]string]uint32{}}
+}
+
+// resource is the id of a resource's values, 1 or more, or 0 when there
+// are maxResources already: the records of such a resource are counted
+// without the cache.
+func (c *comboCache) resource(values *[comboValues]string) uint32 {
+	if id, ok := c.resources[*values]; ok {
+		return id
+	}
+	if len(c.resources) >= maxResources {
+		return 0
+	}
+	var k [comboValues]string
+	for i, v := range values { // they point into the batch
+		k[i] = strings.Clone(v)
+	}
+	id := uint32(len(c.resources) + 1)
+	c.resources[k] = id
+	return id
 }
 
 func (c *comboCache) find(h uint64, k *comboKey) *combo {
 	for cb := c.byHash[h]; cb != nil; cb = cb.next {
-		if cb.key == *k {
+		if cb.key.equal(k) {
 			return cb
 		}
 	}
 	return nil
 }
 
-// store remembers a combination (its strings copied: they point into the
-// record) unless the cache is full.
+// store remembers a combination unless the cache is full. It keeps the
+// record's own values (copied: they point into the record), the only ones
+// equal reads.
 func (c *comboCache) store(h uint64, k *comboKey, cb combo) {
-	if c.n >= maxCombos {
+	if c.n >= maxCombos || k.res == 0 {
 		return
 	}
-	cb.key = *k
-	for i, v := range cb.key.values {
-		cb.key.values[i] = strings.Clone(v)
+	cb.key = comboKey{set: k.set, res: k.res, status: k.status, has: k.has}
+	for s := k.set; s != 0; s &= s - 1 {
+		i := bits.TrailingZeros32(s)
+		cb.key.values[i] = strings.Clone(k.values[i])
 	}
 	cb.next = c.byHash[h]
 	c.byHash[h] = &cb
 	c.n++
 }
 
-// reset forgets every combination.
+// reset forgets every combination and resource.
 func (c *comboCache) reset() {
-	if c.n > 0 {
-		c.byHash, c.n = map[uint64]*combo{}, 0
+	if c.n > 0 || len(c.resources) > 0 {
+		*c = newComboCache()
 	}
 }

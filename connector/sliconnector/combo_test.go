@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // Records of a known combination count through the cache exactly as the
@@ -101,13 +103,10 @@ func TestComboCacheBound(t *testing.T) {
 
 // read takes the lowest field of a key and writes a field below
 // comboValues straight into that key position: every key must map to
-// exactly one field, and the reporter position must be no field's.
+// exactly one field.
 func TestRequestFieldKeys(t *testing.T) {
 	seen := map[string]int{}
 	for f, keys := range requestFieldKeys {
-		if f == ckReporter {
-			t.Errorf("field %d is the reporter's key position", f)
-		}
 		for _, k := range keys {
 			if g, dup := seen[k]; dup {
 				t.Errorf("%q maps to fields %d and %d", k, g, f)
@@ -117,5 +116,137 @@ func TestRequestFieldKeys(t *testing.T) {
 				t.Errorf("%q: fields %b, want %b", k, got, uint64(1)<<f)
 			}
 		}
+	}
+}
+
+// resourceLogs appends a resource with attrs and one record per entry of
+// records to ld.
+func resourceLogs(ld plog.Logs, attrs map[string]any, records ...map[string]any) {
+	rl := ld.ResourceLogs().AppendEmpty()
+	_ = rl.Resource().Attributes().FromRaw(attrs)
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, a := range records {
+		_ = lrs.AppendEmpty().Attributes().FromRaw(a)
+	}
+}
+
+// A combination is named by its resource's values and the record's own:
+// records with the same attributes under different resources take their
+// own series, a record's attribute overrides its resource's (and then
+// differs from a record that does not), and every batch after the first
+// counts through the cache what the first counted without it.
+func TestComboCacheResources(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	rec := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r"}
+	moved := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "k8s.namespace.name": "b"}
+	named := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "k8s.pod.label.app": "other"}
+	renamed := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "app": "other"}
+	batch := func() plog.Logs {
+		ld := plog.NewLogs()
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "a", "app": "llm"}, rec, rec, moved, named, renamed)
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "b", "app": "llm"}, rec)
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "a", "k8s.pod.label.app": "llm"}, rec, named)
+		return ld
+	}
+	for range 3 {
+		if err := c.ConsumeLogs(context.Background(), batch()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Resources: {a, llm} (twice, once by its app label: one id) and
+	// {b, llm}. Combinations: rec (and named, whose app label does not
+	// override the resource's app), moved and renamed under the first;
+	// rec under the second.
+	if n := len(c.combos.resources); n != 2 {
+		t.Errorf("%d resources remembered, want 2", n)
+	}
+	if n := c.combos.n; n != 4 {
+		t.Errorf("%d combinations remembered, want 4", n)
+	}
+	got := render(t, c, sink)
+	want := []string{ // per batch ×3
+		// a/llm: rec ×2 and named of the first resource, rec and named of the third.
+		`genops.requests{app="llm",availability="good",genops_team="t",namespace="a",reporter="destination",response_code_class="2xx",route="r"} 15`,
+		// b/llm: moved (a record of the first resource) and the second resource's rec.
+		`genops.requests{app="llm",availability="good",genops_team="t",namespace="b",reporter="destination",response_code_class="2xx",route="r"} 6`,
+		// a/other: renamed.
+		`genops.requests{app="other",availability="good",genops_team="t",namespace="a",reporter="destination",response_code_class="2xx",route="r"} 3`,
+	}
+	var requests []string
+	for _, l := range got {
+		if strings.HasPrefix(l, "genops.requests{") {
+			requests = append(requests, l)
+		}
+	}
+	if strings.Join(requests, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(requests, "\n"), strings.Join(want, "\n"))
+	}
+	if n := len(c.combos.resources); n != 0 {
+		t.Errorf("%d resources remembered after a flush", n)
+	}
+}
+
+// Keys are equal exactly when their resource, own positions, own values,
+// status and flags are; values at the other positions (the resource's)
+// are not compared, and equal keys hash alike.
+func TestComboKeyEqual(t *testing.T) {
+	base := func() comboKey {
+		var k comboKey
+		k.res, k.status, k.has = 3, 200, hasDuration
+		k.set = 1<<ckTeam | 1<<ckRoute
+		k.values[ckTeam], k.values[ckRoute], k.values[ckNamespace] = "t", "r", "ns"
+		return k
+	}
+	for name, change := range map[string]func(*comboKey){
+		"resource":        func(k *comboKey) { k.res = 4 },
+		"own position":    func(k *comboKey) { k.set |= 1 << ckCustomer },
+		"own value":       func(k *comboKey) { k.values[ckRoute] = "s" },
+		"own value empty": func(k *comboKey) { k.values[ckTeam] = "" },
+		"status":          func(k *comboKey) { k.status = 503 },
+		"reporter":        func(k *comboKey) { k.has |= hasSourceReporter },
+	} {
+		a, b := base(), base()
+		change(&b)
+		if a.equal(&b) || b.equal(&a) {
+			t.Errorf("%s: keys that differ are equal", name)
+		}
+	}
+	a, b := base(), base()
+	b.values[ckNamespace], b.values[ckApp] = "", "x" // not own: the resource's
+	if !a.equal(&b) {
+		t.Error("keys that differ only in the resource's values are not equal")
+	}
+	if a.hash() != b.hash() {
+		t.Error("equal keys hash differently")
+	}
+}
+
+// The cache stops naming resources at maxResources; the records of the
+// resources it does not name still count.
+func TestComboCacheResourceBound(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxSeries = 4 * maxResources // no fold
+	c, _ := newTestConnector(t, cfg)
+	ld := plog.NewLogs()
+	const resources = maxResources + 100
+	for i := range resources {
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": fmt.Sprintf("ns-%d", i)},
+			map[string]any{"http.response.status_code": 200}, map[string]any{"http.response.status_code": 503})
+	}
+	for range 2 {
+		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.combos.resources); n != maxResources {
+		t.Errorf("%d resources remembered, want %d", n, maxResources)
+	}
+	if n := c.combos.n; n != maxCombos {
+		t.Errorf("%d combinations remembered, want %d", n, maxCombos)
+	}
+	total := 0.0
+	c.requests.each(func(s *series) { total += s.sum })
+	if total != 2*2*resources {
+		t.Errorf("counted %v requests, want %d", total, 2*2*resources)
 	}
 }

@@ -241,23 +241,22 @@ type request struct {
 	hasCost                  bool
 	inTokens, outTokens      int64
 	spanError                bool
-	// set marks the comboKey positions the record's own attributes set
-	// (the rest are the resource's), and setPodName.
-	set uint32
 }
 
-// setPodName in request.set: the record names its pod (with ckApp, what
+// setPodName in request.set (with the comboKey positions the record's own
+// attributes set): the record names its pod (with ckApp, what
 // decides whether a gateway wrote it).
 const setPodName = 1 << 31
 
 // readResource takes the workload from the resource (the pod whose
-// sidecar wrote the log, or the service that emitted the span).
-func (r *request) readResource(attrs pcommon.Map, h *fieldHashes) {
+// sidecar wrote the log, or the service that emitted the span), and the
+// id of its values in the combination cache.
+func (r *request) readResource(attrs pcommon.Map, combos *comboCache) {
 	for k, v := range attrs.All() {
 		r.read(k, v)
 	}
 	r.set = 0
-	h.of(&r.values)
+	r.res = combos.resource(&r.values)
 }
 
 // Fields of a request that attributes fill (attrindex field numbers). A
@@ -446,9 +445,14 @@ func (c *sliConnector) reporter(side string) string {
 // count adds one request to every family it belongs to: through the
 // combination cache when the request's combination is known, else by
 // finding (or creating) each series.
-func (c *sliConnector) count(r *request, res *fieldHashes, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
+func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	r.finishKey(reporter)
-	h := r.hash(r.set, res)
+	if r.res == 0 { // the cache holds no more resources
+		var cb combo
+		c.countSeries(&cb, r, reporter, now, ex)
+		return
+	}
+	h := r.hash()
 	if cb := c.combos.find(h, &r.comboKey); cb != nil {
 		c.update(cb, r, now, ex)
 		return
@@ -593,12 +597,11 @@ var (
 func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	now := pcommon.NewTimestampFromTime(time.Now())
 	var res, r request
-	var resHashes fieldHashes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rl := range ld.ResourceLogs().All() {
 		res = request{}
-		res.readResource(rl.Resource().Attributes(), &resHashes)
+		res.readResource(rl.Resource().Attributes(), &c.combos)
 		resGateway := c.isGateway(&res)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
@@ -629,7 +632,7 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					continue
 				}
 				ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
-				c.count(&r, &resHashes, reporter, now, &ex)
+				c.count(&r, reporter, now, &ex)
 			}
 		}
 	}
@@ -642,12 +645,11 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	now := pcommon.NewTimestampFromTime(time.Now())
 	var res, r request
-	var resHashes fieldHashes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rs := range td.ResourceSpans().All() {
 		res = request{}
-		res.readResource(rs.Resource().Attributes(), &resHashes)
+		res.readResource(rs.Resource().Attributes(), &c.combos)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				var side string
@@ -672,7 +674,7 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 					r.durationMs, r.hasDuration = float64(end-start)/1e6, true
 				}
 				ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
-				c.count(&r, &resHashes, reporter, now, &ex)
+				c.count(&r, reporter, now, &ex)
 			}
 		}
 	}

@@ -259,8 +259,18 @@ type exemplarSource struct {
 	spanID  pcommon.SpanID
 }
 
+// exemplarFrom is ex, or nil when exemplars are off or the record has no
+// trace: decided once per record, for the five or six series it updates.
+func (a *aggregator) exemplarFrom(ex *exemplarSource) *exemplarSource {
+	if !a.exemplars || ex.traceID.IsEmpty() {
+		return nil
+	}
+	return ex
+}
+
+// keepExemplar keeps the record's trace (ex, from exemplarFrom) on s.
 func (a *aggregator) keepExemplar(s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
-	if !a.exemplars || ex == nil || ex.traceID.IsEmpty() {
+	if ex == nil {
 		return
 	}
 	s.exemplar = exemplar{set: true, traceID: ex.traceID, spanID: ex.spanID, value: v, ts: now}

@@ -632,7 +632,7 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					continue
 				}
 				ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
-				c.count(&r, reporter, now, &ex)
+				c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
 			}
 		}
 	}
@@ -674,7 +674,7 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 					r.durationMs, r.hasDuration = float64(end-start)/1e6, true
 				}
 				ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
-				c.count(&r, reporter, now, &ex)
+				c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
 			}
 		}
 	}

@@ -487,6 +487,45 @@ func TestExemplarsAndSLOBuckets(t *testing.T) {
 	}
 }
 
+// A record without a trace leaves the series' exemplar as it was, and
+// with exemplars off no point has one.
+func TestExemplarsOnlyWithTrace(t *testing.T) {
+	traced := pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	for _, enabled := range []bool{true, false} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Exemplars.Enabled = enabled
+		c, sink := newTestConnector(t, cfg)
+		ld := emptyLogs()
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 700})
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 800})
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTraceID(traced)
+		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+		sink.Reset()
+		if err := c.flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+			var exs pmetric.ExemplarSlice
+			switch m.Name() {
+			case "genops.requests":
+				exs = m.Sum().DataPoints().At(0).Exemplars()
+			case "genops.request.duration":
+				exs = m.Histogram().DataPoints().At(0).Exemplars()
+			default:
+				continue
+			}
+			switch {
+			case !enabled && exs.Len() != 0:
+				t.Errorf("exemplars off: %s has %d exemplars", m.Name(), exs.Len())
+			case enabled && (exs.Len() != 1 || exs.At(0).TraceID() != traced):
+				t.Errorf("%s: %d exemplars, want the traced record's", m.Name(), exs.Len())
+			}
+		}
+	}
+}
+
 // SERVER spans count for the destination; an ERROR status or a 5xx is bad;
 // CLIENT spans count only when the source side is on.
 func TestSpans(t *testing.T) {

@@ -56,6 +56,7 @@ type family struct {
 	count                   int
 	caps                    []labelCap
 	maxSeries               int
+	maxValueLen             int // 0: no limit
 }
 
 type familyKind uint8
@@ -110,7 +111,7 @@ type aggregator struct {
 func newFamily(name, description, unit string, kind familyKind, labels []string, cfg *Config) *family {
 	f := &family{
 		name: name, description: description, unit: unit, kind: kind, labels: labels,
-		series: map[uint64]*series{}, maxSeries: cfg.Cardinality.MaxSeries,
+		series: map[uint64]*series{}, maxSeries: cfg.Cardinality.MaxSeries, maxValueLen: cfg.Cardinality.MaxValueLength,
 	}
 	for i, l := range labels {
 		if n, ok := cfg.Cardinality.Labels[l]; ok {
@@ -141,6 +142,13 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 		return s
 	}
 	capped := false
+	for i := range n {
+		if f.maxValueLen > 0 && len(key[i]) > f.maxValueLen {
+			key[i], hashes[i] = semconv.OverflowValue, overflowHash
+			a.countOverflow(f.name, f.labels[i], now)
+			capped, a.folded = true, true
+		}
+	}
 	for i := range f.caps {
 		c := &f.caps[i]
 		v := key[c.pos]

@@ -2,6 +2,7 @@ package sliconnector
 
 import (
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
@@ -24,8 +25,9 @@ import (
 //
 // The cache is bounded (maxCombos, maxResources): when full, new
 // combinations take the ordinary path and are not remembered. Combinations
-// whose labels a cap folded are never remembered. It is emptied at every
-// flush, because expiry may drop the series it points to.
+// whose labels a cap folded are never remembered, nor values longer than
+// cardinality.max_value_length. It is emptied at every flush, because
+// expiry may drop the series it points to.
 
 // Positions of the values of a comboKey.
 const (
@@ -159,20 +161,27 @@ type comboCache struct {
 	byHash    map[uint64]*combo
 	n         int
 	resources map[[comboValues]string]uint32
+	// maxValueLen: longer values are not remembered (0: no limit).
+	maxValueLen int
 }
 
-func newComboCache() comboCache {
-	return comboCache{byHash: map[uint64]*combo{}, resources: map[[comboValues]string]uint32{}}
+func newComboCache(maxValueLen int) comboCache {
+	return comboCache{byHash: map[uint64]*combo{}, resources: map[[comboValues]string]uint32{}, maxValueLen: maxValueLen}
+}
+
+// tooLong reports whether v is longer than the cache remembers.
+func (c *comboCache) tooLong(v string) bool {
+	return c.maxValueLen > 0 && len(v) > c.maxValueLen
 }
 
 // resource is the id of a resource's values, 1 or more, or 0 when there
-// are maxResources already: the records of such a resource are counted
-// without the cache.
+// are maxResources already or a value is too long: the records of such a
+// resource are counted without the cache.
 func (c *comboCache) resource(values *[comboValues]string) uint32 {
 	if id, ok := c.resources[*values]; ok {
 		return id
 	}
-	if len(c.resources) >= maxResources {
+	if len(c.resources) >= maxResources || slices.ContainsFunc(values[:], c.tooLong) {
 		return 0
 	}
 	var k [comboValues]string
@@ -193,9 +202,9 @@ func (c *comboCache) find(h uint64, k *comboKey) *combo {
 	return nil
 }
 
-// store remembers a combination unless the cache is full. It keeps the
-// record's own values (copied: they point into the record), the only ones
-// equal reads.
+// store remembers a combination unless the cache is full or a value is
+// too long. It keeps the record's own values (copied: they point into the
+// record), the only ones equal reads.
 func (c *comboCache) store(h uint64, k *comboKey, cb combo) {
 	if c.n >= maxCombos || k.res == 0 {
 		return
@@ -203,6 +212,9 @@ func (c *comboCache) store(h uint64, k *comboKey, cb combo) {
 	cb.key = comboKey{set: k.set, res: k.res, status: k.status, has: k.has}
 	for s := k.set; s != 0; s &= s - 1 {
 		i := bits.TrailingZeros32(s)
+		if c.tooLong(k.values[i]) {
+			return
+		}
 		cb.key.values[i] = strings.Clone(k.values[i])
 	}
 	cb.next = c.byHash[h]
@@ -213,6 +225,6 @@ func (c *comboCache) store(h uint64, k *comboKey, cb combo) {
 // reset forgets every combination and resource.
 func (c *comboCache) reset() {
 	if c.n > 0 || len(c.resources) > 0 {
-		*c = newComboCache()
+		*c = newComboCache(c.maxValueLen)
 	}
 }

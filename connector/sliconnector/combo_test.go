@@ -3,6 +3,7 @@ package sliconnector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -248,5 +249,87 @@ func TestComboCacheResourceBound(t *testing.T) {
 	c.requests.each(func(s *series) { total += s.sum })
 	if total != 2*2*resources {
 		t.Errorf("counted %v requests, want %d", total, 2*2*resources)
+	}
+}
+
+// A label value longer than max_value_length (here a 1 MiB Host header
+// and a 1 MiB service name on a resource) becomes __overflow__ and is
+// counted in genops_series_overflow_total; the record still counts, the
+// records around it keep their own series, and neither a series nor the
+// combination cache keeps the long value (nor 1 MiB response flags,
+// which decide no label). With no limit it is kept.
+func TestLongLabelValues(t *testing.T) {
+	huge := strings.Repeat("h", 1<<20)
+	batch := func() plog.Logs {
+		ld := plog.NewLogs()
+		ok := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 5, "server.address": "llm.ai.svc.cluster.local:8080", "genops.team": "t"}
+		long := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 5, "server.address": huge + ":8080", "genops.team": "t"}
+		// long flags decide no label: the record counts with ok's.
+		flagged := maps.Clone(ok)
+		flagged["envoy.response_flags"] = huge
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "ai"}, ok, long, ok, flagged)
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "ai", "service.name": huge}, ok)
+		return ld
+	}
+	longest := func(c *sliConnector) int {
+		n := 0
+		for _, f := range c.agg.families {
+			f.each(func(s *series) {
+				for _, v := range s.values {
+					n = max(n, len(v))
+				}
+			})
+		}
+		for _, head := range c.combos.byHash {
+			for cb := head; cb != nil; cb = cb.next {
+				for _, v := range cb.key.values {
+					n = max(n, len(v))
+				}
+			}
+		}
+		for values := range c.combos.resources {
+			for _, v := range values {
+				n = max(n, len(v))
+			}
+		}
+		return n
+	}
+
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	for range 2 {
+		if err := c.ConsumeLogs(context.Background(), batch()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := longest(c); n > 256 {
+		t.Errorf("a %d-byte value is kept", n)
+	}
+	if n := len(c.combos.resources); n != 1 {
+		t.Errorf("%d resources remembered, want 1 (not the one with the long service name)", n)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.requests{availability="good",genops_team="t",namespace="ai",reporter="destination",response_code_class="2xx",service="llm"} 6`,
+		`genops.requests{availability="good",genops_team="t",namespace="ai",reporter="destination",response_code_class="2xx",service="__overflow__"} 4`,
+		`genops.request.duration_count{genops_team="t",namespace="ai",reporter="destination",service="__overflow__"} 4`,
+		`genops.series.overflow{label="service",metric="genops.requests"} 4`,
+		`genops.series.overflow{label="service",metric="genops.request.duration"} 4`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(got)
+	}
+
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxValueLength = 0
+	c, _ = newTestConnector(t, cfg)
+	if err := c.ConsumeLogs(context.Background(), batch()); err != nil {
+		t.Fatal(err)
+	}
+	if n := longest(c); n < len(huge) {
+		t.Errorf("max_value_length 0: the longest value kept is %d bytes, want the %d-byte one", n, len(huge))
 	}
 }

@@ -115,6 +115,10 @@ type CardinalityConfig struct {
 	// Labels caps the distinct values of a label per metric; values past
 	// the cap become __overflow__.
 	Labels map[string]int `mapstructure:"labels"`
+	// MaxValueLength is the longest label value (in bytes) a series keeps;
+	// a longer one (a hostile Host header, say) becomes __overflow__.
+	// 0: no limit.
+	MaxValueLength int `mapstructure:"max_value_length"`
 }
 
 var (
@@ -161,6 +165,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cardinality.MaxSeries < 1 {
 		errs = append(errs, fmt.Errorf("cardinality.max_series: must be at least 1, got %d", c.Cardinality.MaxSeries))
+	}
+	if c.Cardinality.MaxValueLength < 0 {
+		errs = append(errs, fmt.Errorf("cardinality.max_value_length: must not be negative, got %d", c.Cardinality.MaxValueLength))
 	}
 	for l, n := range c.Cardinality.Labels {
 		if !slices.Contains(cappableLabels, l) {

@@ -36,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 	if err := confmap.Validate(def); err != nil {
 		t.Fatal(err)
 	}
-	if def.Reporter != ReporterDestination || !def.Exemplars.Enabled || def.Cardinality.MaxSeries != 10_000 ||
+	if def.Reporter != ReporterDestination || !def.Exemplars.Enabled || def.Cardinality.MaxSeries != 10_000 || def.Cardinality.MaxValueLength != 256 ||
 		def.Cardinality.Labels["genops_customer_id"] != 1_000 || def.Expiry != 5*time.Minute || def.FlushInterval != 15*time.Second ||
 		len(def.Availability.FailureFlags) != 18 || def.Availability.Count429 || len(def.Histogram.Buckets) != 13 ||
 		def.Gateways.Count != GatewaySkip || len(def.Gateways.Workloads) != 3 {
@@ -49,7 +49,7 @@ func TestLoadConfig(t *testing.T) {
 	if full.SLOFile != "../../config/slo.yaml" || !slices.Equal(full.Availability.FailureFlags, []string{"UF", "UH"}) ||
 		!full.Availability.Count429 || !full.Availability.ClientSide || !full.Availability.Policy || !full.Availability.InjectedFaults ||
 		full.Reporter != ReporterBoth || !slices.Equal(full.Histogram.Buckets, []time.Duration{100 * time.Millisecond, time.Second}) ||
-		full.Exemplars.Enabled || full.Cardinality.MaxSeries != 500 || full.Cardinality.Labels["genops_customer_id"] != 50 ||
+		full.Exemplars.Enabled || full.Cardinality.MaxSeries != 500 || full.Cardinality.MaxValueLength != 64 || full.Cardinality.Labels["genops_customer_id"] != 50 ||
 		full.Cardinality.Labels["route"] != 20 || full.Expiry != 10*time.Minute || full.FlushInterval != 30*time.Second ||
 		!slices.Equal(full.Gateways.Workloads, []string{"my-gateway"}) || full.Gateways.Count != GatewayDestination ||
 		!full.Histogram.Exponential.Enabled || full.Histogram.Exponential.Scale != 2 {
@@ -69,7 +69,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		t.Fatal("validated")
 	}
 	for _, want := range []string{
-		`reporter: "client"`, `availability.failure_flags: "XX"`, "histogram.buckets[0]", "cardinality.max_series",
+		`reporter: "client"`, `availability.failure_flags: "XX"`, "histogram.buckets[0]", "cardinality.max_series", "cardinality.max_value_length",
 		`cardinality.labels: "pod"`, "flush_interval", `gateways.count: "sometimes"`, "histogram.exponential.scale: 9",
 	} {
 		if !strings.Contains(err.Error(), want) {

@@ -151,7 +151,7 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 		overflow:  newFamily(semconv.MetricSeriesOverflow, "Records whose labels were folded into __overflow__ by a cardinality cap, by metric and label.", "{record}", kindIntSum, overflowLabels, overflow),
 		exemplars: cfg.Exemplars.Enabled,
 	}
-	c.combos = newComboCache()
+	c.combos = newComboCache(cfg.Cardinality.MaxValueLength)
 	for _, w := range cfg.Gateways.Workloads {
 		c.gatewayPrefixes = append(c.gatewayPrefixes, w+"-")
 	}

@@ -44,7 +44,7 @@ func createDefaultConfig() component.Config {
 		},
 		Histogram:     HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
 		Exemplars:     ExemplarsConfig{Enabled: true},
-		Cardinality:   CardinalityConfig{MaxSeries: 10_000, Labels: map[string]int{semconv.LabelGenOpsCustomerID: 1_000}},
+		Cardinality:   CardinalityConfig{MaxSeries: 10_000, Labels: map[string]int{semconv.LabelGenOpsCustomerID: 1_000}, MaxValueLength: 256},
 		Expiry:        5 * time.Minute,
 		FlushInterval: 15 * time.Second,
 	}

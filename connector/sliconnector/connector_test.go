@@ -462,29 +462,36 @@ func TestExemplarsAndSLOBuckets(t *testing.T) {
 	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
 		t.Fatal(err)
 	}
-	sink.Reset()
-	if err := c.flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	found := 0
-	for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
-		var exs pmetric.ExemplarSlice
-		switch m.Name() {
-		case "genops.requests":
-			exs = m.Sum().DataPoints().At(0).Exemplars()
-		case "genops.request.duration":
-			exs = m.Histogram().DataPoints().At(0).Exemplars()
-		default:
-			continue
-		}
+	for name, exs := range firstPointExemplars(t, c, sink) {
 		if exs.Len() != 1 || exs.At(0).TraceID() != lr.TraceID() {
-			t.Errorf("%s: exemplars %d", m.Name(), exs.Len())
+			t.Errorf("%s: exemplars %d", name, exs.Len())
 		}
 		found++
 	}
 	if found != 2 {
 		t.Errorf("%d metrics with exemplars", found)
 	}
+}
+
+// firstPointExemplars flushes c and returns the exemplars of the first
+// point of genops.requests and genops.request.duration.
+func firstPointExemplars(t *testing.T, c *sliConnector, sink *consumertest.MetricsSink) map[string]pmetric.ExemplarSlice {
+	t.Helper()
+	sink.Reset()
+	if err := c.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]pmetric.ExemplarSlice{}
+	for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+		switch m.Name() {
+		case "genops.requests":
+			out[m.Name()] = m.Sum().DataPoints().At(0).Exemplars()
+		case "genops.request.duration":
+			out[m.Name()] = m.Histogram().DataPoints().At(0).Exemplars()
+		}
+	}
+	return out
 }
 
 // A record without a trace leaves the series' exemplar as it was, and
@@ -502,25 +509,16 @@ func TestExemplarsOnlyWithTrace(t *testing.T) {
 		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
 			t.Fatal(err)
 		}
-		sink.Reset()
-		if err := c.flush(context.Background()); err != nil {
-			t.Fatal(err)
+		points := firstPointExemplars(t, c, sink)
+		if len(points) != 2 {
+			t.Errorf("%d metrics, want genops.requests and genops.request.duration", len(points))
 		}
-		for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
-			var exs pmetric.ExemplarSlice
-			switch m.Name() {
-			case "genops.requests":
-				exs = m.Sum().DataPoints().At(0).Exemplars()
-			case "genops.request.duration":
-				exs = m.Histogram().DataPoints().At(0).Exemplars()
-			default:
-				continue
-			}
+		for name, exs := range points {
 			switch {
 			case !enabled && exs.Len() != 0:
-				t.Errorf("exemplars off: %s has %d exemplars", m.Name(), exs.Len())
+				t.Errorf("exemplars off: %s has %d exemplars", name, exs.Len())
 			case enabled && (exs.Len() != 1 || exs.At(0).TraceID() != traced):
-				t.Errorf("%s: %d exemplars, want the traced record's", m.Name(), exs.Len())
+				t.Errorf("%s: %d exemplars, want the traced record's", name, exs.Len())
 			}
 		}
 	}

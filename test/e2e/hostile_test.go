@@ -47,6 +47,10 @@ func TestHostileInput(t *testing.T) {
 		line("ml-platform", "\xff\xfe\xfd binary \x80"),  // invalid UTF-8
 		line("ml-platform", strings.Repeat("é", 10_000)), // long multi-byte value
 		line(`ml-platform" "injected`, "cust-3"),         // quote inside a quoted value
+		// a 50 KB Host header (Envoy allows 60 KiB): the service label
+		// it gives is folded (cardinality.max_value_length), the
+		// request still counted
+		strings.Replace(line("ml-platform", "cust-4"), `"llm.ai:8080"`, `"`+strings.Repeat("h", 50_000)+`:8080"`, 1),
 	}
 	bad := []string{
 		"garbage",
@@ -158,6 +162,13 @@ service:
 		// Every bad line, the empty one included (reason "empty").
 		if want := float64(len(bad) + len(jsonLines) - goodJSON); errs != want {
 			return fmt.Errorf("parse errors %v, want %v", errs, want)
+		}
+		families, err := collectortest.Scrape("http://" + prom + "/metrics")
+		if err != nil {
+			return err
+		}
+		if len(collectortest.Matching(collectortest.Samples(families["genops_series_overflow_total"]), map[string]string{"label": "service"})) == 0 {
+			return fmt.Errorf("no genops_series_overflow_total{label=service} for the 50 KB Host header")
 		}
 		return nil
 	})

@@ -19,7 +19,7 @@ import (
 //
 // A record's values are its resource's, overridden by its own
 // attributes. The resource's values are looked up once per resource and
-// stand in the key as a number (resourceIDs); the key then holds only the
+// stand in the key as a number (comboCache.resource); the key then holds only the
 // values the record's own attributes set, and a record hashes and
 // compares those alone.
 //
@@ -66,7 +66,7 @@ type comboKey struct {
 	// the others, its resource's, which the key names by res instead.
 	values [comboValues]string
 	set    uint32 // bit i: position i set by the record's own attributes
-	res    uint32 // the resource's values (resourceIDs; 0: none)
+	res    uint32 // the resource's values (comboCache.resource; 0: none)
 	status int64
 	has    uint8
 }
@@ -202,11 +202,11 @@ func (c *comboCache) find(h uint64, k *comboKey) *combo {
 	return nil
 }
 
-// store remembers a combination unless the cache is full or a value is
-// too long. It keeps the record's own values (copied: they point into the
-// record), the only ones equal reads.
+// store remembers a combination of a named resource (k.res != 0) unless
+// the cache is full or a value is too long. It keeps the record's own
+// values (copied: they point into the record), the only ones equal reads.
 func (c *comboCache) store(h uint64, k *comboKey, cb combo) {
-	if c.n >= maxCombos || k.res == 0 {
+	if c.n >= maxCombos {
 		return
 	}
 	cb.key = comboKey{set: k.set, res: k.res, status: k.status, has: k.has}

@@ -447,7 +447,7 @@ func (c *sliConnector) reporter(side string) string {
 // finding (or creating) each series.
 func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	r.finishKey(reporter)
-	if r.res == 0 { // the cache holds no more resources
+	if r.res == 0 { // the cache does not name the resource: count without it
 		var cb combo
 		c.countSeries(&cb, r, reporter, now, ex)
 		return

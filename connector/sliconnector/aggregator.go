@@ -143,7 +143,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 	}
 	capped := false
 	for i := range n {
-		if f.maxValueLen > 0 && len(key[i]) > f.maxValueLen {
+		if overLength(key[i], f.maxValueLen) {
 			key[i], hashes[i] = semconv.OverflowValue, overflowHash
 			a.countOverflow(f.name, f.labels[i], now)
 			capped, a.folded = true, true
@@ -197,6 +197,12 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 }
 
 var overflowHash = hashValue(semconv.OverflowValue)
+
+// overLength reports whether v is longer than limit bytes
+// (cardinality.max_value_length; 0: no limit).
+func overLength(v string, limit int) bool {
+	return limit > 0 && len(v) > limit
+}
 
 func (a *aggregator) countOverflow(metric, label string, now pcommon.Timestamp) {
 	if a.overflow == nil {

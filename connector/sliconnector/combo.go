@@ -19,9 +19,9 @@ import (
 //
 // A record's values are its resource's, overridden by its own
 // attributes. The resource's values are looked up once per resource and
-// stand in the key as a number (comboCache.resource); the key then holds only the
-// values the record's own attributes set, and a record hashes and
-// compares those alone.
+// stand in the key as a number (comboCache.resource); the key then holds
+// only the values the record's own attributes set, and a record hashes
+// and compares those alone.
 //
 // The cache is bounded (maxCombos, maxResources): when full, new
 // combinations take the ordinary path and are not remembered. Combinations
@@ -171,7 +171,7 @@ func newComboCache(maxValueLen int) comboCache {
 
 // tooLong reports whether v is longer than the cache remembers.
 func (c *comboCache) tooLong(v string) bool {
-	return c.maxValueLen > 0 && len(v) > c.maxValueLen
+	return overLength(v, c.maxValueLen)
 }
 
 // resource is the id of a resource's values, 1 or more, or 0 when there

@@ -30,7 +30,48 @@ type Pod struct {
 	// Workload is the owning workload: Deployment (through its
 	// ReplicaSet), StatefulSet, DaemonSet, Job, or the pod itself.
 	WorkloadKind, WorkloadName string
+	// Proxy is the mesh proxy the platform injected into the pod or
+	// deployed it as (ProxyIstio, ProxyLinkerd, ProxyConsul), "" for none:
+	// only such a pod's proxy log is an access log (docs/trust.md).
+	Proxy string
 }
+
+// Mesh proxies a pod may run, as Pod.Proxy names them.
+const (
+	ProxyIstio   = "istio"
+	ProxyLinkerd = "linkerd"
+	ProxyConsul  = "consul"
+)
+
+// MeshProxy tells which mesh proxy a pod runs, from what only the mesh's
+// injector or the platform writes: Istio's sidecar.istio.io/status
+// annotation (sidecars and injected gateways), the labels Istio puts on
+// the gateways and waypoints it deploys itself (Gateway API) and on its
+// ztunnel and classic ingress/egress gateway pods in their own namespace,
+// Linkerd's linkerd.io/proxy-version annotation, Consul's
+// consul.hashicorp.com/connect-inject-status: injected. A container named
+// istio-proxy proves nothing: any pod can have one.
+func MeshProxy(p *corev1.Pod) string {
+	a, l := p.Annotations, p.Labels
+	switch {
+	case a[proxyAnnotation] != "": // already trimmed
+		return a[proxyAnnotation]
+	case a["sidecar.istio.io/status"] != "",
+		l["gateway.istio.io/managed"] != "",
+		strings.HasPrefix(p.Namespace, "istio-") && (l["app"] == "ztunnel" || l["istio"] != ""):
+		return ProxyIstio
+	case a["linkerd.io/proxy-version"] != "":
+		return ProxyLinkerd
+	case a["consul.hashicorp.com/connect-inject-status"] == "injected":
+		return ProxyConsul
+	}
+	return ""
+}
+
+// proxyAnnotation is where trimPod keeps MeshProxy's answer (the pod's
+// other annotations are dropped).
+const proxyAnnotation = "otelcol-genops/mesh-proxy"
+
 
 // Options choose what is watched.
 type Options struct {
@@ -143,9 +184,13 @@ func trimPod(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
+	var annotations map[string]string
+	if proxy := MeshProxy(p); proxy != "" {
+		annotations = map[string]string{proxyAnnotation: proxy}
+	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: p.Name, Namespace: p.Namespace, UID: p.UID, Labels: p.Labels,
+			Name: p.Name, Namespace: p.Namespace, UID: p.UID, Labels: p.Labels, Annotations: annotations,
 			OwnerReferences: p.OwnerReferences, ResourceVersion: p.ResourceVersion,
 		},
 		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork},
@@ -215,7 +260,8 @@ func (s *Store) byIndex(index, key string) (Pod, bool) {
 }
 
 func (s *Store) pod(p *corev1.Pod) Pod {
-	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels}
+	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels,
+		Proxy: p.Annotations[proxyAnnotation]}
 	out.WorkloadKind, out.WorkloadName = Workload(p, func(namespace, name string) []metav1.OwnerReference {
 		if obj, ok, _ := s.replicaSets.GetStore().GetByKey(namespace + "/" + name); ok {
 			return obj.(metav1.Object).GetOwnerReferences()

@@ -55,7 +55,7 @@ func compileDimensions(cfg *Config) []dimension {
 		dc := cfg.Dimensions[name]
 		d := dimension{name: name, attr: dimensionAttrs[name], trust: dc.Trust, maxLen: dc.MaxLength, hash: dc.Hash, def: dc.Default}
 		if d.trust == "" {
-			d.trust = TrustAlways
+			d.trust = TrustWhenSourceMatches
 		}
 		if d.maxLen == 0 {
 			d.maxLen = 128
@@ -168,9 +168,9 @@ func (t *trustedCaller) trusts(principal, namespace string) bool {
 				return true
 			}
 		}
-		if namespace == "" {
-			namespace = spiffeNamespace(principal)
-		}
+		// The mesh verified the principal (mTLS); the caller's pod was
+		// found by an address, which a NAT or a reused IP can change.
+		namespace = spiffeNamespace(principal)
 	}
 	return namespace != "" && t.namespaces[namespace]
 }

@@ -20,10 +20,14 @@ import (
 const benchLine = `[2026-11-20T10:00:00.000Z] "POST /v1/chat/completions HTTP/2" 200 - via_upstream - "-" 512 2048 1234 1200 "-" "python-httpx/0.27.0" "3c1f0b9e-1111-2222-3333-444455556666" "llm.ai.svc.cluster.local:8080" "10.0.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.0.0.7:8080 10.0.0.2:40000 outbound_.8080_._.llm.ai.svc.cluster.local default ` +
 	`"ml-platform" "support-bot" "cust-42" "cc-1" "gold" "production" "chat" "gpt-4o" "openai" "1200" "300" "-"`
 
-// pricedConfig is kubeConfig with the repository's price table.
+// pricedConfig is kubeConfig with the repository's price table, the
+// callers in api-gateway trusted and the llm workload allowed to state
+// its tokens: every header of benchLine is read and checked.
 func pricedConfig() *Config {
 	cfg := kubeConfig()
 	cfg.PricingFile = "../../config/pricing.yaml"
+	cfg.TrustedSources.Namespaces = []string{"api-gateway"}
+	cfg.AIWorkloads = []string{"ai/llm"}
 	return cfg
 }
 

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -25,10 +27,16 @@ const (
 	numSources
 )
 
-// Sources of a governance value, in the default precedence order.
+// Sources of a governance value, by their indexes.
 var defaultSources = []string{
 	sourceHeader: semconv.SourceHeader, sourceSpanTag: semconv.SourceSpanTag, sourcePodLabel: semconv.SourcePodLabel,
 	sourceNamespaceLabel: semconv.SourceNamespaceLabel, sourceDefault: semconv.SourceDefault,
+}
+
+// defaultOrder is the default precedence: what the platform set (pod,
+// then namespace labels) beats what a request claims (docs/trust.md).
+var defaultOrder = []string{
+	semconv.SourcePodLabel, semconv.SourceNamespaceLabel, semconv.SourceHeader, semconv.SourceSpanTag, semconv.SourceDefault,
 }
 
 // Dimensions, by their short names.
@@ -69,9 +77,17 @@ type Config struct {
 	Labels map[string]string `mapstructure:"labels"`
 	// Dimensions configures trust and validation per dimension.
 	Dimensions map[string]DimensionConfig `mapstructure:"dimensions"`
-	// TrustedSources are the callers whose headers a dimension with
-	// trust: when_source_matches accepts.
+	// TrustedSources are the callers whose headers and span tags a
+	// dimension with trust: when_source_matches accepts.
 	TrustedSources TrustedSources `mapstructure:"trusted_sources"`
+	// AIWorkloads are the workloads (namespace/workload, namespace/* or *)
+	// whose responses may state their own cost and token counts
+	// (x-genops-cost, x-genops-tokens-*, genops.cost.total): AI gateways and
+	// model servers. Empty: cost only from token counts the workloads
+	// report in gen_ai.usage.* times the price table.
+	AIWorkloads []string `mapstructure:"ai_workloads"`
+	// Limits bound the numbers one request may carry.
+	Limits LimitsConfig `mapstructure:"limits"`
 	// HashKey is the HMAC key for dimensions with hash: true.
 	HashKey configopaque.String `mapstructure:"hash_key"`
 	// Kubernetes configures pod and namespace label lookups.
@@ -153,6 +169,22 @@ type TrustedSources struct {
 	Principals []string `mapstructure:"principals"`
 	// Namespaces are the caller's namespaces (from its SPIFFE id or pod).
 	Namespaces []string `mapstructure:"namespaces"`
+	// Forwarders are the namespaces of collectors that forward records
+	// they have already attributed (an agent's OTLP exporter to a
+	// gateway): the identity and governance attributes of what their pods
+	// send are kept.
+	Forwarders []string `mapstructure:"forwarders"`
+}
+
+// LimitsConfig bounds a request's numbers: a value past a limit is
+// refused and counted, never cut.
+type LimitsConfig struct {
+	// MaxTokensPerRequest is the most tokens of one type a request may
+	// report.
+	MaxTokensPerRequest int64 `mapstructure:"max_tokens_per_request"`
+	// MaxCostPerRequest is the most one request may cost, in the price
+	// table's currency.
+	MaxCostPerRequest float64 `mapstructure:"max_cost_per_request"`
 }
 
 // KubernetesConfig configures the informers.
@@ -215,6 +247,20 @@ func (c *Config) Validate() error {
 		if _, err := accesslog.New(c.AccessLogFormat, c.AccessLogEncoding, nil); err != nil {
 			errs = append(errs, fmt.Errorf("access_log_format: %w", err))
 		}
+	}
+	for i, w := range c.AIWorkloads {
+		if w != "*" {
+			ns, name, ok := strings.Cut(w, "/")
+			if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+				errs = append(errs, fmt.Errorf("ai_workloads[%d]: %q is not namespace/workload, namespace/* or *", i, w))
+			}
+		}
+	}
+	if c.Limits.MaxTokensPerRequest < 1 {
+		errs = append(errs, fmt.Errorf("limits.max_tokens_per_request: must be at least 1, got %d", c.Limits.MaxTokensPerRequest))
+	}
+	if !(c.Limits.MaxCostPerRequest > 0) || math.IsInf(c.Limits.MaxCostPerRequest, 0) {
+		errs = append(errs, fmt.Errorf("limits.max_cost_per_request: must be a positive finite number, got %v", c.Limits.MaxCostPerRequest))
 	}
 	switch c.Kubernetes.Mode {
 	case KubernetesOff, KubernetesCluster:

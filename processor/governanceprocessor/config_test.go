@@ -2,6 +2,7 @@ package governanceprocessor
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,8 +38,10 @@ func TestLoadConfig(t *testing.T) {
 	if err := confmap.Validate(def); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(def.Sources, defaultSources) || def.Headers[DimTeam] != "x-genops-team" || def.Labels[DimTeam] != "genops.ai/team" ||
-		def.Dimensions[DimTeam].Trust != TrustAlways || def.Dimensions[DimTeam].MaxLength != 128 || def.Dimensions[DimTeam].Default != "unknown" ||
+	if !slices.Equal(def.Sources, []string{"pod_label", "namespace_label", "header", "span_tag", "default"}) ||
+		def.Headers[DimTeam] != "x-genops-team" || def.Labels[DimTeam] != "genops.ai/team" ||
+		def.Dimensions[DimTeam].Trust != TrustWhenSourceMatches || def.Dimensions[DimCustomerID].Trust != TrustWhenSourceMatches ||
+		len(def.AIWorkloads) != 0 || def.Limits.MaxTokensPerRequest != 10_000_000 || def.Limits.MaxCostPerRequest != 1000 || def.Dimensions[DimTeam].MaxLength != 128 || def.Dimensions[DimTeam].Default != "unknown" ||
 		len(def.Dimensions[DimEnvironment].Allow) != 5 || def.Kubernetes.Mode != KubernetesOff {
 		t.Errorf("defaults: %+v", def)
 	}
@@ -51,6 +54,9 @@ func TestLoadConfig(t *testing.T) {
 		full.Labels[DimTeam] != "example.com/team" || c.Trust != TrustWhenSourceMatches || c.Pattern != "^c-[0-9]+$" ||
 		c.MaxLength != 32 || !c.Hash || c.Default != "anonymous" || string(full.HashKey) != "s3cret" ||
 		len(full.TrustedSources.Principals) != 2 || full.TrustedSources.Namespaces[0] != "api-gateway" ||
+		!slices.Equal(full.TrustedSources.Forwarders, []string{"otelcol-genops"}) ||
+		!slices.Equal(full.AIWorkloads, []string{"ai/llm-gateway", "models/*"}) ||
+		full.Limits.MaxTokensPerRequest != 2_000_000 || full.Limits.MaxCostPerRequest != 50 ||
 		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second ||
 		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" || full.AccessLogFormat != "istio_json" {
 		t.Errorf("full: %+v", full)
@@ -82,6 +88,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		`sources[1]: "magic"`, `sources[2]: "header" appears twice`, `dimensions.team.trust: "sometimes"`,
 		"dimensions.team.pattern", "dimensions.team.max_length", "dimensions.team.hash: needs hash_key",
 		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "access_log_format: position 1: unterminated",
+		`ai_workloads[0]: "llm-gateway" is not namespace/workload`, `ai_workloads[1]: "ai/"`,
+		"limits.max_tokens_per_request: must be at least 1, got -1", "limits.max_cost_per_request: must be a positive finite number, got +Inf",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)
@@ -116,6 +124,34 @@ func TestPriceTable(t *testing.T) {
 	}
 	if pt.Currency != "USD" || pt.AsOf == "" {
 		t.Errorf("table header %+v", pt)
+	}
+}
+
+// A price table that would bill a non-finite, negative or absurd amount
+// is refused at start, each bad price named by its row and key.
+func TestPriceTableRefusesPoisonedPrices(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pricing.yaml")
+	table := `currency: USD
+models:
+  - {match: "a*", input_per_million: .nan, output_per_million: 1}
+  - {match: "b*", input_per_million: 1, output_per_million: -3}
+  - {match: "c*", input_per_million: .inf, output_per_million: 1e300}
+default: {input_per_million: -.inf, output_per_million: 0}
+`
+	if err := os.WriteFile(file, []byte(table), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadPriceTable(file)
+	if err == nil {
+		t.Fatal("a poisoned table loaded")
+	}
+	for _, want := range []string{
+		"models[0] (a*).input_per_million: NaN", "models[1] (b*).output_per_million: -3", "models[2] (c*).input_per_million: +Inf",
+		"models[2] (c*).output_per_million: 1e+300", "default.input_per_million: -Inf",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q not in %v", want, err)
+		}
 	}
 }
 

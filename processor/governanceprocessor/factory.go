@@ -33,15 +33,17 @@ const (
 	codePattern     = `^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$`
 )
 
-// createDefaultConfig: headers trusted when they pass validation (set
-// trust: when_source_matches with trusted_sources in a multi-tenant mesh),
+// createDefaultConfig fails closed (docs/trust.md): labels beat claims,
+// a header or span tag counts only when a trusted source sent the request
+// (trusted_sources, empty here), no workload may state its own cost;
 // headers and labels named as in ARCHITECTURE.md, no Kubernetes lookups.
 func createDefaultConfig() component.Config {
 	dim := func(pattern string, allow ...string) DimensionConfig {
-		return DimensionConfig{Trust: TrustAlways, Pattern: pattern, Allow: allow, MaxLength: 128, Default: "unknown"}
+		return DimensionConfig{Trust: TrustWhenSourceMatches, Pattern: pattern, Allow: allow, MaxLength: 128, Default: "unknown"}
 	}
 	return &Config{
-		Sources: append([]string(nil), defaultSources...),
+		Sources: append([]string(nil), defaultOrder...),
+		Limits:  LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000},
 		Headers: map[string]string{
 			DimTeam: semconv.HeaderTeam, DimProject: semconv.HeaderProject, DimCustomerID: semconv.HeaderCustomerID,
 			DimCostCenter: semconv.HeaderCostCenter, DimCustomerTier: semconv.HeaderCustomerTier,

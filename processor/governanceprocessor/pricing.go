@@ -2,7 +2,9 @@ package governanceprocessor
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"strings"
@@ -43,18 +45,42 @@ func LoadPriceTable(file string) (*PriceTable, error) {
 	if t.Currency == "" {
 		return nil, fmt.Errorf("%s: currency: required (e.g. USD)", file)
 	}
+	var errs []error
 	for i, r := range t.Models {
 		if r.Match == "" {
-			return nil, fmt.Errorf("%s: models[%d].match: required", file, i)
+			errs = append(errs, fmt.Errorf("%s: models[%d].match: required", file, i))
 		}
 		if _, err := path.Match(r.Match, ""); err != nil {
-			return nil, fmt.Errorf("%s: models[%d].match %q: %w", file, i, r.Match, err)
+			errs = append(errs, fmt.Errorf("%s: models[%d].match %q: %w", file, i, r.Match, err))
 		}
-		if r.InputPerMillion < 0 || r.OutputPerMillion < 0 {
-			return nil, fmt.Errorf("%s: models[%d]: prices must not be negative", file, i)
-		}
+		errs = append(errs, r.checkPrices(fmt.Sprintf("%s: models[%d] (%s)", file, i, r.Match))...)
+	}
+	if t.Default != nil {
+		errs = append(errs, t.Default.checkPrices(file+": default")...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return &t, nil
+}
+
+// maxPricePerMillion bounds a price: no model costs a million currency
+// units per million tokens, and a typo that large would bill absurdly.
+const maxPricePerMillion = 1e6
+
+// checkPrices refuses a price that is not a finite number from 0 to
+// maxPricePerMillion (YAML reads .nan, .inf and -1 as floats).
+func (r *PriceRow) checkPrices(where string) []error {
+	var errs []error
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"input_per_million", r.InputPerMillion}, {"output_per_million", r.OutputPerMillion}} {
+		if math.IsNaN(p.v) || p.v < 0 || p.v > maxPricePerMillion {
+			errs = append(errs, fmt.Errorf("%s.%s: %v is not a price from 0 to %g", where, p.key, p.v, float64(maxPricePerMillion)))
+		}
+	}
+	return errs
 }
 
 // Lookup finds the price row of a model: the first glob that matches, else
@@ -115,7 +141,9 @@ func (c *priceCache) Lookup(model string) (PriceRow, bool) {
 	return row, ok
 }
 
-// Cost of a call in the table's currency.
+// Cost of a call in the table's currency. Prices are finite and bounded
+// (LoadPriceTable) and so are token counts (limits), so the result is
+// finite; the caller checks it against max_cost_per_request.
 func (r PriceRow) Cost(inputTokens, outputTokens int64) float64 {
 	return (float64(inputTokens)*r.InputPerMillion + float64(outputTokens)*r.OutputPerMillion) / 1e6
 }

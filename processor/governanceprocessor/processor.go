@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -51,13 +50,20 @@ type governance struct {
 	// metricDims are the dims proxy metrics get (pointers into dims).
 	metricDims []metricDim
 	trusted    trustedCaller
-	hashKey    []byte
-	prices     *priceCache
-	telemetry  *metadata.TelemetryBuilder
+	// forwarders are TrustedSources.Forwarders as a set.
+	forwarders map[string]bool
+	// ai decides which workloads may state their own cost and tokens.
+	ai        aiWorkloads
+	hashKey   []byte
+	prices    *priceCache
+	telemetry *metadata.TelemetryBuilder
 	// sources is cfg.Sources as indexes into defaultSources.
 	sources []int
-	// conflicts[i][s] counts a conflict of dimension i won by source s.
-	conflicts [maxDims][numSources]metric.AddOption
+	// conflicts[i][s][r] counts a conflict of dimension i won by source s
+	// for reason r.
+	conflicts [maxDims][numSources][numConflictReasons]metric.AddOption
+	// rejected[c][r] counts a refused claim c for reason r.
+	rejected [numClaims][numRejectReasons]metric.AddOption
 
 	// accessLog structures unparsed access log records (nil when
 	// access_log_format is not set); fields is its scratch space.
@@ -82,19 +88,32 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 	}
 	g := &governance{
 		set: set, cfg: cfg, dims: compileDimensions(cfg), telemetry: tb, hashKey: []byte(cfg.HashKey),
-		trusted:   trustedCaller{principals: cfg.TrustedSources.Principals, namespaces: map[string]bool{}},
-		newClient: kubernetesClient,
+		trusted:    trustedCaller{principals: cfg.TrustedSources.Principals, namespaces: map[string]bool{}},
+		forwarders: map[string]bool{},
+		ai:         newAIWorkloads(cfg.AIWorkloads),
+		newClient:  kubernetesClient,
+	}
+	for _, ns := range cfg.TrustedSources.Forwarders {
+		g.forwarders[ns] = true
 	}
 	g.metricDims = metricDimensions(g.dims)
 	g.keys = newSlotKeys(g.dims)
 	for _, ns := range cfg.TrustedSources.Namespaces {
 		g.trusted.namespaces[ns] = true
 	}
-	// One attribute set per dimension and winner, made once: counting a
-	// conflict then allocates nothing.
+	// One attribute set per dimension, winner and reason, made once:
+	// counting a conflict then allocates nothing.
 	for i, d := range dimensionNames {
 		for j, s := range defaultSources {
-			g.conflicts[i][j] = metric.WithAttributeSet(attribute.NewSet(attribute.String("dimension", d), attribute.String("winner", s)))
+			for k, reason := range conflictReasons {
+				g.conflicts[i][j][k] = metric.WithAttributeSet(attribute.NewSet(
+					attribute.String("dimension", d), attribute.String("winner", s), attribute.String("reason", reason)))
+			}
+		}
+	}
+	for c, claim := range claimNames {
+		for r, reason := range rejectReasons {
+			g.rejected[c][r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("claim", claim), attribute.String("reason", reason)))
 		}
 	}
 	for _, s := range cfg.Sources {
@@ -291,16 +310,27 @@ func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
 
 // resource finds the pod a resource describes; the resource's own pod is
 // the destination of its inbound records, so its workload goes on the
-// resource, once.
-func (g *governance) resource(res pcommon.Map) (*side, string) {
-	local := g.resourcePod(res)
+// resource, once. Over the network the resource describes the pod at the
+// connection's address, whatever it claims (verifyResource). keep is
+// false when the resource is a log file of a pod the informer knows to
+// run no mesh proxy: its lines are no access log.
+func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
+	if o.verified(g) {
+		g.verifyResource(ctx, res, o.reporter)
+		local = o.reporter
+	} else {
+		local = g.resourcePod(res)
+	}
+	if !o.network && g.store != nil && local.found && local.pod.Proxy == "" {
+		return local, "", false
+	}
 	if local.found {
 		g.res.read(g.keys, res)
 		g.res.setWorkload(slotDestination, local)
 		g.res.apply()
 	}
-	ns, _ := res.Get(semconv.AttrK8sNamespace)
-	return local, ns.Str()
+	v, _ := res.Get(semconv.AttrK8sNamespace)
+	return local, v.Str(), true
 }
 
 func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
@@ -308,23 +338,59 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	defer g.mu.Unlock()
 	b := g.newBatch()
 	r := &g.rec
-	for _, rl := range ld.ResourceLogs().All() {
-		local, nsOfResource := g.resource(rl.Resource().Attributes())
+	o := g.originOf(ctx)
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		local, nsOfResource, keep := g.resource(ctx, rl.Resource().Attributes(), o)
+		if !keep {
+			g.telemetry.RejectedClaims.Add(ctx, int64(countLogs(rl)), g.rejected[claimProxy][rejectForged])
+			return true
+		}
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				g.structure(ctx, lr)
 				r.read(g.keys, lr.Attributes())
 				peer := g.peerPod(r, b.peers, slotPeerAddress)
+				c := call{dest: local, src: peer, resourceNS: nsOfResource, principal: g.principal(r, o, local)}
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
-					g.attribute(ctx, b, r, peer, local, nsOfResource, true)
-				} else {
-					g.attribute(ctx, b, r, local, peer, nsOfResource, false)
+					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
+				c.trusted = o.forwarder || g.trusted.trusts(c.principal, c.src.namespace())
+				g.attribute(ctx, b, r, &c, o)
 				r.apply()
 			}
 		}
-	}
+		return false
+	})
 	return ld, nil
+}
+
+func countLogs(rl plog.ResourceLogs) int {
+	n := 0
+	for _, sl := range rl.ScopeLogs().All() {
+		n += sl.LogRecords().Len()
+	}
+	return n
+}
+
+// principal is the caller's mesh identity (SPIFFE id or Linkerd client
+// id) as a record states it, when a mesh proxy wrote the record: the
+// node's proxy log files (of a pod known to run one, or any pod without
+// Kubernetes), or a connection from a pod that runs one (ALS, Envoy's
+// OpenTelemetry access logger). Never from a span.
+func (g *governance) principal(r *record, o origin, local *side) string {
+	switch {
+	case o.forwarder:
+	case g.store == nil:
+	case !o.network && local.found && local.pod.Proxy != "":
+	case o.network && o.reporter.found && o.reporter.pod.Proxy != "":
+	default:
+		return ""
+	}
+	principal, ok := r.str(slotPrincipal)
+	if !ok {
+		principal, _ = r.str(slotLinkerdID)
+	}
+	return principal
 }
 
 func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
@@ -332,17 +398,33 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 	defer g.mu.Unlock()
 	b := g.newBatch()
 	r := &g.rec
+	o := g.originOf(ctx)
 	for _, rs := range td.ResourceSpans().All() {
-		local, nsOfResource := g.resource(rs.Resource().Attributes())
+		local, nsOfResource, _ := g.resource(ctx, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				r.read(g.keys, span.Attributes())
-				peer := g.peerPod(r, b.peers, slotClientAddress, slotPeerAddress, slotNetPeerIP)
-				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
-					g.attribute(ctx, b, r, peer, local, nsOfResource, true)
-				} else {
-					g.attribute(ctx, b, r, local, peer, nsOfResource, false)
+				// The peer's address on a span is the sender's word: over
+				// the network it names no workload (docs/trust.md).
+				peer := unknownSide
+				if !o.verified(g) {
+					peer = g.peerPod(r, b.peers, slotClientAddress, slotPeerAddress, slotNetPeerIP)
 				}
+				c := call{dest: local, src: peer, resourceNS: nsOfResource}
+				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
+					c.dest, c.src, c.destIsPeer = peer, local, true
+				}
+				// A span's tags are trusted as its reporter is: the
+				// gateway's own spans, a forwarder's, or none.
+				switch {
+				case o.forwarder:
+					c.trusted = true
+				case o.verified(g):
+					c.trusted = o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace)
+				default:
+					c.trusted = g.trusted.trusts("", c.src.namespace())
+				}
+				g.attribute(ctx, b, r, &c, o)
 				r.apply()
 			}
 		}
@@ -350,26 +432,35 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 	return td, nil
 }
 
+// call is one request as the processor decides it: the pods at both ends,
+// and whether its caller may make claims.
+type call struct {
+	dest, src *side
+	// destIsPeer says the destination is the other end of the call (an
+	// outbound record, a CLIENT span): its workload goes on the record; an
+	// inbound record's destination is the resource's pod, already on the
+	// resource.
+	destIsPeer bool
+	resourceNS string
+	principal  string
+	// trusted: a trusted source sent the request, so its headers and span
+	// tags count for dimensions with trust: when_source_matches.
+	trusted bool
+}
+
+func (s *side) namespace() string {
+	if s.found {
+		return s.pod.Namespace
+	}
+	return ""
+}
+
 // attribute decides the governance attributes of one record (written by
 // r.apply). A missing or hostile value never fails it: the dimension falls
 // to the next source.
-//
-// destIsPeer says the destination is the other end of the call (an
-// outbound record, a CLIENT span): its workload goes on the record; an
-// inbound record's destination is the resource's pod, already on the
-// resource.
-func (g *governance) attribute(ctx context.Context, b *batch, r *record, dest, src *side, resourceNamespace string, destIsPeer bool) {
-	principal, ok := r.str(slotPrincipal)
-	if !ok {
-		principal, _ = r.str(slotLinkerdID)
-	}
-	callerNS := ""
-	if src.found {
-		callerNS = src.pod.Namespace
-	}
-	trusted := g.trusted.trusts(principal, callerNS)
-
-	destNS := resourceNamespace
+func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call, o origin) {
+	dest, src := c.dest, c.src
+	destNS := c.resourceNS
 	if dest.found {
 		destNS = dest.pod.Namespace
 	}
@@ -377,7 +468,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, dest, s
 
 	for i := range g.dims {
 		d := &g.dims[i]
-		value, source := g.resolve(ctx, d, r, i, dest, nsLabels, trusted)
+		value, source := g.resolve(ctx, d, r, i, dest, nsLabels, c.trusted)
 		if value == "" {
 			continue
 		}
@@ -389,7 +480,10 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, dest, s
 			r.setStr(slotAttributionSource, defaultSources[source])
 		}
 	}
-	if dest.found && destIsPeer {
+	if o.verified(g) {
+		g.dropIdentityClaims(ctx, r, c)
+	}
+	if dest.found && c.destIsPeer {
 		r.setWorkload(slotDestination, dest)
 	}
 	if src.found {
@@ -398,7 +492,27 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, dest, s
 	if g.cfg.Cluster != "" {
 		r.setDefault(slotCluster, g.cfg.Cluster)
 	}
-	g.price(r)
+	g.price(ctx, r, dest)
+}
+
+// dropIdentityClaims removes what a network record says about which
+// workload served it or which service it belongs to, unless it is true:
+// the resource (verifyResource) or the informer says that.
+func (g *governance) dropIdentityClaims(ctx context.Context, r *record, c *call) {
+	forged := false
+	for s := slotDestination; s < slotDestination+workloadSlots; s++ {
+		if v, ok := r.str(s); ok && !(c.destIsPeer && c.dest.owns(r.keys.key[s], v)) {
+			r.remove(s)
+			forged = true
+		}
+	}
+	if forged {
+		g.reject(ctx, claimWorkload, rejectForged)
+	}
+	if v, ok := r.str(slotServiceName); ok && !(c.dest.found && c.dest.servesAs(v)) {
+		r.remove(slotServiceName)
+		g.reject(ctx, claimService, rejectForged)
+	}
 }
 
 // structure parses a record that carries an access log line as its body
@@ -422,25 +536,27 @@ func (g *governance) structure(_ context.Context, lr plog.LogRecord) {
 }
 
 // resolve walks the sources in order and returns the first acceptable
-// value of dimension i and its source (an index in defaultSources). A
-// header that loses to a label, or disagrees with it, is counted as a
-// conflict.
+// value of dimension i and its source (an index in defaultSources).
+// Headers and span tags are claims: they count only when trusted (the
+// dimension's trust rule and the call's caller) and valid. A claim that
+// is not kept is counted as a conflict, with the source that won and why.
 func (g *governance) resolve(ctx context.Context, d *dimension, r *record, i int, dest *side, nsLabels map[string]string, trusted bool) (string, int) {
 	header, hasHeader := r.str(slotDimHeader + slot(i))
-	label := dest.labels[i]
+	tag, hasTag := r.str(slotDimAttr + slot(i))
+	claimTrusted := d.trust == TrustAlways || (d.trust == TrustWhenSourceMatches && trusted)
+	value, source := "", -1
 	for _, s := range g.sources {
-		value := ""
 		switch s {
 		case sourceHeader:
-			if hasHeader && (d.trust == TrustAlways || (d.trust == TrustWhenSourceMatches && trusted)) {
+			if hasHeader && claimTrusted {
 				value, _ = d.accept(header)
 			}
 		case sourceSpanTag:
-			if v, ok := r.str(slotDimAttr + slot(i)); ok {
-				value, _ = d.accept(v)
+			if hasTag && claimTrusted {
+				value, _ = d.accept(tag)
 			}
 		case sourcePodLabel:
-			if label != "" {
+			if label := dest.labels[i]; label != "" {
 				value, _ = d.accept(label)
 			}
 		case sourceNamespaceLabel:
@@ -451,22 +567,63 @@ func (g *governance) resolve(ctx context.Context, d *dimension, r *record, i int
 			value = d.def
 		}
 		if value != "" {
-			if hasHeader && label != "" && (s != sourceHeader || value != label) {
-				g.telemetry.AttributionConflicts.Add(ctx, 1, g.conflicts[i][s])
-			}
-			return value, s
+			source = s
+			break
 		}
 	}
-	return "", -1
+	if hasHeader && source != sourceHeader {
+		g.conflict(ctx, d, i, header, value, source, claimTrusted)
+	}
+	if hasTag && source != sourceSpanTag {
+		g.conflict(ctx, d, i, tag, value, source, claimTrusted)
+	}
+	return value, source
 }
 
-// price sets genops.cost.total and genops.cost.currency for an AI call,
-// from a cost response header, else tokens times the price table.
-// Tokens, model and provider given as response headers are copied to the
-// gen_ai.* attributes.
-func (g *governance) price(r *record) {
-	if r.present(slotCostTotal) {
+// conflict counts a claim that was not kept, unless it said what won
+// (a header that repeats the pod's label, the value a previous pass
+// wrote).
+func (g *governance) conflict(ctx context.Context, d *dimension, i int, claim, value string, source int, trusted bool) {
+	if source < 0 || claim == value {
 		return
+	}
+	reason := conflictUntrusted
+	if trusted {
+		v, ok := d.accept(claim)
+		switch {
+		case !ok:
+			reason = conflictInvalid
+		case v == value:
+			return
+		default:
+			reason = conflictOverridden
+		}
+	}
+	g.telemetry.AttributionConflicts.Add(ctx, 1, g.conflicts[i][source][reason])
+}
+
+// price sets genops.cost.total and genops.cost.currency for an AI call.
+// Only a workload in ai_workloads may state its cost (a cost attribute or
+// response header) or its tokens in response headers; every workload's
+// own gen_ai.usage.* token counts are priced with the price table. Every
+// number is checked (non-negative, finite, within limits); a refused one
+// is removed and counted, and the call is priced from what is left.
+func (g *governance) price(ctx context.Context, r *record, dest *side) {
+	statesCost := g.ai.trusts(dest)
+	lim := &g.cfg.Limits
+	if v, ok := r.get(slotCostTotal); ok {
+		c, reason, valid := costAmount(v, lim.MaxCostPerRequest)
+		if valid && statesCost {
+			r.setDouble(slotCostTotal, c)
+			r.setDefault(slotCostCurrency, g.currency())
+			return
+		}
+		if valid {
+			reason = rejectUntrusted
+		}
+		g.reject(ctx, claimCost, reason)
+		r.remove(slotCostTotal)
+		r.remove(slotCostCurrency)
 	}
 	header := func(s slot) (string, bool) {
 		v, ok := r.str(s)
@@ -475,20 +632,33 @@ func (g *governance) price(r *record) {
 		}
 		return Sanitize(v, 256)
 	}
-	tokens := func(attr, hdr slot) (int64, bool) {
-		if n, ok := intAttr(r, attr); ok {
-			return n, true
+	tokens := func(claim int, attr, hdr slot) (int64, bool) {
+		if v, ok := r.get(attr); ok {
+			n, reason, valid := tokenCount(v, lim.MaxTokensPerRequest)
+			if valid {
+				if v.Type() != pcommon.ValueTypeInt {
+					r.setInt(attr, n)
+				}
+				return n, true
+			}
+			g.reject(ctx, claim, reason)
+			r.remove(attr)
 		}
 		if s, ok := header(hdr); ok {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+			n, reason, valid := parseTokens(s, lim.MaxTokensPerRequest)
+			if valid && statesCost {
 				r.setInt(attr, n)
 				return n, true
 			}
+			if valid {
+				reason = rejectUntrusted
+			}
+			g.reject(ctx, claim, reason)
 		}
 		return 0, false
 	}
-	in, hasIn := tokens(slotInputTokens, slotHeaderTokensInput)
-	out, hasOut := tokens(slotOutputTokens, slotHeaderTokensOutput)
+	in, hasIn := tokens(claimInputTokens, slotInputTokens, slotHeaderTokensInput)
+	out, hasOut := tokens(claimOutputTokens, slotOutputTokens, slotHeaderTokensOutput)
 	model, _ := r.str(slotResponseModel)
 	if model == "" {
 		model, _ = r.str(slotRequestModel)
@@ -503,15 +673,16 @@ func (g *governance) price(r *record) {
 		r.setDefault(slotProvider, s)
 	}
 	if s, ok := header(slotHeaderCost); ok {
-		if c, err := strconv.ParseFloat(s, 64); err == nil && c >= 0 {
+		c, reason, valid := parseCost(s, lim.MaxCostPerRequest)
+		if valid && statesCost {
 			r.setDouble(slotCostTotal, c)
-			currency := "USD"
-			if g.prices != nil {
-				currency = g.prices.Currency
-			}
-			r.setStr(slotCostCurrency, currency)
+			r.setStr(slotCostCurrency, g.currency())
 			return
 		}
+		if valid {
+			reason = rejectUntrusted
+		}
+		g.reject(ctx, claimCost, reason)
 	}
 	if g.prices == nil || (!hasIn && !hasOut) {
 		return
@@ -520,11 +691,24 @@ func (g *governance) price(r *record) {
 	if !ok {
 		return
 	}
-	r.setDouble(slotCostTotal, row.Cost(in, out))
+	c, reason, valid := checkCost(row.Cost(in, out), lim.MaxCostPerRequest)
+	if !valid {
+		g.reject(ctx, claimCost, reason)
+		return
+	}
+	r.setDouble(slotCostTotal, c)
 	r.setStr(slotCostCurrency, g.prices.Currency)
 	if row.Provider != "" {
 		r.setDefault(slotProvider, row.Provider)
 	}
+}
+
+// currency is the price table's, else USD.
+func (g *governance) currency() string {
+	if g.prices != nil {
+		return g.prices.Currency
+	}
+	return "USD"
 }
 
 // Response header attributes read for cost, built once.
@@ -535,20 +719,3 @@ const (
 	respProvider     = semconv.ResponseHeaderPrefix + semconv.HeaderProvider
 	respCost         = semconv.ResponseHeaderPrefix + semconv.HeaderCost
 )
-
-func intAttr(r *record, s slot) (int64, bool) {
-	v, ok := r.get(s)
-	if !ok {
-		return 0, false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int(), true
-	case pcommon.ValueTypeDouble:
-		return int64(v.Double()), true
-	case pcommon.ValueTypeStr:
-		n, err := strconv.ParseInt(v.Str(), 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}

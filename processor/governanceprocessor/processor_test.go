@@ -29,11 +29,17 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 // cluster: the llm pod (team label ml-platform) in namespace ai (cost
-// centre label), a caller pod in api-gateway and one in sandbox.
+// centre label), a caller pod in api-gateway and one in sandbox, each
+// with an Istio sidecar; and rogue-0 in sandbox, which runs none (a
+// container it names istio-proxy does not make it a sidecar).
 func clusterObjects() []runtime.Object {
 	pod := func(ns, name, ip string, labels map[string]string, owner string) *corev1.Pod {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + name), Labels: labels},
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + name), Labels: labels,
+			Annotations: map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
+		if name == "rogue-0" {
+			p.Annotations = nil
+		}
 		if owner != "" {
 			p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: owner, Controller: ptr(true)}}
 		}
@@ -48,10 +54,17 @@ func clusterObjects() []runtime.Object {
 		pod("api-gateway", "gateway-0", "10.0.0.2", map[string]string{"app": "gateway"}, ""),
 		pod("sandbox", "curl-0", "10.0.0.66", map[string]string{"app": "curl"}, ""),
 		pod("sandbox", "nolabels-0", "10.0.0.67", nil, ""),
+		pod("sandbox", "rogue-0", "10.0.0.68", map[string]string{"app": "rogue"}, ""),
 	}
 }
 
 func newTestGovernance(t testing.TB, cfg *Config, tt *componenttest.Telemetry) *governance {
+	t.Helper()
+	return newTestGovernanceWith(t, cfg, tt)
+}
+
+// newTestGovernanceWith runs the processor on clusterObjects and more.
+func newTestGovernanceWith(t testing.TB, cfg *Config, tt *componenttest.Telemetry, more ...runtime.Object) *governance {
 	t.Helper()
 	set := processortest.NewNopSettings(metadata.Type)
 	if tt != nil {
@@ -61,7 +74,7 @@ func newTestGovernance(t testing.TB, cfg *Config, tt *componenttest.Telemetry) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := fake.NewClientset(clusterObjects()...)
+	client := fake.NewClientset(append(clusterObjects(), more...)...)
 	g.newClient = func(*Config) (kubernetes.Interface, error) { return client, nil }
 	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
@@ -92,7 +105,13 @@ func inbound(resourcePod, peerIP, principal string, headers map[string]string) p
 
 func attrsOf(t *testing.T, g *governance, ld plog.Logs) map[string]any {
 	t.Helper()
-	out, err := g.processLogs(context.Background(), ld)
+	return attrsFrom(t, g, context.Background(), ld)
+}
+
+// attrsFrom processes ld as received in ctx (from a connection, say).
+func attrsFrom(t *testing.T, g *governance, ctx context.Context, ld plog.Logs) map[string]any {
+	t.Helper()
+	out, err := g.processLogs(ctx, ld)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +130,22 @@ func kubeConfig() *Config {
 	return cfg
 }
 
-// Each trust rule, with a header that claims another team than the pod's
-// label: the spoofed header loses to the label whenever it is not trusted
-// or not valid, and every disagreement is counted with its winner.
+// openConfig trusts every claim, as the embedded default config does on a
+// laptop (no cluster, no one else's traffic).
+func openConfig() *Config {
+	cfg := createDefaultConfig().(*Config)
+	for name, d := range cfg.Dimensions {
+		d.Trust = TrustAlways
+		cfg.Dimensions[name] = d
+	}
+	cfg.AIWorkloads = []string{"*"}
+	return cfg
+}
+
+// Each trust rule, with a header that claims a customer (a dimension no
+// label carries): the claim counts only when its rule and the caller
+// allow it and it is valid; every claim not kept is counted with the
+// source that won and why.
 func TestTrustRules(t *testing.T) {
 	const gateway = "spiffe://cluster.local/ns/api-gateway/sa/gateway"
 	for _, tc := range []struct {
@@ -122,35 +154,74 @@ func TestTrustRules(t *testing.T) {
 		peerIP    string
 		principal string
 		header    string
-		wantTeam  string
-		source    string
+		want      string
+		reason    string // of the conflict counted; "" for none
 	}{
-		{"always, valid header wins", TrustAlways, "10.0.0.66", "", "billing", "billing", "header"},
-		{"always, invalid header loses", TrustAlways, "10.0.0.66", "", "Billing Team!", "ml-platform", "pod_label"},
-		{"never trusts the header", TrustNever, "10.0.0.2", gateway, "billing", "ml-platform", "pod_label"},
-		{"trusted principal", TrustWhenSourceMatches, "10.0.0.2", gateway, "billing", "billing", "header"},
-		{"untrusted principal is spoofing", TrustWhenSourceMatches, "10.0.0.66", "spiffe://cluster.local/ns/sandbox/sa/default", "billing", "ml-platform", "pod_label"},
-		{"trusted namespace by the caller's pod", TrustWhenSourceMatches, "10.0.0.2", "", "billing", "billing", "header"},
-		{"no principal, unknown caller", TrustWhenSourceMatches, "10.9.9.9", "", "billing", "ml-platform", "pod_label"},
+		{"always, valid header wins", TrustAlways, "10.0.0.66", "", "acme", "acme", ""},
+		{"always, invalid header loses", TrustAlways, "10.0.0.66", "", "acme inc!", "unknown", "invalid"},
+		{"never trusts the header", TrustNever, "10.0.0.2", gateway, "acme", "unknown", "untrusted"},
+		{"trusted principal", TrustWhenSourceMatches, "10.0.0.66", gateway, "acme", "acme", ""},
+		{"trusted principal by prefix", TrustWhenSourceMatches, "10.0.0.66", "spiffe://cluster.local/ns/edge/sa/gw", "acme", "acme", ""},
+		{"an exact principal is no prefix", TrustWhenSourceMatches, "10.0.0.66", "spiffe://cluster.local/ns/partner/sa/gw-evil", "acme", "unknown", "untrusted"},
+		{"untrusted principal is spoofing", TrustWhenSourceMatches, "10.0.0.66", "spiffe://cluster.local/ns/sandbox/sa/default", "acme", "unknown", "untrusted"},
+		{"trusted namespace by the caller's pod", TrustWhenSourceMatches, "10.0.0.2", "", "acme", "acme", ""},
+		{"no principal, unknown caller", TrustWhenSourceMatches, "10.9.9.9", "", "acme", "unknown", "untrusted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := kubeConfig()
-			d := cfg.Dimensions[DimTeam]
+			d := cfg.Dimensions[DimCustomerID]
 			d.Trust = tc.trust
-			cfg.Dimensions[DimTeam] = d
-			cfg.TrustedSources = TrustedSources{Principals: []string{"spiffe://cluster.local/ns/edge/*"}, Namespaces: []string{"api-gateway"}}
+			cfg.Dimensions[DimCustomerID] = d
+			cfg.TrustedSources = TrustedSources{
+				Principals: []string{"spiffe://cluster.local/ns/edge/*", "spiffe://cluster.local/ns/partner/sa/gw"},
+				Namespaces: []string{"api-gateway"},
+			}
 			tt := componenttest.NewTelemetry()
 			t.Cleanup(func() { _ = tt.Shutdown(context.Background()) })
 			g := newTestGovernance(t, cfg, tt)
-			got := attrsOf(t, g, inbound("llm-5d-abc", tc.peerIP, tc.principal, map[string]string{"x-genops-team": tc.header}))
-			if got["genops.team"] != tc.wantTeam || got["genops.attribution.source"] != tc.source {
-				t.Fatalf("team %v from %v, want %s from %s", got["genops.team"], got["genops.attribution.source"], tc.wantTeam, tc.source)
+			got := attrsOf(t, g, inbound("llm-5d-abc", tc.peerIP, tc.principal, map[string]string{"x-genops-customer-id": tc.header}))
+			if got["genops.customer_id"] != tc.want {
+				t.Fatalf("customer %v, want %s", got["genops.customer_id"], tc.want)
 			}
-			metadatatest.AssertEqualAttributionConflicts(t, tt, []metricdata.DataPoint[int64]{
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("dimension", "team"), attribute.String("winner", tc.source))},
-			}, metricdatatest.IgnoreTimestamp())
+			var want []metricdata.DataPoint[int64]
+			if tc.reason != "" {
+				want = append(want, conflictPoint("customer_id", "default", tc.reason, 1))
+			}
+			assertConflicts(t, tt, want)
 		})
 	}
+}
+
+// Platform labels beat claims: a trusted, valid header that names another
+// team than the pod's label loses to the label and is counted.
+func TestLabelsBeatClaims(t *testing.T) {
+	cfg := kubeConfig()
+	cfg.TrustedSources.Namespaces = []string{"api-gateway"}
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tt.Shutdown(context.Background()) })
+	g := newTestGovernance(t, cfg, tt)
+	got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.2", "", map[string]string{"x-genops-team": "billing", "x-genops-project": "support-bot"}))
+	if got["genops.team"] != "ml-platform" || got["genops.attribution.source"] != "pod_label" || got["genops.project"] != "support-bot" {
+		t.Fatalf("team %v from %v, project %v", got["genops.team"], got["genops.attribution.source"], got["genops.project"])
+	}
+	// The project header repeats the label: no conflict.
+	assertConflicts(t, tt, []metricdata.DataPoint[int64]{conflictPoint("team", "pod_label", "overridden", 1)})
+}
+
+func conflictPoint(dimension, winner, reason string, n int64) metricdata.DataPoint[int64] {
+	return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(
+		attribute.String("dimension", dimension), attribute.String("winner", winner), attribute.String("reason", reason))}
+}
+
+func assertConflicts(t *testing.T, tt *componenttest.Telemetry, want []metricdata.DataPoint[int64]) {
+	t.Helper()
+	if len(want) == 0 {
+		if m, err := tt.GetMetric("genops.attribution.conflicts"); err == nil {
+			t.Fatalf("conflicts counted: %+v", m.Data)
+		}
+		return
+	}
+	metadatatest.AssertEqualAttributionConflicts(t, tt, want, metricdatatest.IgnoreTimestamp())
 }
 
 // The other sources in order: pod label, namespace label, default; and the
@@ -188,7 +259,7 @@ func TestSourcesAndWorkloads(t *testing.T) {
 // Without Kubernetes (the embedded default): headers and span tags alone,
 // and the pod labels Istio sends with ALS (k8s.pod.label.* on the resource).
 func TestWithoutKubernetes(t *testing.T) {
-	g := newTestGovernance(t, createDefaultConfig().(*Config), nil)
+	g := newTestGovernance(t, openConfig(), nil)
 	got := attrsOf(t, g, inbound("x", "10.0.0.2", "", map[string]string{"x-genops-team": "search", "x-genops-customer-id": "cust_42", "x-genops-environment": "production"}))
 	if got["genops.team"] != "search" || got["genops.customer_id"] != "cust_42" || got["genops.environment"] != "production" || got["genops.project"] != "unknown" {
 		t.Errorf("headers: %v", got)
@@ -217,7 +288,7 @@ func TestWithoutKubernetes(t *testing.T) {
 // Hostile header values never fail a record: control characters are
 // stripped, binary and oversized values are rejected for the next source.
 func TestHostileValues(t *testing.T) {
-	g := newTestGovernance(t, createDefaultConfig().(*Config), nil)
+	g := newTestGovernance(t, openConfig(), nil)
 	for _, tc := range []struct{ header, want string }{
 		// The control bytes are stripped; what is left, "ml-platform[31m",
 		// is not kebab-case, so the next source (the default) wins.
@@ -237,7 +308,7 @@ func TestHostileValues(t *testing.T) {
 }
 
 func TestHashedCustomer(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
+	cfg := openConfig()
 	d := cfg.Dimensions[DimCustomerID]
 	d.Hash = true
 	cfg.Dimensions[DimCustomerID] = d
@@ -251,7 +322,7 @@ func TestHashedCustomer(t *testing.T) {
 }
 
 func TestPricing(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
+	cfg := openConfig()
 	cfg.PricingFile = filepath.Join("..", "..", "config", "pricing.yaml")
 	g := newTestGovernance(t, cfg, nil)
 
@@ -311,7 +382,7 @@ func FuzzSanitize(f *testing.F) {
 // Records from Envoy's OpenTelemetry access logger (the line as body) are
 // structured with the receiver's parser, then attributed like any other.
 func TestStructuresOTelAccessLogRecords(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
+	cfg := openConfig()
 	cfg.AccessLogFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION% %UPSTREAM_CLUSTER% "%REQ(X-GENOPS-TEAM)%"`
 	g := newTestGovernance(t, cfg, nil)
 	ld := plog.NewLogs()

@@ -62,6 +62,7 @@ const (
 	slotHeaderModel
 	slotHeaderProvider
 	slotHeaderCost
+	slotServiceName
 	slotDestination                                   // workload of the destination (unprefixed keys)
 	slotSource      = slotDestination + workloadSlots // workload of the caller (source.*)
 	slotDimHeader   = slotSource + workloadSlots      // request header of dimension i
@@ -112,6 +113,7 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderModel:        respModel,
 		slotHeaderProvider:     respProvider,
 		slotHeaderCost:         respCost,
+		slotServiceName:        semconv.AttrServiceName,
 	} {
 		set(s, key)
 	}
@@ -205,6 +207,12 @@ func (r *record) setDouble(s slot, v float64) {
 	r.writes[s] = pending{typ: pcommon.ValueTypeDouble, f: v}
 }
 
+// remove deletes the slot's attribute (a refused claim).
+func (r *record) remove(s slot) {
+	r.pending |= 1 << s
+	r.writes[s] = pending{typ: pcommon.ValueTypeEmpty}
+}
+
 // setDefault writes a string only when the slot has no value.
 func (r *record) setDefault(s slot, v string) {
 	if !r.present(s) {
@@ -213,14 +221,17 @@ func (r *record) setDefault(s slot, v string) {
 }
 
 // apply writes the pending values: those that replace a value in place
-// first, while the values read stay valid, then, after making room once,
-// the new attributes. A value equal to the current one is not written (a
-// write allocates, a comparison does not).
+// first, while the values read stay valid, then the removals, then, after
+// making room once, the new attributes. A value equal to the current one
+// is not written (a write allocates, a comparison does not).
 func (r *record) apply() {
+	var removed uint64
 	for set := r.pending & r.has; set != 0; set &= set - 1 {
 		s := bits.TrailingZeros64(set)
 		w, v := &r.writes[s], r.vals[s]
 		switch w.typ {
+		case pcommon.ValueTypeEmpty:
+			removed |= 1 << s
 		case pcommon.ValueTypeStr:
 			if old := v.Str(); old != w.s || (old == "" && v.Type() != pcommon.ValueTypeStr) {
 				v.SetStr(w.s)
@@ -235,8 +246,17 @@ func (r *record) apply() {
 			}
 		}
 	}
+	for ; removed != 0; removed &= removed - 1 {
+		r.attrs.Remove(r.keys.key[bits.TrailingZeros64(removed)])
+	}
 	added := r.pending &^ r.has
+	for set := added; set != 0; set &= set - 1 { // nothing to remove
+		if s := bits.TrailingZeros64(set); r.writes[s].typ == pcommon.ValueTypeEmpty {
+			added &^= 1 << s
+		}
+	}
 	if added == 0 {
+		r.has, r.pending = 0, 0
 		return
 	}
 	r.attrs.EnsureCapacity(r.attrs.Len() + bits.OnesCount64(added))

@@ -52,23 +52,28 @@ func TestRecordApply(t *testing.T) {
 			attrs.PutStr("gen_ai.usage.input_tokens", "12") // a header's string, becomes an int
 			attrs.PutInt("http.response.status_code", 200)
 			attrs.PutStr("k8s.cluster.name", "east")
+			attrs.PutDouble("genops.cost.total", -1) // a refused claim
+			attrs.PutStr("service.name", "forged")   // a refused claim, removed and not re-added
 
 			var r record
 			r.read(keys, attrs)
 			if v, _ := r.str(slotDimAttr); v != "old-team" {
 				t.Fatalf("team slot %q", v)
 			}
-			if n, ok := intAttr(&r, slotInputTokens); !ok || n != 12 {
-				t.Fatalf("input tokens %d %v", n, ok)
+			if v, _ := r.get(slotInputTokens); v.Str() != "12" {
+				t.Fatalf("input tokens %v", v.AsRaw())
 			}
+			r.remove(slotCostTotal)
+			r.remove(slotServiceName)
 			r.setStr(slotDimAttr, "new-team")  // replaced
 			r.setStr(slotDimAttr+1, "same")    // equal: untouched
 			r.setInt(slotInputTokens, 12)      // type changes
 			r.setDefault(slotCluster, "west")  // present: kept
 			r.setStr(slotSource+wlApp, "gw")   // new
-			r.setDouble(slotCostTotal, 0.25)   // new
+			r.setDouble(slotCostCurrency, 1)   // new
+			r.remove(slotRequestModel)         // absent: nothing to do
 			r.setDefault(slotProvider, "open") // new
-			if !r.present(slotProvider) || r.present(slotCostCurrency) {
+			if !r.present(slotProvider) || r.present(slotResponseModel) {
 				t.Fatal("present does not see the pending writes")
 			}
 			r.apply()
@@ -76,7 +81,7 @@ func TestRecordApply(t *testing.T) {
 			want := map[string]any{
 				"url.path": "/v1/chat", "genops.team": "new-team", "genops.project": "same",
 				"gen_ai.usage.input_tokens": int64(12), "http.response.status_code": int64(200),
-				"k8s.cluster.name": "east", "source.app": "gw", "genops.cost.total": 0.25, "gen_ai.provider.name": "open",
+				"k8s.cluster.name": "east", "source.app": "gw", "genops.cost.currency": 1.0, "gen_ai.provider.name": "open",
 			}
 			got := attrs.AsRaw()
 			if len(got) != len(want) || attrs.Len() != len(want) {
@@ -101,7 +106,7 @@ func TestProcessTwiceIsStable(t *testing.T) {
 	_, _ = g.processLogs(context.Background(), ld)
 	once := lr.Attributes().AsRaw()
 	for k, want := range map[string]any{
-		"genops.team": "ml-platform", "genops.customer_id": "cust-42", "genops.attribution.source": "header",
+		"genops.team": "ml-platform", "genops.customer_id": "cust-42", "genops.attribution.source": "pod_label",
 		"source.k8s.namespace.name": "api-gateway", "gen_ai.usage.input_tokens": int64(1200),
 		"gen_ai.response.model": "gpt-4o", "genops.cost.currency": "USD",
 	} {

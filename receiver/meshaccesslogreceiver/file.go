@@ -2,6 +2,7 @@ package meshaccesslogreceiver
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type fileState struct {
 	mu       sync.Mutex
 	joiner   *kubeletlog.Joiner
 	resource pcommon.Resource
+	// outside is set when the file's real path (symlinks resolved) leaves
+	// every include root: its lines are dropped unread by the parser.
+	outside bool
 }
 
 const attrLogFilePath = "log.file.path"
@@ -88,7 +92,8 @@ func (t *fileTail) state(path string) *fileState {
 	wrapper := map[string]kubeletlog.Wrapper{
 		UnwrapAuto: kubeletlog.Unknown, UnwrapCRI: kubeletlog.CRI, UnwrapDocker: kubeletlog.Docker, UnwrapNone: kubeletlog.None,
 	}[t.r.cfg.Unwrap]
-	st = &fileState{joiner: kubeletlog.NewJoiner(wrapper, int(t.r.cfg.MaxLogSize)), resource: pcommon.NewResource()}
+	st = &fileState{joiner: kubeletlog.NewJoiner(wrapper, int(t.r.cfg.MaxLogSize)), resource: pcommon.NewResource(),
+		outside: !insideRoots(path, t.r.cfg.Include)}
 	if meta, ok := kubeletlog.ParsePath(path); ok {
 		res := st.resource.Attributes()
 		res.PutStr("k8s.namespace.name", meta.Namespace)
@@ -111,6 +116,14 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 	st := t.state(path)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.outside {
+		// A symlink out of the log directory (to /etc/shadow, say): not
+		// a pod's log. fileconsumer has opened it; nothing of it goes on.
+		for range tokens {
+			t.r.parseError(ctx, "outside_root", transportFile, nil)
+		}
+		return nil
+	}
 
 	logs := plog.NewLogs()
 	rl := logs.ResourceLogs().AppendEmpty()
@@ -165,6 +178,31 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 	err := t.r.next.ConsumeLogs(ctx, logs)
 	t.obs.EndLogsOp(ctx, "mesh_access_log", n, err)
 	return err
+}
+
+// insideRoots tells whether a file's real path lies under the real path
+// of one include pattern's root (the part before its first wildcard).
+// fileconsumer follows symlinks, so a link a pod plants in a watched
+// directory could otherwise make the collector read any file of the node.
+func insideRoots(path string, include []string) bool {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	for _, pattern := range include {
+		root := pattern
+		if i := strings.IndexAny(root, "*?[{"); i >= 0 {
+			root = filepath.Dir(root[:i+1])
+		}
+		rootReal, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(rootReal, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *fileTail) passthrough(records plog.LogRecordSlice, line string, err error, observed pcommon.Timestamp) {

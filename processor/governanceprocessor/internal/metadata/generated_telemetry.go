@@ -27,6 +27,7 @@ type TelemetryBuilder struct {
 	mu                   sync.Mutex
 	registrations        []metric.Registration
 	AttributionConflicts metric.Int64Counter
+	RejectedClaims       metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -60,8 +61,14 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.AttributionConflicts, err = builder.meter.Int64Counter(
 		"genops.attribution.conflicts",
-		metric.WithDescription("Records where a header or span tag and a label disagreed, or a header was untrusted or invalid while a label existed, by dimension and by the source that won. [Development]"),
+		metric.WithDescription("Records whose header or span tag claimed a value for a dimension that was not kept (untrusted, invalid, or overridden by a platform label), by dimension, the source that won and the reason. [Development]"),
 		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.RejectedClaims, err = builder.meter.Int64Counter(
+		"genops.rejected_claims",
+		metric.WithDescription("Claims a record made that the trust model refused (cost or tokens from a workload that may not set them, non-finite, negative or oversized numbers, a resource identity that the connection contradicts, a log file of a pod that runs no mesh proxy), by what was claimed and why. [Development]"),
+		metric.WithUnit("{claim}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) processor.Settings {
 func AssertEqualAttributionConflicts(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "genops.attribution.conflicts",
-		Description: "Records where a header or span tag and a label disagreed, or a header was untrusted or invalid while a label existed, by dimension and by the source that won. [Development]",
+		Description: "Records whose header or span tag claimed a value for a dimension that was not kept (untrusted, invalid, or overridden by a platform label), by dimension, the source that won and the reason. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -33,6 +33,22 @@ func AssertEqualAttributionConflicts(t *testing.T, tt *componenttest.Telemetry, 
 		},
 	}
 	got, err := tt.GetMetric("genops.attribution.conflicts")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualRejectedClaims(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "genops.rejected_claims",
+		Description: "Claims a record made that the trust model refused (cost or tokens from a workload that may not set them, non-finite, negative or oversized numbers, a resource identity that the connection contradicts, a log file of a pod that runs no mesh proxy), by what was claimed and why. [Development]",
+		Unit:        "{claim}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("genops.rejected_claims")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

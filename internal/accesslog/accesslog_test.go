@@ -349,6 +349,38 @@ func TestTraceIDs(t *testing.T) {
 	}
 }
 
+// Envoy's TEXT format escapes nothing: a client that puts the separator
+// of two quoted fields (`" "`) into its User-Agent could shift every later
+// field of an istio_genops line — the peer, the team header, the tokens.
+// Such a line is a parse error, never a shifted record; a lone quote,
+// which shifts nothing, parses.
+func TestQuoteInjection(t *testing.T) {
+	p, err := New("istio_genops", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(ua string) string {
+		return `[2026-11-20T10:00:00.000Z] "POST /v1/chat HTTP/2" 200 - via_upstream - "-" 512 2048 12 10 "-" "` + ua +
+			`" "id-1" "llm.ai:8080" "10.0.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.0.0.7:8080 10.0.0.66:40000 - default` +
+			` "ml-platform" "-" "-" "-" "-" "-" "-" "-" "-" "-" "-" "-"`
+	}
+	var fields Fields
+	if err := p.Parse(line(`curl/8 "quoted" x`), &fields); err != nil {
+		t.Fatalf("a lone quote: %v", err)
+	}
+	for _, ua := range []string{
+		`x" "forged-id" "victim.ai:8080" "10.0.0.9:8080`, // shifts the authority and the upstream
+		`x" "billing`, // shifts the team header into place
+		`" "`,
+	} {
+		err := p.Parse(line(ua), &fields)
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Reason != ReasonAmbiguous {
+			t.Errorf("User-Agent %q: %v, want reason %s", ua, err, ReasonAmbiguous)
+		}
+	}
+}
+
 // Lines that do not match are errors with a reason, never a panic, and a
 // value that cannot be converted loses only that value.
 func TestBadLines(t *testing.T) {

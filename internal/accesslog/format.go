@@ -123,6 +123,8 @@ func operatorEnd(format string, start int) (int, error) {
 type Fields struct {
 	vals    []string
 	present []bool
+	// starts is Parse's scratch space: where each value begins.
+	starts []int
 	// extra holds key/value pairs that no operator names (JSON keys outside
 	// the key map), kept as attributes named after the key.
 	extra [][2]string
@@ -176,6 +178,7 @@ const (
 	ReasonTrailing  = "trailing"  // more fields than the format has
 	ReasonEmpty     = "empty"     // nothing but whitespace
 	ReasonJSON      = "json"      // not a JSON object
+	ReasonAmbiguous = "ambiguous" // a value holds the text that separates fields: more than one split fits
 )
 
 // Parse splits line into the format's fields. Values are substrings of
@@ -192,23 +195,22 @@ func (f *Format) Parse(line string, fields *Fields) error {
 	}
 	pos := len(f.lits[0])
 	last := len(f.ops) - 1
+	starts := fields.starts[:0]
 	for i := range f.ops {
+		starts = append(starts, pos)
 		next := f.lits[i+1]
 		if i == last {
-			// The last value runs to the trailing text, found from the end:
-			// a quoted last value may itself contain a quote.
 			rest := strings.TrimRight(line[pos:], " \t")
 			if !strings.HasSuffix(rest, next) || len(rest) < len(next) {
 				return &ParseError{ReasonDelimiter, pos, fmt.Sprintf("line does not end with %q after %%%s%%", next, f.ops[i].Text)}
 			}
 			v := rest[:len(rest)-len(next)]
 			if next == "" && !strings.HasSuffix(f.lits[i], `"`) && strings.IndexByte(v, ' ') >= 0 {
-				// An unquoted value never holds a space in Envoy's output:
-				// the line has more fields than the format.
 				return &ParseError{ReasonTrailing, pos + strings.IndexByte(v, ' '), fmt.Sprintf("text after the last field %%%s%%: the line has more fields than the format", f.ops[i].Text)}
 			}
 			fields.set(i, v)
-			return nil
+			fields.starts = starts
+			return f.unambiguous(line, starts, pos+len(v))
 		}
 		var idx int
 		if len(next) == 1 {
@@ -221,6 +223,26 @@ func (f *Format) Parse(line string, fields *Fields) error {
 		}
 		fields.set(i, line[pos:pos+idx])
 		pos += idx + len(next)
+	}
+	return nil
+}
+
+// unambiguous checks that the split Parse found (each field ending at the
+// first occurrence of the text after it) is the only one: splitting from
+// the end (each field starting after the last occurrence of the text
+// before it) must find the same starts. Envoy's TEXT format escapes
+// nothing, so a header value holding a separator (a User-Agent with
+// `" "` in it) would otherwise shift every later field — the peer, the
+// team, the tokens — without a parse error. end is where the last value
+// ends.
+func (f *Format) unambiguous(line string, starts []int, end int) error {
+	for i := len(f.ops) - 1; i > 0; i-- {
+		lit := f.lits[i]
+		j := strings.LastIndex(line[:end], lit)
+		if j+len(lit) != starts[i] {
+			return &ParseError{ReasonAmbiguous, starts[i], fmt.Sprintf("the value of %%%s%% or %%%s%% holds %q, which separates them: the line splits more than one way", f.ops[i-1].Text, f.ops[i].Text, lit)}
+		}
+		end = j
 	}
 	return nil
 }

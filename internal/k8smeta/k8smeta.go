@@ -72,7 +72,6 @@ func MeshProxy(p *corev1.Pod) string {
 // other annotations are dropped).
 const proxyAnnotation = "otelcol-genops/mesh-proxy"
 
-
 // Options choose what is watched.
 type Options struct {
 	// NodeName restricts pods to one node (agent mode); empty watches the

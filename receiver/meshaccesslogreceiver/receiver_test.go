@@ -328,3 +328,38 @@ func TestFileTailCheckpoint(t *testing.T) {
 	_, sink = start(t, cfg, set, h)
 	waitRecords(t, sink, 3)
 }
+
+// A symlink planted among the pods' logs that leads out of the include
+// root (to /etc/shadow, say) is not read as an access log: nothing of it
+// goes on, and each line is counted as outside_root.
+func TestFileTailRefusesSymlinksOutOfRoot(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "etc", "shadow")
+	if err := os.MkdirAll(filepath.Dir(secret), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good := `[2020-11-25T21:26:18.409Z] "GET /status/418 HTTP/1.1" 418 - via_upstream - "-" 0 135 3 1 "-" "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "127.0.0.1:80" inbound|8000|| 127.0.0.1:41854 10.44.1.27:80 10.44.1.23:37652 - default`
+	// Even a line that parses is refused: the file is not a pod's.
+	appendLines(t, secret, cri(good), cri("root:$6$secret:19000:0:99999:7:::"))
+	link := podLogPath(t, dir)
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	// A pod's real log beside it is read as usual.
+	real := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(link))), "shop_real-0_uid", "istio-proxy", "0.log")
+	if err := os.MkdirAll(filepath.Dir(real), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, real, cri(good))
+
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tt.Shutdown(context.Background()) })
+	_, sink := start(t, testConfig(dir), metadatatest.NewSettings(tt), nopHost())
+	records := waitRecords(t, sink, 1)
+	if v, _ := records[0].Attributes().Get("http.response.status_code"); v.Int() != 418 {
+		t.Errorf("record %v", records[0].Attributes().AsRaw())
+	}
+	metadatatest.AssertEqualReceiverMeshAccessLogParseErrors(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "outside_root"), attribute.String("transport", "file"))},
+	}, metricdatatest.IgnoreTimestamp())
+}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -143,6 +145,12 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 	}
 	capped := false
 	for i := range n {
+		if v, changed := cleanLabel(key[i]); changed {
+			// Control characters and invalid UTF-8 would reach Prometheus
+			// and every terminal that shows a label; they are dropped.
+			key[i], hashes[i] = v, hashValue(v)
+			capped, a.folded = true, true
+		}
 		if overLength(key[i], f.maxValueLen) {
 			key[i], hashes[i] = semconv.OverflowValue, overflowHash
 			a.countOverflow(f.name, f.labels[i], now)
@@ -197,6 +205,40 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 }
 
 var overflowHash = hashValue(semconv.OverflowValue)
+
+// cleanLabel returns v without control characters and invalid UTF-8, and
+// whether anything was removed; it allocates only then. A value left empty
+// is __overflow__, never an empty label that would merge with "absent".
+func cleanLabel(v string) (string, bool) {
+	clean := true
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return v, false
+	}
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		if (r == utf8.RuneError && size <= 1) || unicode.IsControl(r) {
+			changed = true
+		} else {
+			b.WriteString(v[i : i+size])
+		}
+		i += size
+	}
+	if !changed {
+		return v, false
+	}
+	if b.Len() == 0 {
+		return semconv.OverflowValue, true
+	}
+	return b.String(), true
+}
 
 // overLength reports whether v is longer than limit bytes
 // (cardinality.max_value_length; 0: no limit).

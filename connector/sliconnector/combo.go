@@ -59,6 +59,7 @@ const (
 	hasOutput
 	hasSpanError
 	hasSourceReporter // reporter="source" (else "destination")
+	hasAppOfSource    // the app is the caller's: it names no service
 )
 
 type comboKey struct {
@@ -74,7 +75,7 @@ type comboKey struct {
 // finishKey completes the request's comboKey once its attributes are
 // read: the reporter, what the record carries, and — left empty so that
 // they do not split combinations — the values that decide no series (the
-// server address when the service is known; currency without a cost;
+// server address when the service or app is known; currency without a cost;
 // provider and models without a cost or tokens). Completing it in place
 // spares a copy of the key per record; nothing reads an emptied value
 // afterwards. A resource's value emptied here is still named by res: it
@@ -82,10 +83,13 @@ type comboKey struct {
 func (r *request) finishKey(reporter string) {
 	k := &r.comboKey
 	k.set &^= setPodName
-	if k.values[ckService] != "" {
+	k.has = 0
+	if r.appOfSource() {
+		k.has |= hasAppOfSource
+	}
+	if k.values[ckService] != "" || (k.values[ckApp] != "" && k.has&hasAppOfSource == 0) {
 		k.values[ckServerAddress] = ""
 	}
-	k.has = 0
 	if reporter == semconv.ReporterSource {
 		k.has |= hasSourceReporter
 	}

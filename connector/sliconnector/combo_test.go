@@ -84,6 +84,7 @@ func TestComboCache(t *testing.T) {
 func TestComboCacheBound(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Cardinality.MaxSeries = 2 * maxCombos // no fold: every combination could be remembered
+	cfg.Cardinality.Labels = nil
 	c, _ := newTestConnector(t, cfg)
 	ld := emptyLogs()
 	for i := range maxCombos + 100 {
@@ -167,11 +168,11 @@ func TestComboCacheResources(t *testing.T) {
 	got := render(t, c, sink)
 	want := []string{ // per batch ×3
 		// a/llm: rec ×2 and named of the first resource, rec and named of the third.
-		`genops.requests{app="llm",availability="good",genops_team="t",namespace="a",reporter="destination",response_code_class="2xx",route="r"} 15`,
+		`genops.requests{app="llm",availability="good",genops_team="t",namespace="a",reporter="destination",response_code_class="2xx",route="r",service="llm"} 15`,
 		// b/llm: moved (a record of the first resource) and the second resource's rec.
-		`genops.requests{app="llm",availability="good",genops_team="t",namespace="b",reporter="destination",response_code_class="2xx",route="r"} 6`,
+		`genops.requests{app="llm",availability="good",genops_team="t",namespace="b",reporter="destination",response_code_class="2xx",route="r",service="llm"} 6`,
 		// a/other: renamed.
-		`genops.requests{app="other",availability="good",genops_team="t",namespace="a",reporter="destination",response_code_class="2xx",route="r"} 3`,
+		`genops.requests{app="other",availability="good",genops_team="t",namespace="a",reporter="destination",response_code_class="2xx",route="r",service="other"} 3`,
 	}
 	var requests []string
 	for _, l := range got {

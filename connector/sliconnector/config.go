@@ -119,6 +119,9 @@ type CardinalityConfig struct {
 	// a longer one (a hostile Host header, say) becomes __overflow__.
 	// 0: no limit.
 	MaxValueLength int `mapstructure:"max_value_length"`
+	// MaxHostServices bounds the services named only by a Host header
+	// (no service.name, no app): the 101st distinct one is __overflow__.
+	MaxHostServices int `mapstructure:"max_host_services"`
 }
 
 var (
@@ -165,6 +168,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cardinality.MaxSeries < 1 {
 		errs = append(errs, fmt.Errorf("cardinality.max_series: must be at least 1, got %d", c.Cardinality.MaxSeries))
+	}
+	if c.Cardinality.MaxHostServices < 0 {
+		errs = append(errs, fmt.Errorf("cardinality.max_host_services: must not be negative, got %d", c.Cardinality.MaxHostServices))
 	}
 	if c.Cardinality.MaxValueLength < 0 {
 		errs = append(errs, fmt.Errorf("cardinality.max_value_length: must not be negative, got %d", c.Cardinality.MaxValueLength))

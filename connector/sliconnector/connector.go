@@ -15,6 +15,7 @@ package sliconnector
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -86,6 +87,9 @@ type sliConnector struct {
 	tokens    *family
 	tcpBytes  *family // L4 connections (ztunnel)
 	combos    comboCache
+	// hostServices are the services named only by a Host header
+	// (hostService).
+	hostServices map[string]struct{}
 	// gatewayPrefixes are the pod name prefixes of Gateways.Workloads.
 	gatewayPrefixes []string
 
@@ -152,6 +156,7 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 		exemplars: cfg.Exemplars.Enabled,
 	}
 	c.combos = newComboCache(cfg.Cardinality.MaxValueLength)
+	c.hostServices = map[string]struct{}{}
 	for _, w := range cfg.Gateways.Workloads {
 		c.gatewayPrefixes = append(c.gatewayPrefixes, w+"-")
 	}
@@ -241,6 +246,13 @@ type request struct {
 	hasCost                  bool
 	inTokens, outTokens      int64
 	spanError                bool
+}
+
+// appOfSource tells whether the request's app is its caller's: an
+// outbound record names the destination's app only in its own
+// attributes (the resource is the calling pod).
+func (r *request) appOfSource() bool {
+	return r.direction == semconv.DirectionOutbound && r.set&(1<<ckApp) == 0
 }
 
 // setPodName in request.set (with the comboKey positions the record's own
@@ -367,9 +379,14 @@ func (r *request) read(k string, v pcommon.Value) {
 	case fDuration:
 		r.durationMs, r.hasDuration = float64(intValue(v)), true
 	case fCost:
+		// The governance processor refuses a cost that is not finite or
+		// is negative; a record that skipped it must not poison a counter.
 		r.cost, r.hasCost = floatValue(v)
+		if r.hasCost && !(r.cost >= 0 && r.cost <= math.MaxFloat64) {
+			r.cost, r.hasCost = 0, false
+		}
 	case fInputTokens:
-		r.inTokens = intValue(v)
+		r.inTokens = intValue(v) // negative counts are not counted
 	case fOutputTokens:
 		r.outTokens = intValue(v)
 	}
@@ -380,7 +397,11 @@ func intValue(v pcommon.Value) int64 {
 	case pcommon.ValueTypeInt:
 		return v.Int()
 	case pcommon.ValueTypeDouble:
-		return int64(v.Double())
+		// int64 of NaN, ±Inf or a double past the int64 range is
+		// undefined; such a value counts as nothing.
+		if d := v.Double(); d > -9.2e18 && d < 9.2e18 {
+			return int64(d)
+		}
 	case pcommon.ValueTypeStr:
 		n, _ := strconv.ParseInt(v.Str(), 10, 64)
 		return n
@@ -490,8 +511,16 @@ func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *
 // there, and notes the series in cb.
 func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	v := &r.values
-	if v[ckService] == "" && v[ckServerAddress] != "" {
-		v[ckService] = serviceFromAuthority(v[ckServerAddress], v[ckNamespace])
+	if v[ckService] == "" {
+		// The service is the workload's (docs/trust.md); a Host header,
+		// which any client writes, names one only when nothing else does,
+		// and then among at most max_host_services.
+		switch {
+		case v[ckApp] != "" && !r.appOfSource():
+			v[ckService] = v[ckApp]
+		case v[ckServerAddress] != "":
+			v[ckService] = c.hostService(serviceFromAuthority(v[ckServerAddress], v[ckNamespace]), now)
+		}
 	}
 	bad := r.spanError || c.classifier.bad(r.status, v[ckFlags])
 	availability, availabilityHash := semconv.AvailabilityGood, goodHash
@@ -551,6 +580,23 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
 		*t.series = c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
 	}
+}
+
+// hostService admits a service named only by a Host header, while fewer
+// than max_host_services are known; past that it is __overflow__ (counted),
+// so that one client sending many Host values cannot fill every metric's
+// series with services that do not exist.
+func (c *sliConnector) hostService(s string, now pcommon.Timestamp) string {
+	if _, ok := c.hostServices[s]; ok || overLength(s, c.cfg.Cardinality.MaxValueLength) {
+		return s // an over-long value is folded by lookup
+	}
+	if len(c.hostServices) >= c.cfg.Cardinality.MaxHostServices {
+		c.agg.folded = true
+		c.agg.countOverflow(c.requests.name, semconv.LabelService, now)
+		return semconv.OverflowValue
+	}
+	c.hostServices[strings.Clone(s)] = struct{}{}
+	return s
 }
 
 // countTCP adds an L4 connection's bytes, each way, by workload and team.

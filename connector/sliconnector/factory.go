@@ -42,9 +42,16 @@ func createDefaultConfig() component.Config {
 			Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"},
 			Count:     GatewaySkip,
 		},
-		Histogram:     HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
-		Exemplars:     ExemplarsConfig{Enabled: true},
-		Cardinality:   CardinalityConfig{MaxSeries: 10_000, Labels: map[string]int{semconv.LabelGenOpsCustomerID: 1_000}, MaxValueLength: 256},
+		Histogram: HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
+		Exemplars: ExemplarsConfig{Enabled: true},
+		Cardinality: CardinalityConfig{
+			MaxSeries: 10_000, MaxValueLength: 256, MaxHostServices: 100,
+			// Labels with values from requests get caps of their own, so
+			// that one sender cannot push everyone else into __overflow__.
+			Labels: map[string]int{
+				semconv.LabelGenOpsCustomerID: 1_000, semconv.LabelService: 1_000, semconv.LabelRoute: 1_000, semconv.LabelApp: 1_000,
+			},
+		},
 		Expiry:        5 * time.Minute,
 		FlushInterval: 15 * time.Second,
 	}

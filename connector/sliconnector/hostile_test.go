@@ -1,0 +1,95 @@
+package sliconnector
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// The connector is the last line before /metrics: whatever reached it, no
+// counter goes non-finite or negative, no label carries a control
+// character, and a flood of Host values cannot crowd real services out.
+
+// A record that skipped the governance processor (or a future bug in it)
+// cannot poison a counter: non-finite and negative costs are not counted,
+// nor are negative or non-finite token counts.
+func TestPoisonedNumbersAreNotCounted(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	for _, cost := range []any{math.Inf(1), math.NaN(), -1000.0, math.Inf(-1), "Inf", "-5", 0.25} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "t", "genops.cost.total": cost, "genops.cost.currency": "USD"})
+	}
+	for _, tokens := range []any{int64(-1_000_000_000_000), math.NaN(), math.Inf(1), 1e300, int64(7)} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "t", "gen_ai.usage.input_tokens": tokens, "gen_ai.request.model": "m"})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.cost{currency="USD",genops_team="t"} 0.25`,
+		`genops.tokens{genops_team="t",model="m",token_type="input"} 7`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	for _, bad := range []string{"Inf", "NaN", "} -"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("%q on /metrics:\n%s", bad, got)
+		}
+	}
+}
+
+// Control characters and invalid UTF-8 never reach a label, in any label
+// (not only the governance dimensions).
+func TestControlCharactersInLabels(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	for range 2 { // the second record finds the cleaned series
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "n\x00ul\x1b[31m", "envoy.route_name": "r\xff\xfe", "k8s.namespace.name": "\x07"})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	want := `genops.requests{availability="good",namespace="__overflow__",reporter="destination",response_code_class="2xx",route="r",service="nul[31m"} 2`
+	if !strings.Contains(got, want) {
+		t.Errorf("missing %s in\n%s", want, got)
+	}
+}
+
+// A client that sends a new Host header with every request names at most
+// max_host_services services; the rest is one __overflow__ service,
+// counted, and a workload's own service (service.name or app) still gets
+// its series.
+func TestHostHeaderFlood(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxHostServices = 10
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	for i := range 500 {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "server.address": fmt.Sprintf("h%d.example:80", i)})
+	}
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "server.address": "x.example:80", "app": "checkout"})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "server.address": "y.example:80", "service.name": "llm"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := render(t, c, sink)
+	services := map[string]bool{}
+	for _, l := range got {
+		if i := strings.Index(l, `service="`); i >= 0 && strings.HasPrefix(l, "genops.requests{") {
+			services[strings.SplitN(l[i+9:], `"`, 2)[0]] = true
+		}
+	}
+	if len(services) != 13 || !services["__overflow__"] || !services["checkout"] || !services["llm"] {
+		t.Errorf("%d services: %v", len(services), services)
+	}
+	all := strings.Join(got, "\n")
+	if want := `genops.series.overflow{label="service",metric="genops.requests"} 490`; !strings.Contains(all, want) {
+		t.Errorf("missing %s", want)
+	}
+}

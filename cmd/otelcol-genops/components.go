@@ -13,6 +13,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
@@ -65,6 +66,9 @@ func components() (otelcol.Factories, error) {
 		module[extension.Factory]{zpagesextension.NewFactory(), coreModule + "extension/zpagesextension" + coreVersion},
 		module[extension.Factory]{healthcheckextension.NewFactory(), contribModule + "extension/healthcheckextension" + coreVersion},
 		module[extension.Factory]{filestorage.NewFactory(), contribModule + "extension/storage" + coreVersion},
+		// Authenticates ALS, OTLP and Zipkin senders by bearer token
+		// (server side) and the agents' exporter to the gateway (client).
+		module[extension.Factory]{bearertokenauthextension.NewFactory(), contribModule + "extension/bearertokenauthextension" + coreVersion},
 		// v0.158.0 of pprofextension is not downloadable from the module
 		// proxy this project builds with; v0.157.0 builds against v0.158.0.
 		module[extension.Factory]{pprofextension.NewFactory(), contribModule + "extension/pprofextension v0.157.0"},

@@ -124,12 +124,15 @@ func meshConfig(t *testing.T) *meshv1alpha1.MeshConfig {
 	return mc
 }
 
-// meshConfig decodes into Istio's MeshConfig; the file access log and the
-// OTel ALS provider write the istio_genops format; the gRPC ALS provider
+// meshConfig decodes into Istio's MeshConfig; the file access log is the
+// istio_genops_json format, the OTel ALS provider writes istio_genops; the gRPC ALS provider
 // logs every governance header.
 func TestIstioMeshConfig(t *testing.T) {
 	mc := meshConfig(t)
-	sameFormat(t, "meshConfig.accessLogFormat", mc.GetAccessLogFormat())
+	if mc.GetAccessLogEncoding() != meshv1alpha1.MeshConfig_JSON || mc.GetAccessLogFormat() != accesslog.GenOpsMeshJSONFormat() {
+		t.Errorf("meshConfig access log is not the istio_genops_json format: %v\n got %q\nwant %q",
+			mc.GetAccessLogEncoding(), mc.GetAccessLogFormat(), accesslog.GenOpsMeshJSONFormat())
+	}
 	providers := map[string]*meshv1alpha1.MeshConfig_ExtensionProvider{}
 	for _, p := range mc.GetExtensionProviders() {
 		providers[p.GetName()] = p

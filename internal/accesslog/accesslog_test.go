@@ -381,6 +381,38 @@ func TestQuoteInjection(t *testing.T) {
 	}
 }
 
+// The JSON format deploy/mesh configures escapes every value: the same
+// hostile User-Agent is one field, and every governance header, the
+// caller's mTLS identity and the AI response headers are read.
+func TestGenOpsJSONPreset(t *testing.T) {
+	p, err := New("istio_genops_json", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `{"start_time":"2026-11-20T10:00:00.000Z","method":"POST","path":"/v1/chat","protocol":"HTTP/2","response_code":200,` +
+		`"user_agent":"x\" \"billing","authority":"llm.ai:8080","downstream_remote_address":"10.0.0.66:40000",` +
+		`"downstream_peer_uri_san":"spiffe://cluster.local/ns/api-gateway/sa/gateway","genops_team":"ml-platform","genops_customer_id":"acme",` +
+		`"genops_tokens_input":"1200","genops_cost":null,"duration":12}`
+	var fields Fields
+	if err := p.Parse(line, &fields); err != nil {
+		t.Fatal(err)
+	}
+	lr := plog.NewLogRecord()
+	if err := p.WriteRecord(&fields, lr); err != nil {
+		t.Fatal(err)
+	}
+	a := lr.Attributes().AsRaw()
+	for k, want := range map[string]any{
+		"user_agent.original": `x" "billing`, "http.request.header.x-genops-team": "ml-platform",
+		"http.request.header.x-genops-customer-id": "acme", "http.response.header.x-genops-tokens-input": "1200",
+		"envoy.downstream_peer_uri_san": "spiffe://cluster.local/ns/api-gateway/sa/gateway",
+	} {
+		if a[k] != want {
+			t.Errorf("%s = %v, want %v (%v)", k, a[k], want, a)
+		}
+	}
+}
+
 // Lines that do not match are errors with a reason, never a panic, and a
 // value that cannot be converted loses only that value.
 func TestBadLines(t *testing.T) {

@@ -1,7 +1,9 @@
 package accesslog
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -62,38 +64,71 @@ const EnvoyFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:
 // with an absolute URI, and the status.
 const LinkerdApacheFormat = `%DOWNSTREAM_REMOTE_ADDRESS% %LINKERD_CLIENT_ID% - [%START_TIME%] "%REQ(:METHOD)% %LINKERD_URI% %PROTOCOL%" %RESPONSE_CODE%`
 
+// istioJSONKeys are the keys of Istio's default JSON access log
+// (accessLogEncoding: JSON). Preset "istio_json".
+var istioJSONKeys = map[string]string{
+	"start_time":                        "%START_TIME%",
+	"route_name":                        "%ROUTE_NAME%",
+	"method":                            "%REQ(:METHOD)%",
+	"path":                              "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+	"protocol":                          "%PROTOCOL%",
+	"response_code":                     "%RESPONSE_CODE%",
+	"response_flags":                    "%RESPONSE_FLAGS%",
+	"response_code_details":             "%RESPONSE_CODE_DETAILS%",
+	"connection_termination_details":    "%CONNECTION_TERMINATION_DETAILS%",
+	"bytes_received":                    "%BYTES_RECEIVED%",
+	"bytes_sent":                        "%BYTES_SENT%",
+	"duration":                          "%DURATION%",
+	"upstream_service_time":             "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+	"x_forwarded_for":                   "%REQ(X-FORWARDED-FOR)%",
+	"user_agent":                        "%REQ(USER-AGENT)%",
+	"request_id":                        "%REQ(X-REQUEST-ID)%",
+	"authority":                         "%REQ(:AUTHORITY)%",
+	"upstream_host":                     "%UPSTREAM_HOST%",
+	"upstream_cluster":                  "%UPSTREAM_CLUSTER_RAW%",
+	"upstream_local_address":            "%UPSTREAM_LOCAL_ADDRESS%",
+	"downstream_local_address":          "%DOWNSTREAM_LOCAL_ADDRESS%",
+	"downstream_remote_address":         "%DOWNSTREAM_REMOTE_ADDRESS%",
+	"requested_server_name":             "%REQUESTED_SERVER_NAME%",
+	"upstream_transport_failure_reason": "%UPSTREAM_TRANSPORT_FAILURE_REASON%",
+}
+
+// GenOpsMeshJSONKeys are istioJSONKeys, the caller's mTLS identity and
+// every x-genops-* request header and AI response header: the JSON access
+// log deploy/mesh configures in Istio. JSON escapes every value, so no
+// header can shift another field, as a quote can in a TEXT line.
+// Preset "istio_genops_json".
+var GenOpsMeshJSONKeys = func() map[string]string {
+	keys := maps.Clone(istioJSONKeys)
+	keys["downstream_peer_uri_san"] = "%DOWNSTREAM_PEER_URI_SAN%"
+	for _, h := range []string{"team", "project", "customer_id", "cost_center", "customer_tier", "environment", "feature"} {
+		keys["genops_"+h] = "%REQ(X-GENOPS-" + strings.ToUpper(strings.ReplaceAll(h, "_", "-")) + ")%"
+	}
+	for _, h := range []string{"model", "provider", "tokens_input", "tokens_output", "cost"} {
+		keys["genops_"+h] = "%RESP(X-GENOPS-" + strings.ToUpper(strings.ReplaceAll(h, "_", "-")) + ")%"
+	}
+	return keys
+}()
+
+// GenOpsMeshJSONFormat is GenOpsMeshJSONKeys as Istio's
+// meshConfig.accessLogFormat takes it with accessLogEncoding: JSON: one
+// JSON object, keys sorted.
+func GenOpsMeshJSONFormat() string {
+	b, err := json.Marshal(GenOpsMeshJSONKeys) // encoding/json sorts map keys
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return string(b) + "\n"
+}
+
 var presets = map[string]preset{
-	"istio":          {encoding: EncodingText, text: IstioFormat},
-	"istio_genops":   {encoding: EncodingText, text: GenOpsMeshFormat},
-	"envoy":          {encoding: EncodingText, text: EnvoyFormat},
-	"linkerd_apache": {encoding: EncodingText, text: LinkerdApacheFormat, direction: DirectionInbound},
-	"ztunnel":        {encoding: EncodingZtunnel},
-	"istio_json": {encoding: EncodingJSON, keys: map[string]string{
-		"start_time":                        "%START_TIME%",
-		"route_name":                        "%ROUTE_NAME%",
-		"method":                            "%REQ(:METHOD)%",
-		"path":                              "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
-		"protocol":                          "%PROTOCOL%",
-		"response_code":                     "%RESPONSE_CODE%",
-		"response_flags":                    "%RESPONSE_FLAGS%",
-		"response_code_details":             "%RESPONSE_CODE_DETAILS%",
-		"connection_termination_details":    "%CONNECTION_TERMINATION_DETAILS%",
-		"bytes_received":                    "%BYTES_RECEIVED%",
-		"bytes_sent":                        "%BYTES_SENT%",
-		"duration":                          "%DURATION%",
-		"upstream_service_time":             "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
-		"x_forwarded_for":                   "%REQ(X-FORWARDED-FOR)%",
-		"user_agent":                        "%REQ(USER-AGENT)%",
-		"request_id":                        "%REQ(X-REQUEST-ID)%",
-		"authority":                         "%REQ(:AUTHORITY)%",
-		"upstream_host":                     "%UPSTREAM_HOST%",
-		"upstream_cluster":                  "%UPSTREAM_CLUSTER_RAW%",
-		"upstream_local_address":            "%UPSTREAM_LOCAL_ADDRESS%",
-		"downstream_local_address":          "%DOWNSTREAM_LOCAL_ADDRESS%",
-		"downstream_remote_address":         "%DOWNSTREAM_REMOTE_ADDRESS%",
-		"requested_server_name":             "%REQUESTED_SERVER_NAME%",
-		"upstream_transport_failure_reason": "%UPSTREAM_TRANSPORT_FAILURE_REASON%",
-	}},
+	"istio":             {encoding: EncodingText, text: IstioFormat},
+	"istio_genops":      {encoding: EncodingText, text: GenOpsMeshFormat},
+	"envoy":             {encoding: EncodingText, text: EnvoyFormat},
+	"linkerd_apache":    {encoding: EncodingText, text: LinkerdApacheFormat, direction: DirectionInbound},
+	"ztunnel":           {encoding: EncodingZtunnel},
+	"istio_json":        {encoding: EncodingJSON, keys: istioJSONKeys},
+	"istio_genops_json": {encoding: EncodingJSON, keys: GenOpsMeshJSONKeys},
 	"osm_json": {encoding: EncodingJSON, keys: map[string]string{
 		"start_time":            "%START_TIME%",
 		"method":                "%REQ(:METHOD)%",

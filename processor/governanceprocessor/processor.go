@@ -327,6 +327,9 @@ func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (l
 	if local.found {
 		g.res.read(g.keys, res)
 		g.res.setWorkload(slotDestination, local)
+		// The service its requests count under is the pod's, not what
+		// a Host header says (docs/trust.md).
+		g.res.setDefault(slotServiceName, local.service())
 		g.res.apply()
 	}
 	v, _ := res.Get(semconv.AttrK8sNamespace)
@@ -485,6 +488,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	}
 	if dest.found && c.destIsPeer {
 		r.setWorkload(slotDestination, dest)
+		r.setStr(slotServiceName, dest.service())
 	}
 	if src.found {
 		r.setWorkload(slotSource, src)

@@ -124,15 +124,16 @@ service:
 }
 
 // config/daemonset.yaml parses sidecar logs with exactly the format the
-// deploy/mesh snippets give Istio (preset istio_genops,
-// accesslog.GenOpsMeshFormat; deploy/mesh's test checks the snippets).
+// deploy/mesh snippets give Istio's file access log (preset
+// istio_genops_json, accesslog.GenOpsMeshJSONFormat; deploy/mesh's test
+// checks the snippets).
 func TestDaemonSetFormatIsTheGenOpsFormat(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("..", "..", "config", "daemonset.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := cm.Get("receivers" + confmap.KeyDelimiter + "mesh_access_log" + confmap.KeyDelimiter + "format").(string)
-	if got != "istio_genops" {
-		t.Fatalf("config/daemonset.yaml format: %q, want the preset istio_genops", got)
+	if got != "istio_genops_json" {
+		t.Fatalf("config/daemonset.yaml format: %q, want the preset istio_genops_json", got)
 	}
 }

@@ -18,9 +18,11 @@ import (
 
 // Scenario "pod labels": the distribution tails a sidecar's access log and
 // attributes through a real kube-apiserver (envtest, via the kubeconfig
-// option). A request with no team header takes the serving pod's label; a
-// spoofed header from an untrusted caller loses to the label (and the
-// conflict is counted); the same header from the trusted gateway wins.
+// option). The serving pod's team label always wins: with no header, over
+// a spoofed header from an untrusted caller, and over a header from the
+// trusted gateway (labels beat claims, docs/trust.md); each claim that
+// lost is counted with its reason. The customer, which no label carries,
+// is taken from the header only when the trusted gateway sent it.
 func TestPodLabelsThroughTheDistribution(t *testing.T) {
 	cluster := kubetest.Start(t)
 	ctx := context.Background()
@@ -32,7 +34,8 @@ func TestPodLabelsThroughTheDistribution(t *testing.T) {
 	}
 	pod := func(ns, name, ip string, labels map[string]string) *corev1.Pod {
 		t.Helper()
-		return cluster.RunningPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		return cluster.RunningPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels,
+			Annotations: map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}},
 			Spec: corev1.PodSpec{NodeName: "node-1"}}, ip)
 	}
 	llm := pod("ai", "llm-0", "10.1.0.7", map[string]string{"app": "llm", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot"})
@@ -50,8 +53,8 @@ func TestPodLabelsThroughTheDistribution(t *testing.T) {
 	}
 	lines := []string{
 		line("10.1.0.66", "-"),       // no header: the pod's label
-		line("10.1.0.66", "billing"), // spoofed from the sandbox: the label wins
-		line("10.1.0.2", "search"),   // from the trusted gateway: the header wins
+		line("10.1.0.66", "billing"), // spoofed from the sandbox: untrusted
+		line("10.1.0.2", "search"),   // from the trusted gateway: the label still wins
 	}
 	if err := os.WriteFile(filepath.Join(podDir, "0.log"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -107,23 +110,30 @@ service:
 			return err
 		}
 		samples := collectortest.Samples(families["genops_requests_total"])
-		sum := func(team string) float64 {
+		sum := func(label, value string) float64 {
 			var v float64
-			for _, s := range collectortest.Matching(samples, map[string]string{"genops_team": team, "namespace": "ai", "app": "llm"}) {
+			for _, s := range collectortest.Matching(samples, map[string]string{label: value, "namespace": "ai", "app": "llm"}) {
 				v += s.Value
 			}
 			return v
 		}
-		if sum("ml-platform") != 2 || sum("search") != 1 || sum("billing") != 0 {
-			return fmt.Errorf("requests by team: ml-platform %v, search %v, billing %v (all: %v)", sum("ml-platform"), sum("search"), sum("billing"), samples)
+		if sum("genops_team", "ml-platform") != 3 || sum("genops_team", "search") != 0 || sum("genops_team", "billing") != 0 {
+			return fmt.Errorf("requests by team: ml-platform %v, search %v, billing %v (all: %v)",
+				sum("genops_team", "ml-platform"), sum("genops_team", "search"), sum("genops_team", "billing"), samples)
+		}
+		if sum("genops_customer_id", "cust-42") != 1 || sum("genops_customer_id", "unknown") != 2 {
+			return fmt.Errorf("requests by customer: %v", samples)
 		}
 		own, err := collectortest.Scrape("http://" + telemetry + "/metrics")
 		if err != nil {
 			return err
 		}
-		conflicts := collectortest.Matching(collectortest.Samples(own["genops_attribution_conflicts_total"]), map[string]string{"dimension": "team", "winner": "pod_label"})
-		if len(conflicts) != 1 || conflicts[0].Value != 1 {
-			return fmt.Errorf("team conflicts won by the pod label: %v (families: %s)", conflicts, collectortest.Names(own))
+		for _, reason := range []string{"untrusted", "overridden"} {
+			conflicts := collectortest.Matching(collectortest.Samples(own["genops_attribution_conflicts_total"]),
+				map[string]string{"dimension": "team", "winner": "pod_label", "reason": reason})
+			if len(conflicts) != 1 || conflicts[0].Value != 1 {
+				return fmt.Errorf("team conflicts won by the pod label, %s: %v (families: %s)", reason, conflicts, collectortest.Names(own))
+			}
 		}
 		return nil
 	})

@@ -60,6 +60,10 @@ spec:
           value: {{ .Values.cluster | quote }}
         - name: GENOPS_TRUSTED_NAMESPACE
           value: {{ .Values.trustedNamespace | quote }}
+        - name: GENOPS_FORWARDER_NAMESPACE
+          value: {{ .Release.Namespace | quote }}
+        - name: GENOPS_AI_WORKLOADS
+          value: {{ .Values.aiWorkloads | toJson | quote }}
         - name: GENOPS_SLO_FILE
           value: /etc/otelcol-genops/slo.yaml
         - name: GENOPS_PRICING_FILE

@@ -3,6 +3,7 @@ package promrules
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -190,5 +191,27 @@ func TestPromtool(t *testing.T) {
 				t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
 		}
+	}
+}
+
+// The unit tests grow linearly with the SLOs: 1,000 SLOs once made a
+// file of gigabytes, each SLO's tests carrying every other SLO's series.
+// Doubling the SLOs doubles the file, give or take the shared tests.
+func TestGeneratedTestsGrowLinearly(t *testing.T) {
+	size := func(n int) int {
+		var b strings.Builder
+		b.WriteString("slos:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  - {name: svc-%d-availability, service: svc-%d, namespace: ns, team: t, objective: 99.9, indicator: {availability: {}}}\n", i, i)
+		}
+		f, err := slo.Parse(strings.NewReader(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(marshal(t, GenerateTests(f, "rules.yaml")))
+	}
+	s50, s100 := size(50), size(100)
+	if ratio := float64(s100) / float64(s50); ratio > 2.1 {
+		t.Errorf("50 SLOs: %d bytes, 100 SLOs: %d bytes (%.2fx): not linear", s50, s100, ratio)
 	}
 }

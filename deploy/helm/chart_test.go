@@ -29,6 +29,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -242,10 +243,10 @@ func kinds(objs []runtime.Object) []string {
 
 func TestTemplateKinds(t *testing.T) {
 	want := map[string]string{
-		"daemonset":            "ClusterRole ClusterRoleBinding ConfigMap DaemonSet Job Service ServiceAccount",
-		"gateway":              "ClusterRole ClusterRoleBinding ConfigMap Deployment HorizontalPodAutoscaler Job PodDisruptionBudget Service ServiceAccount",
-		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali PodMonitor PrometheusRule Service ServiceAccount ServiceMonitor",
-		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali PodDisruptionBudget PodMonitor PrometheusRule Service ServiceAccount ServiceMonitor",
+		"daemonset":            "ClusterRole ClusterRoleBinding ConfigMap DaemonSet Job NetworkPolicy Service ServiceAccount",
+		"gateway":              "ClusterRole ClusterRoleBinding ConfigMap Deployment HorizontalPodAutoscaler Job NetworkPolicy PodDisruptionBudget Service ServiceAccount",
+		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali NetworkPolicy PodMonitor PrometheusRule Service ServiceAccount ServiceMonitor",
+		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule Service ServiceAccount ServiceMonitor",
 		"gateway-no-autoscale": "ConfigMap Deployment Job Service",
 	}
 	for name, sets := range cases {
@@ -563,5 +564,56 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("%s is stale: run go test ./deploy/helm -update", path)
 			}
 		})
+	}
+}
+
+// The NetworkPolicy (on by default) admits senders on the ingest ports
+// only from pods a mesh injected and from the chart's own pods; ALS only
+// in gateway mode; the metrics, telemetry and health ports stay open.
+func TestNetworkPolicy(t *testing.T) {
+	for mode, sets := range map[string][]string{"daemonset": nil, "gateway": {"mode=gateway"}} {
+		t.Run(mode, func(t *testing.T) {
+			var np *networkingv1.NetworkPolicy
+			for _, o := range objects(t, render(t, sets...)) {
+				if p, ok := o.(*networkingv1.NetworkPolicy); ok {
+					np = p
+				}
+			}
+			if np == nil || len(np.Spec.Ingress) != 2 {
+				t.Fatalf("network policy: %+v", np)
+			}
+			ports := func(r networkingv1.NetworkPolicyIngressRule) string {
+				var out []string
+				for _, p := range r.Ports {
+					out = append(out, p.Port.String())
+				}
+				return strings.Join(out, " ")
+			}
+			wantIngest := map[string]string{"daemonset": "4317 4318 9411", "gateway": "4317 4318 9411 19001"}[mode]
+			ingest, open := np.Spec.Ingress[0], np.Spec.Ingress[1]
+			if ports(ingest) != wantIngest || ports(open) != "8889 8888 13133" || len(open.From) != 0 {
+				t.Errorf("ports: ingest %s, open %s from %v", ports(ingest), ports(open), open.From)
+			}
+			var meshed []string
+			own := false
+			for _, peer := range ingest.From {
+				switch {
+				case peer.NamespaceSelector != nil && peer.PodSelector != nil && len(peer.PodSelector.MatchExpressions) == 1:
+					meshed = append(meshed, peer.PodSelector.MatchExpressions[0].Key)
+				case peer.NamespaceSelector == nil && peer.PodSelector != nil && peer.PodSelector.MatchLabels["app.kubernetes.io/name"] == chart && len(peer.PodSelector.MatchLabels) == 1:
+					own = true
+				default:
+					t.Errorf("unexpected peer %+v", peer)
+				}
+			}
+			if strings.Join(meshed, " ") != "security.istio.io/tlsMode linkerd.io/control-plane-ns consul.hashicorp.com/connect-inject-status" || !own {
+				t.Errorf("senders: meshed %v, own pods %v", meshed, own)
+			}
+		})
+	}
+	for _, o := range objects(t, render(t, "networkPolicy.enabled=false")) {
+		if _, ok := o.(*networkingv1.NetworkPolicy); ok {
+			t.Error("networkPolicy.enabled=false still renders one")
+		}
 	}
 }

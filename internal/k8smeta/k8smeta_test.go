@@ -111,3 +111,31 @@ func TestRelabelIsFollowed(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Only what a mesh's injector or the platform writes makes a pod a proxy:
+// a container named istio-proxy does not.
+func TestMeshProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pod  corev1.Pod
+		want string
+	}{
+		{"istio sidecar", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ai", Annotations: map[string]string{"sidecar.istio.io/status": "{}"}}}, ProxyIstio},
+		{"istio managed gateway", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "edge", Labels: map[string]string{"gateway.istio.io/managed": "istio.io-gateway-controller"}}}, ProxyIstio},
+		{"ztunnel", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Labels: map[string]string{"app": "ztunnel"}}}, ProxyIstio},
+		{"classic ingress gateway", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-ingress", Labels: map[string]string{"istio": "ingressgateway"}}}, ProxyIstio},
+		{"istio label outside istio's namespaces", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sandbox", Labels: map[string]string{"istio": "ingressgateway", "app": "ztunnel"}}}, ""},
+		{"linkerd", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ai", Annotations: map[string]string{"linkerd.io/proxy-version": "edge-25.1.1"}}}, ProxyLinkerd},
+		{"consul", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ai", Annotations: map[string]string{"consul.hashicorp.com/connect-inject-status": "injected"}}}, ProxyConsul},
+		{"a container named istio-proxy", corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sandbox"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "istio-proxy"}}}}, ""},
+	} {
+		if got := MeshProxy(&tc.pod); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+		trimmed, _ := trimPod(&tc.pod)
+		if got := MeshProxy(trimmed.(*corev1.Pod)); got != tc.want {
+			t.Errorf("%s, trimmed: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -32,7 +32,8 @@ func TestKubernetesIntegration(t *testing.T) {
 	}
 	pod := func(ns, name, ip string, labels map[string]string) {
 		t.Helper()
-		cluster.RunningPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		cluster.RunningPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels,
+			Annotations: map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}},
 			Spec: corev1.PodSpec{NodeName: "node-1"}}, ip)
 	}
 	pod("ai", "llm-0", "10.1.0.7", map[string]string{"app": "llm", "genops.ai/team": "ml-platform"})

@@ -342,6 +342,9 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	b := g.newBatch()
 	r := &g.rec
 	o := g.originOf(ctx)
+	// Over the network only a mesh proxy's records say truly who called
+	// (the peer address Envoy saw); another sender's are its word.
+	proxyWrote := !o.verified(g) || o.forwarder || (o.reporter.found && o.reporter.pod.Proxy != "")
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		local, nsOfResource, keep := g.resource(ctx, rl.Resource().Attributes(), o)
 		if !keep {
@@ -352,7 +355,10 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 			for _, lr := range sl.LogRecords().All() {
 				g.structure(ctx, lr)
 				r.read(g.keys, lr.Attributes())
-				peer := g.peerPod(r, b.peers, slotPeerAddress)
+				peer := unknownSide
+				if proxyWrote {
+					peer = g.peerPod(r, b.peers, slotPeerAddress)
+				}
 				c := call{dest: local, src: peer, resourceNS: nsOfResource, principal: g.principal(r, o, local)}
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
 					c.dest, c.src, c.destIsPeer = peer, local, true

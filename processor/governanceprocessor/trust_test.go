@@ -203,8 +203,9 @@ func TestOnlyRealSidecars(t *testing.T) {
 	}
 }
 
-// A principal written into an OTLP log record by a pod that runs no mesh
-// proxy is not read: only a proxy writes what the mesh verified.
+// A principal or a caller's address written into an OTLP log record by a
+// pod that runs no mesh proxy is not read: only a proxy writes what the
+// mesh verified.
 func TestPrincipalOnlyFromProxies(t *testing.T) {
 	g := newTestGovernance(t, trustingConfig(), nil)
 	claim := func() plog.Logs {
@@ -212,6 +213,12 @@ func TestPrincipalOnlyFromProxies(t *testing.T) {
 	}
 	if got := attrsFrom(t, g, from("10.0.0.68"), claim()); got["genops.customer_id"] != "unknown" || got["k8s.pod.name"] != "rogue-0" {
 		t.Errorf("rogue pod's record: %v", got)
+	}
+	// Nor is the caller's address it writes: a record "from the gateway's
+	// pod" sent by a pod without a proxy is untrusted.
+	fromGateway := inbound("llm-5d-abc", "10.0.0.2", "", map[string]string{"x-genops-customer-id": "acme"})
+	if got := attrsFrom(t, g, from("10.0.0.68"), fromGateway); got["genops.customer_id"] != "unknown" || got["source.app"] != nil {
+		t.Errorf("rogue pod's record with the gateway's address: %v", got)
 	}
 	// ALS from the llm pod's sidecar: its principal counts.
 	if got := attrsFrom(t, g, from("10.0.0.7"), claim()); got["genops.customer_id"] != "acme" {

@@ -338,3 +338,88 @@ func writeLog(t *testing.T, podDir, content string) {
 		t.Fatal(err)
 	}
 }
+
+// Authenticated ingest: with the distribution's bearertokenauth extension
+// on the Zipkin listener, a span without the token is refused (401) and
+// counts nowhere; with it, it is counted.
+func TestBearerTokenIngest(t *testing.T) {
+	zipkin, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: %s
+  bearertokenauth:
+    scheme: Bearer
+    token: s3cret-token
+receivers:
+  zipkin:
+    endpoint: %s
+    auth:
+      authenticator: bearertokenauth
+processors:
+  governance:
+    kubernetes:
+      mode: off
+connectors:
+  sli:
+    flush_interval: 200ms
+exporters:
+  prometheus:
+    endpoint: %s
+service:
+  extensions: [health_check, bearertokenauth]
+  pipelines:
+    traces:
+      receivers: [zipkin]
+      processors: [governance]
+      exporters: [sli]
+    metrics:
+      receivers: [sli]
+      exporters: [prometheus]
+`, health, zipkin, prom))
+	col := collectortest.Start(t, []string{"--config", cfg})
+	col.WaitHealthy(t, health)
+	span := func(id int) string {
+		return fmt.Sprintf(`[{"traceId":"5af7183fb1d4cf5f5af7183fb1d4cf%02x","id":"6b221d5bc9e649%02x","kind":"SERVER","name":"get",`+
+			`"timestamp":1764583200000000,"duration":1000,"localEndpoint":{"serviceName":"svc-%d"}}]`, id, id, id)
+	}
+	send := func(id int, token string) int {
+		req, err := http.NewRequest(http.MethodPost, "http://"+zipkin+"/api/v2/spans", strings.NewReader(span(id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send(1, ""); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d", code)
+	}
+	if code := send(2, "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", code)
+	}
+	if code := send(3, "s3cret-token"); code/100 != 2 {
+		t.Fatalf("right token: %d", code)
+	}
+	col.Eventually(t, 30*time.Second, func() error {
+		families, err := collectortest.Scrape("http://" + prom + "/metrics")
+		if err != nil {
+			return err
+		}
+		samples := collectortest.Samples(families["genops_requests_total"])
+		if len(collectortest.Matching(samples, map[string]string{"service": "svc-3"})) != 1 {
+			return fmt.Errorf("the authenticated span is not counted: %v", samples)
+		}
+		if n := len(collectortest.Matching(samples, map[string]string{"service": "svc-1"})) + len(collectortest.Matching(samples, map[string]string{"service": "svc-2"})); n != 0 {
+			return fmt.Errorf("unauthenticated spans counted: %v", samples)
+		}
+		return nil
+	})
+}

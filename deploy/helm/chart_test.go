@@ -121,7 +121,7 @@ var cases = map[string][]string{
 	"gateway":              {"mode=gateway"},
 	"daemonset-all":        everySwitch,
 	"gateway-all":          append([]string{"mode=gateway"}, everySwitch...),
-	"gateway-no-autoscale": {"mode=gateway", "gateway.autoscaling.enabled=false", "gateway.podDisruptionBudget.enabled=false", "rbac.create=false", "serviceAccount.create=false"},
+	"gateway-no-autoscale": {"mode=gateway", "gateway.autoscaling.enabled=false", "gateway.podDisruptionBudget.enabled=false", "rbac.create=false", "serviceAccount.create=false", "networkPolicy.enabled=false"},
 }
 
 func TestLint(t *testing.T) {

@@ -74,7 +74,7 @@ type shipped struct {
 
 // startShipped runs the distribution on config/<mode>.yaml with the test
 // machine's overrides.
-func startShipped(t *testing.T, mode string, cluster adversaryCluster) shipped {
+func startShipped(t *testing.T, mode string, cluster adversaryCluster, moreEnv ...string) shipped {
 	root := filepath.Join("..", "..")
 	s := shipped{
 		zipkin: collectortest.FreeAddr(t), otlpHTTP: collectortest.FreeAddr(t), prometheus: collectortest.FreeAddr(t),
@@ -89,6 +89,7 @@ func startShipped(t *testing.T, mode string, cluster adversaryCluster) shipped {
 		"ADV_OTLP_GRPC=" + collectortest.FreeAddr(t), "ADV_OTLP_HTTP=" + s.otlpHTTP, "ADV_ALS=" + collectortest.FreeAddr(t),
 		"ADV_PROMETHEUS=" + s.prometheus, fmt.Sprintf("ADV_TELEMETRY_PORT=%d", collectortest.Port(t, s.telemetry)),
 	}
+	env = append(env, moreEnv...)
 	if err := os.MkdirAll(s.logs, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -422,4 +423,116 @@ service:
 		}
 		return nil
 	})
+}
+
+// chartMemoryLimitMiB is the chart's default memory limit; the chart sets
+// GOMEMLIMIT to 80% of it.
+const chartMemoryLimitMiB = 512
+
+// bodyBound is the shipped configs' max_request_body_size.
+const bodyBound = 2 << 20
+
+// zipkinBody is a JSON array of SERVER spans of about size bytes.
+func zipkinBody(size int) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; b.Len() < size-400; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"traceId":"%032x","id":"%016x","kind":"SERVER","name":"post /v1/chat/completions","timestamp":1764583200000000,`+
+			`"duration":120000,"localEndpoint":{"serviceName":"llm","ipv4":"10.1.0.7"},"tags":{"http.status_code":"200",`+
+			`"genops.customer_id":"cust-%d","user_agent":"python-httpx/0.27.0 %0100d"}}`, i+1, i+1, i, i)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// The worst case of ingest against the chart's memory limit: the shipped
+// gateway config, as the chart runs it (GOMEMLIMIT 80% of 512 MiB),
+// takes Zipkin bodies at the 2 MiB bound from 16 senders at once, three
+// times over; a body past the bound is refused. The peak resident memory
+// (VmHWM) stays under the limit. The chart README ("Request size") has
+// the arithmetic.
+func TestIngestMemoryBound(t *testing.T) {
+	cluster := startAdversaryCluster(t)
+	s := startShipped(t, "gateway", cluster, fmt.Sprintf("GOMEMLIMIT=%dMiB", chartMemoryLimitMiB*8/10))
+	body := zipkinBody(bodyBound)
+	if len(body) > bodyBound {
+		t.Fatalf("body %d bytes", len(body))
+	}
+	post := func(body string) (int, error) {
+		resp, err := http.Post("http://"+s.zipkin+"/api/v2/spans", "application/json", strings.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// Peak anonymous memory, sampled through the load: the file-backed
+	// part of RSS is the executable and the trace queue's memory-mapped
+	// file (file_storage), page cache the kernel reclaims under the
+	// pod's limit rather than killing it.
+	pid := s.col.Cmd.Process.Pid
+	stop, sampled := make(chan struct{}), make(chan int)
+	go func() {
+		peak := 0
+		for {
+			if kib := statusKiB(pid, "RssAnon:"); kib > peak {
+				peak = kib
+			}
+			select {
+			case <-stop:
+				sampled <- peak
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	const senders, rounds = 16, 3
+	for range rounds {
+		errs := make(chan error, senders)
+		for range senders {
+			go func() {
+				code, err := post(body)
+				if err == nil && code/100 != 2 {
+					err = fmt.Errorf("status %d", code)
+				}
+				errs <- err
+			}()
+		}
+		for range senders {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(time.Second) // the pipeline drains
+	close(stop)
+	peakAnonKiB := <-sampled
+	// A body past the bound is refused.
+	if code, err := post(zipkinBody(bodyBound + 64<<10)); err != nil || code/100 == 2 {
+		t.Errorf("a body over %d bytes: status %d %v", bodyBound, code, err)
+	}
+	t.Logf("%d senders x %d rounds of %.1f MiB Zipkin bodies: peak anonymous memory %.0f MiB (peak RSS with file pages %.0f MiB), chart limit %d MiB",
+		senders, rounds, float64(len(body))/(1<<20), float64(peakAnonKiB)/1024, float64(statusKiB(pid, "VmHWM:"))/1024, chartMemoryLimitMiB)
+	if peakAnonKiB == 0 || peakAnonKiB > chartMemoryLimitMiB*1024 {
+		t.Errorf("peak anonymous memory %d KiB over the chart's %d MiB limit", peakAnonKiB, chartMemoryLimitMiB)
+	}
+}
+
+// statusKiB reads one "Key: N kB" line of /proc/<pid>/status (0 if none).
+func statusKiB(pid int, key string) int {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			var kib int
+			fmt.Sscanf(rest, "%d", &kib)
+			return kib
+		}
+	}
+	return 0
 }

@@ -46,7 +46,7 @@ func TestHostileInput(t *testing.T) {
 		line("ml-platform", "cust-\x00\x01\x7f\u202e"),   // control characters
 		line("ml-platform", "\xff\xfe\xfd binary \x80"),  // invalid UTF-8
 		line("ml-platform", strings.Repeat("é", 10_000)), // long multi-byte value
-		line(`ml-platform" "injected`, "cust-3"),         // quote inside a quoted value
+		line(`ml-"quoted"-team`, "cust-3"),               // quotes inside a quoted value that split no field
 		// a 50 KB Host header (Envoy allows 60 KiB): the service label
 		// it gives is folded (cardinality.max_value_length), the
 		// request still counted
@@ -57,6 +57,10 @@ func TestHostileInput(t *testing.T) {
 		"\x00\x01\x02\xff\xfe",
 		line("ml-platform", "cust-1")[:80], // truncated
 		"",
+		// a value holding the separator of two quoted fields: the line
+		// splits two ways, a parse error (reason "ambiguous"), never a
+		// shifted record
+		line(`ml-platform" "injected`, "cust-3"),
 	}
 	var text strings.Builder
 	for i := range max(len(good), len(bad)) {

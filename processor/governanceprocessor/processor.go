@@ -622,16 +622,10 @@ func (g *governance) price(ctx context.Context, r *record, dest *side) {
 	statesCost := g.ai.trusts(dest)
 	lim := &g.cfg.Limits
 	if v, ok := r.get(slotCostTotal); ok {
-		c, reason, valid := costAmount(v, lim.MaxCostPerRequest)
-		if valid && statesCost {
-			r.setDouble(slotCostTotal, c)
+		if c, reason, valid := costAmount(v, lim.MaxCostPerRequest); g.statedCost(ctx, r, c, reason, valid, statesCost) {
 			r.setDefault(slotCostCurrency, g.currency())
 			return
 		}
-		if valid {
-			reason = rejectUntrusted
-		}
-		g.reject(ctx, claimCost, reason)
 		r.remove(slotCostTotal)
 		r.remove(slotCostCurrency)
 	}
@@ -683,16 +677,10 @@ func (g *governance) price(ctx context.Context, r *record, dest *side) {
 		r.setDefault(slotProvider, s)
 	}
 	if s, ok := header(slotHeaderCost); ok {
-		c, reason, valid := parseCost(s, lim.MaxCostPerRequest)
-		if valid && statesCost {
-			r.setDouble(slotCostTotal, c)
+		if c, reason, valid := parseCost(s, lim.MaxCostPerRequest); g.statedCost(ctx, r, c, reason, valid, statesCost) {
 			r.setStr(slotCostCurrency, g.currency())
 			return
 		}
-		if valid {
-			reason = rejectUntrusted
-		}
-		g.reject(ctx, claimCost, reason)
 	}
 	if g.prices == nil || (!hasIn && !hasOut) {
 		return
@@ -711,6 +699,21 @@ func (g *governance) price(ctx context.Context, r *record, dest *side) {
 	if row.Provider != "" {
 		r.setDefault(slotProvider, row.Provider)
 	}
+}
+
+// statedCost keeps the cost a record states (an attribute or a response
+// header) when it is valid and its workload may state one (ai_workloads),
+// and otherwise counts why not.
+func (g *governance) statedCost(ctx context.Context, r *record, c float64, reason int, valid, allowed bool) bool {
+	if valid && allowed {
+		r.setDouble(slotCostTotal, c)
+		return true
+	}
+	if valid {
+		reason = rejectUntrusted
+	}
+	g.reject(ctx, claimCost, reason)
+	return false
 }
 
 // currency is the price table's, else USD.

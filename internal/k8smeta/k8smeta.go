@@ -50,14 +50,14 @@ const (
 // ztunnel and classic ingress/egress gateway pods in their own namespace,
 // Linkerd's linkerd.io/proxy-version annotation, Consul's
 // consul.hashicorp.com/connect-inject-status: injected. A container named
-// istio-proxy proves nothing: any pod can have one.
+// istio-proxy proves nothing: any pod can have one. The pod's author can
+// write these marks too: Store.platformProxy also asks the namespace.
 func MeshProxy(p *corev1.Pod) string {
 	a, l := p.Annotations, p.Labels
 	switch {
 	case a[proxyAnnotation] != "": // already trimmed
 		return a[proxyAnnotation]
-	case a["sidecar.istio.io/status"] != "",
-		l["gateway.istio.io/managed"] != "",
+	case a["sidecar.istio.io/status"] != "", l["gateway.istio.io/managed"] != "",
 		strings.HasPrefix(p.Namespace, "istio-") && (l["app"] == "ztunnel" || l["istio"] != ""):
 		return ProxyIstio
 	case a["linkerd.io/proxy-version"] != "":
@@ -173,7 +173,11 @@ func trimMeta(obj any) (any, error) {
 	if m, ok := obj.(metav1.ObjectMetaAccessor); ok {
 		meta := m.GetObjectMeta()
 		meta.SetManagedFields(nil)
-		meta.SetAnnotations(nil)
+		var keep map[string]string
+		if v := meta.GetAnnotations()[linkerdInject]; v != "" { // a namespace's injection (platformProxy)
+			keep = map[string]string{linkerdInject: v}
+		}
+		meta.SetAnnotations(keep)
 	}
 	return obj, nil
 }
@@ -221,6 +225,39 @@ func (s *Store) Stop() {
 	}
 }
 
+// platformProxy is MeshProxy's answer (kept by trimPod) when the
+// platform, not only the pod's author, says the pod is meshed: a pod's
+// author can write any annotation or label on it, so an Istio or Linkerd
+// pod counts only in a namespace whose injection the platform enabled
+// (Istio's istio-injection=enabled or istio.io/rev label, Linkerd's
+// linkerd.io/inject: enabled annotation) or in Istio's own istio-*
+// namespaces. Consul's injection is cluster-wide: its pod annotation is
+// taken as it is.
+func (s *Store) platformProxy(p *corev1.Pod) string {
+	proxy := p.Annotations[proxyAnnotation]
+	if proxy == "" || proxy == ProxyConsul || (proxy == ProxyIstio && strings.HasPrefix(p.Namespace, "istio-")) {
+		return proxy
+	}
+	obj, ok, err := s.namespaces.GetStore().GetByKey(p.Namespace)
+	if err != nil || !ok {
+		return ""
+	}
+	ns := obj.(metav1.Object)
+	switch proxy {
+	case ProxyIstio:
+		if l := ns.GetLabels(); l["istio-injection"] == "enabled" || l["istio.io/rev"] != "" {
+			return proxy
+		}
+	case ProxyLinkerd:
+		if ns.GetAnnotations()[linkerdInject] == "enabled" {
+			return proxy
+		}
+	}
+	return ""
+}
+
+const linkerdInject = "linkerd.io/inject"
+
 // PodByUID finds a pod by its UID.
 func (s *Store) PodByUID(uid string) (Pod, bool) { return s.byIndex(indexByUID, uid) }
 
@@ -260,7 +297,7 @@ func (s *Store) byIndex(index, key string) (Pod, bool) {
 
 func (s *Store) pod(p *corev1.Pod) Pod {
 	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels,
-		Proxy: p.Annotations[proxyAnnotation]}
+		Proxy: s.platformProxy(p)}
 	out.WorkloadKind, out.WorkloadName = Workload(p, func(namespace, name string) []metav1.OwnerReference {
 		if obj, ok, _ := s.replicaSets.GetStore().GetByKey(namespace + "/" + name); ok {
 			return obj.(metav1.Object).GetOwnerReferences()

@@ -33,10 +33,11 @@ var defaultSources = []string{
 	sourceNamespaceLabel: semconv.SourceNamespaceLabel, sourceDefault: semconv.SourceDefault,
 }
 
-// defaultOrder is the default precedence: what the platform set (pod,
-// then namespace labels) beats what a request claims (docs/trust.md).
+// defaultOrder is the default precedence (docs/trust.md): the namespace's
+// labels (the platform's) beat the pod's (its author's), and both beat
+// what a request claims.
 var defaultOrder = []string{
-	semconv.SourcePodLabel, semconv.SourceNamespaceLabel, semconv.SourceHeader, semconv.SourceSpanTag, semconv.SourceDefault,
+	semconv.SourceNamespaceLabel, semconv.SourcePodLabel, semconv.SourceHeader, semconv.SourceSpanTag, semconv.SourceDefault,
 }
 
 // Dimensions, by their short names.

@@ -38,7 +38,7 @@ func TestLoadConfig(t *testing.T) {
 	if err := confmap.Validate(def); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(def.Sources, []string{"pod_label", "namespace_label", "header", "span_tag", "default"}) ||
+	if !slices.Equal(def.Sources, []string{"namespace_label", "pod_label", "header", "span_tag", "default"}) ||
 		def.Headers[DimTeam] != "x-genops-team" || def.Labels[DimTeam] != "genops.ai/team" ||
 		def.Dimensions[DimTeam].Trust != TrustWhenSourceMatches || def.Dimensions[DimCustomerID].Trust != TrustWhenSourceMatches ||
 		len(def.AIWorkloads) != 0 || def.Limits.MaxTokensPerRequest != 10_000_000 || def.Limits.MaxCostPerRequest != 1000 || def.Dimensions[DimTeam].MaxLength != 128 || def.Dimensions[DimTeam].Default != "unknown" ||

@@ -23,8 +23,8 @@ func TestKubernetesIntegration(t *testing.T) {
 	ctx := context.Background()
 	core := cluster.Client.CoreV1()
 	for _, ns := range []*corev1.Namespace{
-		{ObjectMeta: metav1.ObjectMeta{Name: "ai", Labels: map[string]string{"genops.ai/cost-center": "cc-ai"}}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "sandbox"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "ai", Labels: map[string]string{"genops.ai/cost-center": "cc-ai", "istio-injection": "enabled"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "sandbox", Labels: map[string]string{"istio-injection": "enabled"}}},
 	} {
 		if _, err := core.Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

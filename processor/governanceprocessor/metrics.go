@@ -2,6 +2,7 @@ package governanceprocessor
 
 import (
 	"context"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -94,10 +95,35 @@ func (g *governance) processMetrics(_ context.Context, md pmetric.Metrics) (pmet
 }
 
 func (g *governance) enrichPoint(attrs pcommon.Map) {
+	// genops_* labels are the processor's to write: a scraped proxy's are
+	// claims.
+	attrs.RemoveIf(func(k string, _ pcommon.Value) bool {
+		return strings.HasPrefix(k, "genops_") || strings.HasPrefix(k, "source_genops_")
+	})
+	// A scraped series comes from one pod; when the proxy says which side
+	// of the call it reported (Istio's reporter), that side is the scraped
+	// pod, whatever workload the series names there (any pod can serve an
+	// istio-proxy port and name another team's workload).
+	scraped, fromPod := g.scrapedPod(attrs)
+	reporter, _ := attrs.Get("reporter")
+	switch {
+	case fromPod && reporter.Str() == "destination":
+		g.putLabels(attrs, "", &scraped)
+		if p, ok := g.workload(attrs, sourceKeys); ok {
+			g.putLabels(attrs, "source_", &p)
+		}
+		return
+	case fromPod && reporter.Str() == "source":
+		g.putLabels(attrs, "source_", &scraped)
+		if p, ok := g.workload(attrs, destinationKeys); ok {
+			g.putLabels(attrs, "", &p)
+		}
+		return
+	}
 	if p, ok := g.workload(attrs, destinationKeys); ok {
 		g.putLabels(attrs, "", &p)
-	} else if p, ok := g.scrapedPod(attrs); ok {
-		g.putLabels(attrs, "", &p)
+	} else if fromPod {
+		g.putLabels(attrs, "", &scraped)
 	}
 	if p, ok := g.workload(attrs, sourceKeys); ok {
 		g.putLabels(attrs, "source_", &p)

@@ -29,6 +29,11 @@ func TestProxyMetrics(t *testing.T) {
 	add(map[string]string{"direction": "outbound", "dst_deployment": "llm", "dst_namespace": "ai"})
 	add(map[string]string{"direction": "inbound", "namespace": "ai", "pod": "llm-5d-abc"})
 	add(map[string]string{"destination_workload": "unknown", "destination_workload_namespace": "unknown"})
+	// A fake proxy in sandbox reports as the destination and names the
+	// llm workload, with genops labels of its own: the series is its own
+	// pod's (the scraped one), the labels it wrote are gone.
+	add(map[string]string{"reporter": "destination", "destination_workload": "llm", "destination_workload_namespace": "ai",
+		"namespace": "sandbox", "pod": "curl-0", "genops_team": "billing", "genops_cost_center": "cc-victim", "source_genops_team": "x"})
 	hist := sm.Metrics().AppendEmpty()
 	hist.SetName("istio_request_duration_milliseconds")
 	hdp := hist.SetEmptyHistogram().DataPoints().AppendEmpty()
@@ -44,6 +49,7 @@ func TestProxyMetrics(t *testing.T) {
 	for i, want := range []map[string]any{
 		{"genops_team": "ml-platform", "genops_project": "support-bot", "genops_cost_center": "cc-ai", "source_genops_team": "sandbox-team", "response_code": "200"},
 		dest, dest, {},
+		{"genops_team": "sandbox-team", "genops_cost_center": nil, "source_genops_team": nil},
 	} {
 		attrs := got.At(0).Sum().DataPoints().At(i).Attributes().AsRaw()
 		for k, v := range want {

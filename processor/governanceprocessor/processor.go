@@ -499,7 +499,10 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	if src.found {
 		r.setWorkload(slotSource, src)
 	}
-	if g.cfg.Cluster != "" {
+	switch {
+	case g.cfg.Cluster != "" && o.verified(g):
+		r.setStr(slotCluster, g.cfg.Cluster) // the collector's, not the sender's
+	case g.cfg.Cluster != "":
 		r.setDefault(slotCluster, g.cfg.Cluster)
 	}
 	g.price(ctx, r, dest)
@@ -512,6 +515,14 @@ func (g *governance) dropIdentityClaims(ctx context.Context, r *record, c *call)
 	forged := false
 	for s := slotDestination; s < slotDestination+workloadSlots; s++ {
 		if v, ok := r.str(s); ok && !(c.destIsPeer && c.dest.owns(r.keys.key[s], v)) {
+			r.remove(s)
+			forged = true
+		}
+	}
+	// The pod labels the sli connector reads for app and version, and the
+	// cluster: the collector knows them; a sender's are claims.
+	for _, s := range [...]slot{slotPodLabelApp, slotPodLabelAppName, slotPodLabelVersion, slotPodLabelAppVersion, slotCluster} {
+		if _, ok := r.str(s); ok {
 			r.remove(s)
 			forged = true
 		}

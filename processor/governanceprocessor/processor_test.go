@@ -46,15 +46,18 @@ func clusterObjects() []runtime.Object {
 		return p
 	}
 	return []runtime.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ai", Labels: map[string]string{"genops.ai/cost-center": "cc-ai"}}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "api-gateway"}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sandbox", Labels: map[string]string{"genops.ai/team": "sandbox-team"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ai", Labels: map[string]string{"genops.ai/cost-center": "cc-ai", "istio-injection": "enabled"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "api-gateway", Labels: map[string]string{"istio-injection": "enabled"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sandbox", Labels: map[string]string{"genops.ai/team": "sandbox-team", "istio-injection": "enabled"}}},
+		// No injection: a pod here that says it has a sidecar said it itself.
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "byo"}},
 		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ai", Name: "llm-5d", OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "llm", Controller: ptr(true)}}}},
 		pod("ai", "llm-5d-abc", "10.0.0.7", map[string]string{"app": "llm", "version": "v2", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot", "pod-template-hash": "5d"}, "llm-5d"),
 		pod("api-gateway", "gateway-0", "10.0.0.2", map[string]string{"app": "gateway"}, ""),
 		pod("sandbox", "curl-0", "10.0.0.66", map[string]string{"app": "curl"}, ""),
 		pod("sandbox", "nolabels-0", "10.0.0.67", nil, ""),
 		pod("sandbox", "rogue-0", "10.0.0.68", map[string]string{"app": "rogue"}, ""),
+		pod("byo", "selfmade-0", "10.0.0.69", map[string]string{"app": "selfmade"}, ""),
 	}
 }
 

@@ -63,6 +63,10 @@ const (
 	slotHeaderProvider
 	slotHeaderCost
 	slotServiceName
+	slotPodLabelApp // k8s.pod.label.* the sli connector reads for app and version
+	slotPodLabelAppName
+	slotPodLabelVersion
+	slotPodLabelAppVersion
 	slotDestination                                   // workload of the destination (unprefixed keys)
 	slotSource      = slotDestination + workloadSlots // workload of the caller (source.*)
 	slotDimHeader   = slotSource + workloadSlots      // request header of dimension i
@@ -114,6 +118,10 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderProvider:     respProvider,
 		slotHeaderCost:         respCost,
 		slotServiceName:        semconv.AttrServiceName,
+		slotPodLabelApp:        "k8s.pod.label.app",
+		slotPodLabelAppName:    "k8s.pod.label.app.kubernetes.io/name",
+		slotPodLabelVersion:    "k8s.pod.label.version",
+		slotPodLabelAppVersion: "k8s.pod.label.app.kubernetes.io/version",
 	} {
 		set(s, key)
 	}

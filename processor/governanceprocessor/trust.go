@@ -118,7 +118,7 @@ func hostOf(addr net.Addr) string {
 var identityKeys = []string{
 	semconv.AttrK8sNamespace, "k8s.pod.name", "k8s.pod.uid", "k8s.pod.ip", semconv.AttrApp, semconv.AttrVersion,
 	"k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.job.name", "k8s.replicaset.name",
-	"k8s.cronjob.name", "istio.workload.name",
+	"k8s.cronjob.name", "istio.workload.name", semconv.AttrK8sCluster,
 }
 
 // verifyResource makes a network resource describe the pod at the
@@ -130,7 +130,9 @@ var identityKeys = []string{
 func (g *governance) verifyResource(ctx context.Context, res pcommon.Map, reporter *side) {
 	forged := false
 	for _, k := range identityKeys {
-		if v, ok := res.Get(k); ok && !reporter.owns(k, v.AsString()) {
+		// The cluster is removed, not counted: Istio's ALS node metadata
+		// names it, and the collector's own setting replaces it.
+		if v, ok := res.Get(k); ok && k != semconv.AttrK8sCluster && !reporter.owns(k, v.AsString()) {
 			forged = true
 		}
 	}

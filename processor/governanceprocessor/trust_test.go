@@ -46,6 +46,8 @@ func forgedSpan() ptrace.Traces {
 	a.PutStr("genops.customer_id", "acme")
 	a.PutStr("genops.cost_center", "cc-victim")
 	a.PutStr("app", "llm")
+	a.PutStr("k8s.cluster.name", "prod-eu")
+	a.PutStr("k8s.pod.label.version", "v9")
 	a.PutDouble("genops.cost.total", 1e308)
 	return td
 }
@@ -94,7 +96,9 @@ func newTelemetry(t *testing.T) *componenttest.Telemetry {
 // untrusted, its principal is not read, its cost is refused.
 func TestForgedSpanFromAPod(t *testing.T) {
 	tt := newTelemetry(t)
-	g := newTestGovernance(t, trustingConfig(), tt)
+	cfg := trustingConfig()
+	cfg.Cluster = "east"
+	g := newTestGovernance(t, cfg, tt)
 	res, span := processSpan(t, g, from("10.0.0.66"), forgedSpan())
 	for k, want := range map[string]any{
 		"k8s.namespace.name": "sandbox", "k8s.pod.name": "curl-0", "k8s.pod.uid": "uid-curl-0", "app": "curl", "service.name": "curl",
@@ -114,7 +118,10 @@ func TestForgedSpanFromAPod(t *testing.T) {
 			t.Errorf("span %s = %v, want %v", k, span[k], want)
 		}
 	}
-	for _, k := range []string{"genops.cost.total", "app", "source.k8s.namespace.name"} {
+	if span["k8s.cluster.name"] != "east" {
+		t.Errorf("cluster %v, want the collector's", span["k8s.cluster.name"])
+	}
+	for _, k := range []string{"genops.cost.total", "app", "source.k8s.namespace.name", "k8s.pod.label.version"} {
 		if v, ok := span[k]; ok {
 			t.Errorf("span kept %s = %v", k, v)
 		}
@@ -195,6 +202,13 @@ func TestOnlyRealSidecars(t *testing.T) {
 	}
 	if rejected(t, tt, "proxy", "forged") != 1 {
 		t.Error("not counted")
+	}
+	// A pod that writes the sidecar annotation itself, in a namespace
+	// whose injection the platform did not enable: no proxy either.
+	ld = inbound("selfmade-0", "10.0.0.2", "spiffe://cluster.local/ns/api-gateway/sa/gateway", map[string]string{"x-genops-customer-id": "acme"})
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.namespace.name", "byo")
+	if out, err := g.processLogs(context.Background(), ld); err != nil || out.LogRecordCount() != 0 || rejected(t, tt, "proxy", "forged") != 2 {
+		t.Errorf("self-declared sidecar: %d records kept, %v", out.LogRecordCount(), err)
 	}
 	// A real sidecar's file, same claim: kept and trusted.
 	got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.66", "spiffe://cluster.local/ns/api-gateway/sa/gateway", map[string]string{"x-genops-customer-id": "acme"}))
@@ -327,5 +341,24 @@ func TestTokenCountTypes(t *testing.T) {
 		if _, _, ok := tokenCount(tc.v, 10_000_000); ok != tc.ok {
 			t.Errorf("%v: ok %v", tc.v.AsRaw(), ok)
 		}
+	}
+}
+
+// A pod's author writes its labels; the platform writes its namespace's.
+// A pod in sandbox that labels itself with another team and cost centre
+// keeps its namespace's team; what its namespace does not say, its own
+// label still says (label your namespaces for what tenants must not
+// choose).
+func TestNamespaceLabelsBeatPodLabels(t *testing.T) {
+	impostor := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sandbox", Name: "impostor-0", UID: "uid-impostor-0",
+		Labels:      map[string]string{"app": "impostor", "genops.ai/team": "ml-platform", "genops.ai/project": "support-bot"},
+		Annotations: map[string]string{"sidecar.istio.io/status": "{}"}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.70"}}
+	g := newTestGovernanceWith(t, kubeConfig(), nil, impostor)
+	ld := inbound("impostor-0", "10.0.0.2", "", nil)
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.namespace.name", "sandbox")
+	got := attrsOf(t, g, ld)
+	if got["genops.team"] != "sandbox-team" || got["genops.attribution.source"] != "namespace_label" || got["genops.project"] != "support-bot" {
+		t.Errorf("team %v from %v, project %v", got["genops.team"], got["genops.attribution.source"], got["genops.project"])
 	}
 }

@@ -47,8 +47,12 @@ type adversaryCluster struct {
 func startAdversaryCluster(t *testing.T) adversaryCluster {
 	cluster := kubetest.Start(t)
 	ctx := context.Background()
+	// Istio injection is enabled in every namespace: a pod counts as meshed
+	// only where the platform enabled it (and says so itself).
 	for ns, labels := range map[string]map[string]string{
-		"ai": {"genops.ai/cost-center": "cc-ai"}, "api-gateway": nil, "sandbox": {"genops.ai/team": "sandbox-team"},
+		"ai":          {"genops.ai/cost-center": "cc-ai", "istio-injection": "enabled"},
+		"api-gateway": {"istio-injection": "enabled"},
+		"sandbox":     {"genops.ai/team": "sandbox-team", "istio-injection": "enabled"},
 	} {
 		if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -324,6 +328,55 @@ func TestAdversary(t *testing.T) {
 					map[string]string{"claim": "output_tokens", "reason": "negative"},
 					map[string]string{"claim": "workload", "reason": "forged"},
 				)
+			})
+		})
+
+		// The attacker marks its own pod as an Istio sidecar (any pod's
+		// author can) in a namespace without injection, then sends an
+		// access log naming the gateway's principal and another customer
+		// and cost centre; and spans that each name a new cluster, to
+		// fill every metric's series cap.
+		t.Run("self-declared sidecar and cluster flood", func(t *testing.T) {
+			ctx := context.Background()
+
+			if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "byo"}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := cluster.Client.CoreV1().Pods("sandbox").Delete(ctx, "attacker-0", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+				t.Fatal(err)
+			}
+			cluster.RunningPod(t, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "byo", Name: "selfmade-0", Labels: map[string]string{"app": "selfmade"},
+				Annotations: map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}},
+				Spec: corev1.PodSpec{NodeName: "node-1"}}, "127.0.0.1")
+			time.Sleep(time.Second) // the informer sees the new pod
+			body := `{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"attributes":[` +
+				`{"key":"envoy.direction","value":{"stringValue":"inbound"}},{"key":"http.response.status_code","value":{"intValue":"200"}},` +
+				`{"key":"envoy.downstream_peer_uri_san","value":{"stringValue":"` + gatewayPrincipal + `"}},` +
+				`{"key":"http.request.header.x-genops-customer-id","value":{"stringValue":"acme"}},` +
+				`{"key":"http.request.header.x-genops-cost-center","value":{"stringValue":"cc-victim"}}]}]}]}]}`
+			post(t, "http://"+s.otlpHTTP+"/v1/logs", "application/json", body)
+			var spans strings.Builder
+			spans.WriteString(`{"resourceSpans":[{"scopeSpans":[{"spans":[`)
+			for i := range 300 {
+				if i > 0 {
+					spans.WriteString(",")
+				}
+				fmt.Fprintf(&spans, `{"traceId":"%032x","spanId":"%016x","name":"x","kind":2,"startTimeUnixNano":"1","endTimeUnixNano":"2",`+
+					`"attributes":[{"key":"k8s.cluster.name","value":{"stringValue":"c%d"}},{"key":"k8s.pod.label.version","value":{"stringValue":"v%d"}}]}`, i+1, i+1, i, i)
+			}
+			spans.WriteString(`]}]}]}`)
+			post(t, "http://"+s.otlpHTTP+"/v1/traces", "application/json", spans.String())
+			s.col.Eventually(t, 30*time.Second, func() error {
+				if n, err := requests(s, map[string]string{"namespace": "byo", "service": "selfmade"}); err != nil || n != 301 {
+					return fmt.Errorf("the self-declared sidecar's requests: %v %v", n, err)
+				}
+				if n, err := requests(s, map[string]string{"cluster": "c1"}); err != nil || n != 0 {
+					return fmt.Errorf("a sender named the cluster: %v %v", n, err)
+				}
+				if n, err := requests(s, map[string]string{"version": "v1"}); err != nil || n != 0 {
+					return fmt.Errorf("a sender named the version: %v %v", n, err)
+				}
+				return checkNoAttackerValues(s)
 			})
 		})
 	})

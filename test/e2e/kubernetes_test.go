@@ -28,7 +28,8 @@ func TestPodLabelsThroughTheDistribution(t *testing.T) {
 	ctx := context.Background()
 	core := cluster.Client.CoreV1()
 	for _, ns := range []string{"ai", "sandbox", "api-gateway"} {
-		if _, err := core.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		if _, err := core.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
+			Labels: map[string]string{"istio-injection": "enabled"}}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

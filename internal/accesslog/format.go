@@ -235,14 +235,20 @@ func (f *Format) Parse(line string, fields *Fields) error {
 // `" "` in it) would otherwise shift every later field — the peer, the
 // team, the tokens — without a parse error. end is where the last value
 // ends.
+//
+// The split from the end starts field i after the last occurrence of the
+// text before it; that is the start Parse found exactly when the text
+// does not occur again after the occurrence Parse used, up to the end of
+// field i. A forward search for that (strings.Index) costs a fraction of
+// a backward one (strings.LastIndex).
 func (f *Format) unambiguous(line string, starts []int, end int) error {
 	for i := len(f.ops) - 1; i > 0; i-- {
 		lit := f.lits[i]
-		j := strings.LastIndex(line[:end], lit)
-		if j+len(lit) != starts[i] {
+		used := starts[i] - len(lit) // where the occurrence Parse split at begins
+		if strings.Contains(line[used+1:end], lit) {
 			return &ParseError{ReasonAmbiguous, starts[i], fmt.Sprintf("the value of %%%s%% or %%%s%% holds %q, which separates them: the line splits more than one way", f.ops[i-1].Text, f.ops[i].Text, lit)}
 		}
-		end = j
+		end = used
 	}
 	return nil
 }

@@ -16,9 +16,11 @@ import (
 
 // benchLine is an inbound access log line in the istio_genops format,
 // from the caller pod 10.0.0.2, with every governance header and the AI
-// response headers: what the receiver hands the processor.
+// response headers: what the receiver hands the processor. The headers
+// agree with the labels (team, cost centre), as they do but for attacks
+// or mistakes; a disagreement is counted per record.
 const benchLine = `[2026-11-20T10:00:00.000Z] "POST /v1/chat/completions HTTP/2" 200 - via_upstream - "-" 512 2048 1234 1200 "-" "python-httpx/0.27.0" "3c1f0b9e-1111-2222-3333-444455556666" "llm.ai.svc.cluster.local:8080" "10.0.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.0.0.7:8080 10.0.0.2:40000 outbound_.8080_._.llm.ai.svc.cluster.local default ` +
-	`"ml-platform" "support-bot" "cust-42" "cc-1" "gold" "production" "chat" "gpt-4o" "openai" "1200" "300" "-"`
+	`"ml-platform" "support-bot" "cust-42" "cc-ai" "gold" "production" "chat" "gpt-4o" "openai" "1200" "300" "-"`
 
 // pricedConfig is kubeConfig with the repository's price table, the
 // callers in api-gateway trusted and the llm workload allowed to state

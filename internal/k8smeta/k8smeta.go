@@ -261,9 +261,29 @@ const linkerdInject = "linkerd.io/inject"
 // PodByUID finds a pod by its UID.
 func (s *Store) PodByUID(uid string) (Pod, bool) { return s.byIndex(indexByUID, uid) }
 
-// PodByIP finds the pod that has this IP. A pod IP is unique among running
-// pods; a finished pod may still hold it, so a running one wins.
-func (s *Store) PodByIP(ip string) (Pod, bool) { return s.byIndex(indexByIP, ip) }
+// PodByIP finds the pod that has this IP. A pod IP is unique among pods
+// that are not finished; a finished pod (a Job's, kept after it
+// completed) may still list an IP the network has given to another pod,
+// so it is never the answer: traffic from that IP is the new pod's.
+func (s *Store) PodByIP(ip string) (Pod, bool) {
+	objs, err := s.pods.GetIndexer().ByIndex(indexByIP, ip)
+	if err != nil {
+		return Pod{}, false
+	}
+	var best *corev1.Pod
+	for _, o := range objs {
+		p := o.(*corev1.Pod)
+		switch {
+		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
+		case best == nil || p.Status.Phase == corev1.PodRunning:
+			best = p
+		}
+	}
+	if best == nil {
+		return Pod{}, false
+	}
+	return s.pod(best), true
+}
 
 // PodByWorkload finds a pod of a workload (Deployment, StatefulSet,
 // DaemonSet, Job, or a bare pod) by namespace and workload name; a running

@@ -139,3 +139,22 @@ func TestMeshProxy(t *testing.T) {
 		}
 	}
 }
+
+// A finished Job's pod keeps listing the IP the network has since given to
+// another pod: traffic from that IP is the new pod's, even while the new
+// one is still Pending (its init containers running), never the finished
+// pod's (whose team would be billed).
+func TestPodByIPSkipsFinishedPods(t *testing.T) {
+	done := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pay-job-xyz", Namespace: "payments", UID: "uid-done"},
+		Status: corev1.PodStatus{Phase: corev1.PodSucceeded, PodIP: "10.0.0.3"}}
+	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "att-init", Namespace: "attacker", UID: "uid-pending"},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, PodIP: "10.0.0.3"}}
+	s, _ := startStore(t, done, pending)
+	if p, ok := s.PodByIP("10.0.0.3"); !ok || p.Name != "att-init" {
+		t.Errorf("PodByIP: %+v %v, want att-init", p, ok)
+	}
+	s, _ = startStore(t, done)
+	if p, ok := s.PodByIP("10.0.0.3"); ok {
+		t.Errorf("a finished pod answered: %+v", p)
+	}
+}

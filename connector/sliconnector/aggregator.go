@@ -6,12 +6,11 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/genops-mesh/otelcol-genops/internal/safetext"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -210,34 +209,11 @@ var overflowHash = hashValue(semconv.OverflowValue)
 // whether anything was removed; it allocates only then. A value left empty
 // is __overflow__, never an empty label that would merge with "absent".
 func cleanLabel(v string) (string, bool) {
-	clean := true
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return v, false
-	}
-	var b strings.Builder
-	changed := false
-	for i := 0; i < len(v); {
-		r, size := utf8.DecodeRuneInString(v[i:])
-		if (r == utf8.RuneError && size <= 1) || unicode.IsControl(r) {
-			changed = true
-		} else {
-			b.WriteString(v[i : i+size])
-		}
-		i += size
-	}
-	if !changed {
-		return v, false
-	}
-	if b.Len() == 0 {
+	v, changed := safetext.Strip(v)
+	if changed && v == "" {
 		return semconv.OverflowValue, true
 	}
-	return b.String(), true
+	return v, changed
 }
 
 // overLength reports whether v is longer than limit bytes

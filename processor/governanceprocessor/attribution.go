@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/genops-mesh/otelcol-genops/internal/safetext"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -86,24 +85,7 @@ func compileDimensions(cfg *Config) []dimension {
 // maxLen bytes (a cut value would attribute to someone else). It
 // allocates only when it has to remove something.
 func Sanitize(v string, maxLen int) (string, bool) {
-	clean := true
-	for _, r := range v {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			clean = false
-			break
-		}
-	}
-	if !clean {
-		var b strings.Builder
-		for i := 0; i < len(v); {
-			r, size := utf8.DecodeRuneInString(v[i:])
-			if !(r == utf8.RuneError && size <= 1) && !unicode.IsControl(r) {
-				b.WriteString(v[i : i+size])
-			}
-			i += size
-		}
-		v = b.String()
-	}
+	v, _ = safetext.Strip(v)
 	v = strings.TrimSpace(v)
 	if v == "" || v == "-" || len(v) > maxLen {
 		return "", false

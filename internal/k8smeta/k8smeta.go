@@ -43,15 +43,15 @@ const (
 	ProxyConsul  = "consul"
 )
 
-// MeshProxy tells which mesh proxy a pod runs, from what only the mesh's
-// injector or the platform writes: Istio's sidecar.istio.io/status
-// annotation (sidecars and injected gateways), the labels Istio puts on
-// the gateways and waypoints it deploys itself (Gateway API) and on its
-// ztunnel and classic ingress/egress gateway pods in their own namespace,
-// Linkerd's linkerd.io/proxy-version annotation, Consul's
+// MeshProxy tells which mesh proxy a pod says it runs, from the marks a
+// mesh's injector or installer puts on it: Istio's sidecar.istio.io/status
+// annotation (sidecars and injected gateways), the label of the gateways
+// and waypoints Istio deploys (Gateway API), ztunnel and the classic
+// ingress/egress gateways in Istio's istio-* namespaces; Linkerd's
+// linkerd.io/proxy-version annotation; Consul's
 // consul.hashicorp.com/connect-inject-status: injected. A container named
-// istio-proxy proves nothing: any pod can have one. The pod's author can
-// write these marks too: Store.platformProxy also asks the namespace.
+// istio-proxy proves nothing: any pod can have one. A pod's author can
+// write these marks too, so Store.platformProxy also asks the namespace.
 func MeshProxy(p *corev1.Pod) string {
 	a, l := p.Annotations, p.Labels
 	switch {
@@ -124,7 +124,11 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 	if err := s.pods.AddIndexers(cache.Indexers{
 		indexByIP: func(obj any) ([]string, error) {
 			p, ok := obj.(*corev1.Pod)
-			if !ok || p.Spec.HostNetwork { // host-network pods share the node's IP
+			// Host-network pods share the node's IP. A finished pod (a
+			// Job's, kept after it completed) still lists an IP the
+			// network may have given to another pod: traffic from it is
+			// the new pod's, never the finished pod's.
+			if !ok || p.Spec.HostNetwork || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 				return nil, nil
 			}
 			var ips []string
@@ -261,29 +265,9 @@ const linkerdInject = "linkerd.io/inject"
 // PodByUID finds a pod by its UID.
 func (s *Store) PodByUID(uid string) (Pod, bool) { return s.byIndex(indexByUID, uid) }
 
-// PodByIP finds the pod that has this IP. A pod IP is unique among pods
-// that are not finished; a finished pod (a Job's, kept after it
-// completed) may still list an IP the network has given to another pod,
-// so it is never the answer: traffic from that IP is the new pod's.
-func (s *Store) PodByIP(ip string) (Pod, bool) {
-	objs, err := s.pods.GetIndexer().ByIndex(indexByIP, ip)
-	if err != nil {
-		return Pod{}, false
-	}
-	var best *corev1.Pod
-	for _, o := range objs {
-		p := o.(*corev1.Pod)
-		switch {
-		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-		case best == nil || p.Status.Phase == corev1.PodRunning:
-			best = p
-		}
-	}
-	if best == nil {
-		return Pod{}, false
-	}
-	return s.pod(best), true
-}
+// PodByIP finds the pod that has this IP among pods that have not
+// finished (the index leaves finished ones out); a running one wins.
+func (s *Store) PodByIP(ip string) (Pod, bool) { return s.byIndex(indexByIP, ip) }
 
 // PodByWorkload finds a pod of a workload (Deployment, StatefulSet,
 // DaemonSet, Job, or a bare pod) by namespace and workload name; a running

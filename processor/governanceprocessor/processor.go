@@ -315,7 +315,7 @@ func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
 // false when the resource is a log file of a pod the informer knows to
 // run no mesh proxy: its lines are no access log.
 func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
-	if o.verified(g) {
+	if o.verified {
 		g.verifyResource(ctx, res, o.reporter)
 		local = o.reporter
 	} else {
@@ -344,7 +344,7 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	o := g.originOf(ctx)
 	// Over the network only a mesh proxy's records say truly who called
 	// (the peer address Envoy saw); another sender's are its word.
-	proxyWrote := !o.verified(g) || o.forwarder || (o.reporter.found && o.reporter.pod.Proxy != "")
+	proxyWrote := !o.verified || (o.reporter.found && o.reporter.pod.Proxy != "")
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		local, nsOfResource, keep := g.resource(ctx, rl.Resource().Attributes(), o)
 		if !keep {
@@ -359,11 +359,11 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 				if proxyWrote {
 					peer = g.peerPod(r, b.peers, slotPeerAddress)
 				}
-				c := call{dest: local, src: peer, resourceNS: nsOfResource, principal: g.principal(r, o, local)}
+				c := call{dest: local, src: peer, resourceNS: nsOfResource}
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
-				c.trusted = o.forwarder || g.trusted.trusts(c.principal, c.src.namespace())
+				c.trusted = o.forwarder || g.trusted.trusts(g.principal(r, o, local), c.src.namespace())
 				g.attribute(ctx, b, r, &c, o)
 				r.apply()
 			}
@@ -408,6 +408,10 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 	b := g.newBatch()
 	r := &g.rec
 	o := g.originOf(ctx)
+	// A span's tags are trusted as its reporter is: a forwarder's, over
+	// the network the gateway's own spans, or none. Without a connection
+	// to check, the caller's pod decides (per span, below).
+	batchTrusted := o.forwarder || (o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace))
 	for _, rs := range td.ResourceSpans().All() {
 		local, nsOfResource, _ := g.resource(ctx, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {
@@ -416,21 +420,15 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 				// The peer's address on a span is the sender's word: over
 				// the network it names no workload (docs/trust.md).
 				peer := unknownSide
-				if !o.verified(g) {
+				if !o.verified {
 					peer = g.peerPod(r, b.peers, slotClientAddress, slotPeerAddress, slotNetPeerIP)
 				}
 				c := call{dest: local, src: peer, resourceNS: nsOfResource}
 				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
-				// A span's tags are trusted as its reporter is: the
-				// gateway's own spans, a forwarder's, or none.
-				switch {
-				case o.forwarder:
-					c.trusted = true
-				case o.verified(g):
-					c.trusted = o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace)
-				default:
+				c.trusted = batchTrusted
+				if !o.forwarder && !o.verified {
 					c.trusted = g.trusted.trusts("", c.src.namespace())
 				}
 				g.attribute(ctx, b, r, &c, o)
@@ -451,7 +449,6 @@ type call struct {
 	// resource.
 	destIsPeer bool
 	resourceNS string
-	principal  string
 	// trusted: a trusted source sent the request, so its headers and span
 	// tags count for dimensions with trust: when_source_matches.
 	trusted bool
@@ -489,7 +486,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 			r.setStr(slotAttributionSource, defaultSources[source])
 		}
 	}
-	if o.verified(g) {
+	if o.verified {
 		g.dropIdentityClaims(ctx, r, c)
 	}
 	if dest.found && c.destIsPeer {
@@ -500,7 +497,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 		r.setWorkload(slotSource, src)
 	}
 	switch {
-	case g.cfg.Cluster != "" && o.verified(g):
+	case g.cfg.Cluster != "" && o.verified:
 		r.setStr(slotCluster, g.cfg.Cluster) // the collector's, not the sender's
 	case g.cfg.Cluster != "":
 		r.setDefault(slotCluster, g.cfg.Cluster)

@@ -70,6 +70,10 @@ type origin struct {
 	// forwarder: the reporter is a collector that forwards records it has
 	// already attributed (trusted_sources.forwarders).
 	forwarder bool
+	// verified: the records' identity is checked against the
+	// connection: they came over the network, in a cluster, not from a
+	// forwarder.
+	verified bool
 }
 
 // originOf reads the connection's address from the context the receiver
@@ -89,14 +93,8 @@ func (g *governance) originOf(ctx context.Context) origin {
 		o.reporter = g.newSide(pod, true, nil)
 		o.forwarder = g.forwarders[pod.Namespace]
 	}
+	o.verified = !o.forwarder
 	return o
-}
-
-// verified says the records' identity must be checked against the
-// connection: they came over the network, in a cluster, not from a
-// trusted forwarder.
-func (o origin) verified(g *governance) bool {
-	return o.network && g.store != nil && !o.forwarder
 }
 
 func hostOf(addr net.Addr) string {
@@ -129,19 +127,18 @@ var identityKeys = []string{
 // counted once per resource.
 func (g *governance) verifyResource(ctx context.Context, res pcommon.Map, reporter *side) {
 	forged := false
-	for _, k := range identityKeys {
+	res.RemoveIf(func(k string, v pcommon.Value) bool {
+		switch {
+		case strings.HasPrefix(k, "k8s.pod.label."):
+			forged = true
+		case !slices.Contains(identityKeys, k):
+			return false
 		// The cluster is removed, not counted: Istio's ALS node metadata
 		// names it, and the collector's own setting replaces it.
-		if v, ok := res.Get(k); ok && k != semconv.AttrK8sCluster && !reporter.owns(k, v.AsString()) {
+		case k != semconv.AttrK8sCluster && !reporter.owns(k, v.AsString()):
 			forged = true
 		}
-	}
-	res.RemoveIf(func(k string, _ pcommon.Value) bool {
-		if strings.HasPrefix(k, "k8s.pod.label.") {
-			forged = true
-			return true
-		}
-		return slices.Contains(identityKeys, k)
+		return true
 	})
 	if forged {
 		reason := rejectForged

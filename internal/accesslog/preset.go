@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
 // Parser is a compiled text or JSON access log format.
@@ -101,12 +103,16 @@ var istioJSONKeys = map[string]string{
 var GenOpsMeshJSONKeys = func() map[string]string {
 	keys := maps.Clone(istioJSONKeys)
 	keys["downstream_peer_uri_san"] = "%DOWNSTREAM_PEER_URI_SAN%"
-	for _, h := range []string{"team", "project", "customer_id", "cost_center", "customer_tier", "environment", "feature"} {
-		keys["genops_"+h] = "%REQ(X-GENOPS-" + strings.ToUpper(strings.ReplaceAll(h, "_", "-")) + ")%"
+	// x-genops-customer-id is key genops_customer_id, %REQ(X-GENOPS-CUSTOMER-ID)%.
+	add := func(operator string, headers ...string) {
+		for _, h := range headers {
+			key := "genops_" + strings.ReplaceAll(strings.TrimPrefix(h, "x-genops-"), "-", "_")
+			keys[key] = "%" + operator + "(" + strings.ToUpper(h) + ")%"
+		}
 	}
-	for _, h := range []string{"model", "provider", "tokens_input", "tokens_output", "cost"} {
-		keys["genops_"+h] = "%RESP(X-GENOPS-" + strings.ToUpper(strings.ReplaceAll(h, "_", "-")) + ")%"
-	}
+	add("REQ", semconv.HeaderTeam, semconv.HeaderProject, semconv.HeaderCustomerID, semconv.HeaderCostCenter,
+		semconv.HeaderCustomerTier, semconv.HeaderEnvironment, semconv.HeaderFeature)
+	add("RESP", semconv.HeaderModel, semconv.HeaderProvider, semconv.HeaderTokensInput, semconv.HeaderTokensOutput, semconv.HeaderCost)
 	return keys
 }()
 

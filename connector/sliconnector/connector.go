@@ -313,8 +313,8 @@ const (
 // read takes one field per key.
 var requestFieldKeys = map[int][]string{
 	fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp},
-	fAppLabel: {"k8s.pod.label.app", "k8s.pod.label.app.kubernetes.io/name"}, fVersion: {semconv.AttrVersion},
-	fVersionLabel: {"k8s.pod.label.version", "k8s.pod.label.app.kubernetes.io/version"},
+	fAppLabel: {semconv.AttrPodLabelApp, semconv.AttrPodLabelAppName}, fVersion: {semconv.AttrVersion},
+	fVersionLabel: {semconv.AttrPodLabelVersion, semconv.AttrPodLabelAppVersion},
 	fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {"k8s.pod.name"},
 	fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
 	fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},

@@ -78,6 +78,18 @@ const (
 	ResponseHeaderPrefix = "http.response.header."
 )
 
+// PodLabelPrefix is the prefix of a pod's labels as resource attributes
+// (k8s.pod.label.<label>, as k8s_attributes and Istio's ALS node metadata
+// write them); the app and version labels under it are read for a
+// workload's app and version.
+const (
+	PodLabelPrefix         = "k8s.pod.label."
+	AttrPodLabelApp        = PodLabelPrefix + "app"
+	AttrPodLabelAppName    = PodLabelPrefix + "app.kubernetes.io/name"
+	AttrPodLabelVersion    = PodLabelPrefix + "version"
+	AttrPodLabelAppVersion = PodLabelPrefix + "app.kubernetes.io/version"
+)
+
 // Metric names of the contract, as OpenTelemetry names. The Prometheus
 // exporter turns dots into underscores and adds the unit and _total
 // suffixes; PromName gives the series name that rules and dashboards query.

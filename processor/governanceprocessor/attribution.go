@@ -63,7 +63,7 @@ func compileDimensions(cfg *Config) []dimension {
 			d.headerKey = semconv.RequestHeaderPrefix + strings.ToLower(h)
 		}
 		if l := cfg.Labels[name]; l != "" {
-			d.label, d.podAttr = l, "k8s.pod.label."+l
+			d.label, d.podAttr = l, semconv.PodLabelPrefix+l
 		}
 		if len(dc.Allow) > 0 {
 			d.allow = map[string]bool{}

@@ -118,10 +118,10 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderProvider:     respProvider,
 		slotHeaderCost:         respCost,
 		slotServiceName:        semconv.AttrServiceName,
-		slotPodLabelApp:        "k8s.pod.label.app",
-		slotPodLabelAppName:    "k8s.pod.label.app.kubernetes.io/name",
-		slotPodLabelVersion:    "k8s.pod.label.version",
-		slotPodLabelAppVersion: "k8s.pod.label.app.kubernetes.io/version",
+		slotPodLabelApp:        semconv.AttrPodLabelApp,
+		slotPodLabelAppName:    semconv.AttrPodLabelAppName,
+		slotPodLabelVersion:    semconv.AttrPodLabelVersion,
+		slotPodLabelAppVersion: semconv.AttrPodLabelAppVersion,
 	} {
 		set(s, key)
 	}

@@ -129,7 +129,7 @@ func (g *governance) verifyResource(ctx context.Context, res pcommon.Map, report
 	forged := false
 	res.RemoveIf(func(k string, v pcommon.Value) bool {
 		switch {
-		case strings.HasPrefix(k, "k8s.pod.label."):
+		case strings.HasPrefix(k, semconv.PodLabelPrefix):
 			forged = true
 		case !slices.Contains(identityKeys, k):
 			return false

@@ -385,7 +385,7 @@ func nodeResource(id *alsv3.StreamAccessLogsMessage_Identifier) pcommon.Resource
 	if labels := md["LABELS"].GetStructValue(); labels != nil {
 		for k, v := range labels.GetFields() {
 			if s, ok := v.GetKind().(*structpb.Value_StringValue); ok {
-				attrs.PutStr("k8s.pod.label."+k, s.StringValue)
+				attrs.PutStr(semconv.PodLabelPrefix+k, s.StringValue)
 			}
 		}
 	}

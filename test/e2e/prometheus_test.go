@@ -83,11 +83,7 @@ receivers:
         endpoint: %s
 processors:
   governance:
-    # No cluster: every sender is the test, so every claim is trusted
-    # (as config/default.yaml does).
-    dimensions: {team: {trust: always}, project: {trust: always}, customer_id: {trust: always}, cost_center: {trust: always}, customer_tier: {trust: always}, environment: {trust: always}, feature: {trust: always}}
-    ai_workloads: ["*"]
-    kubernetes:
+`+collectortest.TrustEveryClaim+`    kubernetes:
       mode: off
     pricing_file: %s
 connectors:

@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/genops-mesh/otelcol-genops/connector/sliconnector"
+	"github.com/genops-mesh/otelcol-genops/extension/ingestlimitextension"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
 )
@@ -71,6 +72,9 @@ func components() (otelcol.Factories, error) {
 		module[extension.Factory]{bearertokenauthextension.NewFactory(), contribModule + "extension/bearertokenauthextension" + coreVersion},
 		// v0.158.0 of pprofextension is not downloadable from the module
 		// proxy this project builds with; v0.157.0 builds against v0.158.0.
+		// Bounds how many ingest requests are decoded at once, across
+		// every listener that names it in `middlewares`.
+		module[extension.Factory]{ingestlimitextension.NewFactory(), thisModule},
 		module[extension.Factory]{pprofextension.NewFactory(), contribModule + "extension/pprofextension v0.157.0"},
 	); err != nil {
 		return otelcol.Factories{}, err

@@ -542,21 +542,31 @@ func TestIngestMemoryBound(t *testing.T) {
 			}
 		}
 	}()
-	const senders, rounds = 16, 3
+	// Far more senders than the ingest_limit extension's four slots: each
+	// body is either taken (2xx) or refused with 503 before it is read.
+	const senders, rounds = 64, 3
+	taken, refused := 0, 0
 	for range rounds {
+		codes := make(chan int, senders)
 		errs := make(chan error, senders)
 		for range senders {
 			go func() {
 				code, err := post(body)
-				if err == nil && code/100 != 2 {
-					err = fmt.Errorf("status %d", code)
-				}
 				errs <- err
+				codes <- code
 			}()
 		}
 		for range senders {
 			if err := <-errs; err != nil {
 				t.Fatal(err)
+			}
+			switch code := <-codes; {
+			case code/100 == 2:
+				taken++
+			case code == http.StatusServiceUnavailable:
+				refused++
+			default:
+				t.Fatalf("status %d", code)
 			}
 		}
 	}
@@ -567,8 +577,17 @@ func TestIngestMemoryBound(t *testing.T) {
 	if code, err := post(zipkinBody(bodyBound + 64<<10)); err != nil || code/100 == 2 {
 		t.Errorf("a body over %d bytes: status %d %v", bodyBound, code, err)
 	}
-	t.Logf("%d senders x %d rounds of %.1f MiB Zipkin bodies: peak anonymous memory %.0f MiB (peak RSS with file pages %.0f MiB), chart limit %d MiB",
-		senders, rounds, float64(len(body))/(1<<20), float64(peakAnonKiB)/1024, float64(statusKiB(pid, "VmHWM:"))/1024, chartMemoryLimitMiB)
+	t.Logf("%d senders x %d rounds of %.1f MiB Zipkin bodies (%d taken, %d refused): peak anonymous memory %.0f MiB (peak RSS with file pages %.0f MiB), chart limit %d MiB",
+		senders, rounds, float64(len(body))/(1<<20), taken, refused, float64(peakAnonKiB)/1024, float64(statusKiB(pid, "VmHWM:"))/1024, chartMemoryLimitMiB)
+	if taken < rounds*4 {
+		t.Errorf("only %d bodies taken: the limit must admit its four slots' worth each round", taken)
+	}
+	// The refusals are counted where an operator looks.
+	if refused > 0 {
+		if v, err := counted(s, "genops_ingest_refused_total", map[string]string{"protocol": "http"}); err != nil || v != float64(refused) {
+			t.Errorf("genops_ingest_refused_total{protocol=\"http\"} = %v (%v), want %d", v, err, refused)
+		}
+	}
 	if peakAnonKiB == 0 || peakAnonKiB > chartMemoryLimitMiB*1024 {
 		t.Errorf("peak anonymous memory %d KiB over the chart's %d MiB limit", peakAnonKiB, chartMemoryLimitMiB)
 	}

@@ -57,64 +57,116 @@ func metricDimensions(dims []dimension) []metricDim {
 	return out
 }
 
-func (g *governance) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+func (g *governance) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	if g.store == nil {
 		return md, nil
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	o := g.originOf(ctx)
+	if o.forwarder {
+		return md, nil // attributed by the agent that forwards them
+	}
+	var forged, unverified int64
+	// keep enriches a point, or refuses it when no mesh proxy the platform
+	// injected reported it.
+	keep := func(attrs pcommon.Map) bool {
+		scraped, reason := g.reportingProxy(attrs, o)
+		switch reason {
+		case rejectForged:
+			forged++
+			return false
+		case rejectUnverified:
+			unverified++
+			return false
+		}
+		g.enrichPoint(attrs, &scraped)
+		return true
+	}
 	for _, rm := range md.ResourceMetrics().All() {
 		for _, sm := range rm.ScopeMetrics().All() {
-			for _, m := range sm.Metrics().All() {
+			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
 				switch m.Type() {
 				case pmetric.MetricTypeSum:
-					for _, dp := range m.Sum().DataPoints().All() {
-						g.enrichPoint(dp.Attributes())
-					}
+					m.Sum().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return !keep(dp.Attributes()) })
+					return m.Sum().DataPoints().Len() == 0
 				case pmetric.MetricTypeGauge:
-					for _, dp := range m.Gauge().DataPoints().All() {
-						g.enrichPoint(dp.Attributes())
-					}
+					m.Gauge().DataPoints().RemoveIf(func(dp pmetric.NumberDataPoint) bool { return !keep(dp.Attributes()) })
+					return m.Gauge().DataPoints().Len() == 0
 				case pmetric.MetricTypeHistogram:
-					for _, dp := range m.Histogram().DataPoints().All() {
-						g.enrichPoint(dp.Attributes())
-					}
+					m.Histogram().DataPoints().RemoveIf(func(dp pmetric.HistogramDataPoint) bool { return !keep(dp.Attributes()) })
+					return m.Histogram().DataPoints().Len() == 0
 				case pmetric.MetricTypeExponentialHistogram:
-					for _, dp := range m.ExponentialHistogram().DataPoints().All() {
-						g.enrichPoint(dp.Attributes())
-					}
+					m.ExponentialHistogram().DataPoints().RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool { return !keep(dp.Attributes()) })
+					return m.ExponentialHistogram().DataPoints().Len() == 0
 				case pmetric.MetricTypeSummary:
-					for _, dp := range m.Summary().DataPoints().All() {
-						g.enrichPoint(dp.Attributes())
-					}
+					m.Summary().DataPoints().RemoveIf(func(dp pmetric.SummaryDataPoint) bool { return !keep(dp.Attributes()) })
+					return m.Summary().DataPoints().Len() == 0
 				}
-			}
+				return false
+			})
 		}
+	}
+	if forged > 0 {
+		g.telemetry.RejectedClaims.Add(ctx, forged, g.rejected[claimProxy][rejectForged])
+	}
+	if unverified > 0 {
+		g.telemetry.RejectedClaims.Add(ctx, unverified, g.rejected[claimProxy][rejectUnverified])
 	}
 	return md, nil
 }
 
-func (g *governance) enrichPoint(attrs pcommon.Map) {
+// reportingProxy is the pod whose proxy reported a series: the scraped
+// target (the namespace and pod labels the scrape configuration sets from
+// service discovery, which a target cannot override), or over the network
+// the pod at the connection's address, whatever the series' labels say.
+// A series counts only when that pod runs a mesh proxy the platform
+// injected (k8smeta's Pod.Proxy): any pod can serve an istio-proxy port
+// and fill it with another team's workload names. It answers rejectForged
+// for a pod that runs no such proxy, rejectUnverified when no pod is
+// known, and -1 otherwise.
+func (g *governance) reportingProxy(attrs pcommon.Map, o origin) (k8smeta.Pod, int) {
+	var pod k8smeta.Pod
+	found := false
+	if o.network {
+		if o.reporter.found {
+			pod, found = o.reporter.pod, true
+			attrs.PutStr("namespace", pod.Namespace)
+			attrs.PutStr("pod", pod.Name)
+		}
+	} else {
+		pod, found = g.scrapedPod(attrs)
+	}
+	switch {
+	case !found:
+		return pod, rejectUnverified
+	case pod.Proxy == "":
+		return pod, rejectForged
+	}
+	return pod, -1
+}
+
+func (g *governance) enrichPoint(attrs pcommon.Map, scraped *k8smeta.Pod) {
 	// genops_* labels are the processor's to write: a scraped proxy's are
 	// claims.
 	attrs.RemoveIf(func(k string, _ pcommon.Value) bool {
 		return strings.HasPrefix(k, "genops_") || strings.HasPrefix(k, "source_genops_")
 	})
-	// A scraped series comes from one pod; when the proxy says which side
-	// of the call it reported (Istio's reporter), that side is the scraped
-	// pod, whatever workload the series names there (any pod can serve an
-	// istio-proxy port and name another team's workload).
-	scraped, fromPod := g.scrapedPod(attrs)
+	// The series comes from one proxy; when it says which side of the call
+	// it reported (Istio's reporter), that side is the scraped pod,
+	// whatever workload the series names there. The other side is named
+	// by the injected proxy itself (from the mTLS peer's metadata or its
+	// own service discovery), the mesh's word like an access log's peer.
 	reporter, _ := attrs.Get("reporter")
-	switch {
-	case fromPod && reporter.Str() == "destination":
-		g.putLabels(attrs, "", &scraped)
+	switch reporter.Str() {
+	case "destination":
+		g.putLabels(attrs, "", scraped)
 		if p, ok := g.workload(attrs, sourceKeys); ok {
 			g.putLabels(attrs, "source_", &p)
 		}
 		return
-	case fromPod && reporter.Str() == "source":
-		g.putLabels(attrs, "source_", &scraped)
+	case "source":
+		g.putLabels(attrs, "source_", scraped)
 		if p, ok := g.workload(attrs, destinationKeys); ok {
 			g.putLabels(attrs, "", &p)
 		}
@@ -122,8 +174,8 @@ func (g *governance) enrichPoint(attrs pcommon.Map) {
 	}
 	if p, ok := g.workload(attrs, destinationKeys); ok {
 		g.putLabels(attrs, "", &p)
-	} else if fromPod {
-		g.putLabels(attrs, "", &scraped)
+	} else {
+		g.putLabels(attrs, "", scraped)
 	}
 	if p, ok := g.workload(attrs, sourceKeys); ok {
 		g.putLabels(attrs, "source_", &p)

@@ -36,7 +36,7 @@ const (
 	claimCost
 	claimWorkload // the resource or record names a pod or workload
 	claimService  // service.name
-	claimProxy    // a log file is a mesh proxy's
+	claimProxy    // a log file or a metric series is a mesh proxy's
 	numClaims
 )
 

@@ -51,14 +51,15 @@ func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
 	istioScrape := fixtures.Path(t, "envoy-metrics", "datadog-istio-1.11-sidecar-merged.txt")
 	linkerdScrape := fixtures.Path(t, "linkerd-metrics", "linkerd2-prommatch-sampleMetrics.txt")
 	istioPort := serveFixture(t, "/stats/prometheus", istioScrape)
+	roguePort := serveFixture(t, "/stats/prometheus", istioScrape)
 	linkerdPort := serveFixture(t, "/metrics", linkerdScrape)
 
 	cluster := kubetest.Start(t)
 	ctx := context.Background()
 	core := cluster.Client.CoreV1()
 	for _, ns := range []*corev1.Namespace{
-		{ObjectMeta: metav1.ObjectMeta{Name: "default", Labels: map[string]string{"genops.ai/cost-center": "cc-books"}}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "emojivoto"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "default", Labels: map[string]string{"genops.ai/cost-center": "cc-books", "istio-injection": "enabled"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "emojivoto", Annotations: map[string]string{"linkerd.io/inject": "enabled"}}},
 	} {
 		if _, err := core.Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && ns.Name != "default" {
 			t.Fatal(err)
@@ -76,6 +77,15 @@ func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
 			p.Labels["pod-template-hash"] = hash
 			p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs + "-" + hash, UID: types.UID("rs-uid-" + name), Controller: ptr(true)}}
 		}
+		switch proxy {
+		case "istio-proxy":
+			p.Annotations = map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`}
+		case "linkerd-proxy":
+			p.Annotations = map[string]string{"linkerd.io/proxy-version": "stable-2.14.10"}
+		}
+		if name == "rogue-0" {
+			p.Annotations = nil // a container named istio-proxy, no sidecar
+		}
 		if proxy != "" {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: proxy, Image: "proxy:1",
 				Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: int32(port)}}})
@@ -90,6 +100,9 @@ func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
 		map[string]string{"app": "productpage", "genops.ai/team": "storefront"})
 	pod("emojivoto", "web-0", "", "", "linkerd-proxy", linkerdPort,
 		map[string]string{"app": "web", "genops.ai/team": "emoji"})
+	// A pod that serves the same series on a port of a container it named
+	// istio-proxy, without a sidecar: nothing it serves is re-exported.
+	pod("default", "rogue-0", "", "", "istio-proxy", roguePort, map[string]string{"app": "rogue"})
 
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
@@ -161,6 +174,9 @@ service:
 			return fmt.Errorf("no istio_requests_total re-exported yet (families: %s)", collectortest.Names(f))
 		}
 		for _, s := range istio {
+			if s.Labels["pod"] != "reviews-v1-5d8f7b9c4-abcde" {
+				return fmt.Errorf("a series of a pod that runs no sidecar was kept: %v", s.Labels)
+			}
 			if s.Labels["destination_workload"] != "reviews-v1" || s.Labels["response_code"] == "" {
 				return fmt.Errorf("Istio's own labels lost: %v", s.Labels)
 			}

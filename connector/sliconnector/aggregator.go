@@ -3,6 +3,7 @@ package sliconnector
 import (
 	"hash/maphash"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,6 +59,13 @@ type family struct {
 	caps                    []labelCap
 	maxSeries               int
 	maxValueLen             int // 0: no limit
+	// nsPos is the namespace label's position, -1 when the family has
+	// none; caps and maxPerNamespace count within one namespace, so that
+	// one namespace's senders cannot push another's series into
+	// __overflow__.
+	nsPos           int
+	maxPerNamespace int            // 0: no limit
+	perNamespace    map[string]int // series by namespace
 }
 
 type familyKind uint8
@@ -69,13 +77,56 @@ const (
 	kindExponential
 )
 
-// labelCap bounds the distinct values of one label of a family. values
-// counts the series that use each value, so that expiry frees the slot.
+// labelCap bounds the distinct values of one label of a family within
+// each namespace (the namespace label's own cap, and a family without
+// one, count across all). values counts the series that use each
+// (namespace, value), so that expiry frees the slot; distinct counts the
+// values of each namespace.
 type labelCap struct {
-	pos    int
-	label  string
-	max    int
-	values map[string]int
+	pos      int
+	label    string
+	max      int
+	values   map[capKey]int
+	distinct map[string]int
+}
+
+type capKey struct{ namespace, value string }
+
+// capNamespace is the namespace a cap counts s's values in.
+func (f *family) capNamespace(c *labelCap, values *labelValues) string {
+	if f.nsPos < 0 || c.pos == f.nsPos {
+		return ""
+	}
+	return values[f.nsPos]
+}
+
+// useCap records one more (delta 1) or one less (-1) series with values.
+func (f *family) useCap(c *labelCap, values *labelValues, delta int) {
+	k := capKey{f.capNamespace(c, values), values[c.pos]}
+	n := c.values[k] + delta
+	switch {
+	case n <= 0:
+		delete(c.values, k)
+		if c.distinct[k.namespace]--; c.distinct[k.namespace] <= 0 {
+			delete(c.distinct, k.namespace)
+		}
+	case n == 1 && delta > 0:
+		c.values[k] = n
+		c.distinct[k.namespace]++
+	default:
+		c.values[k] = n
+	}
+}
+
+// useNamespace records one more or one less series of values' namespace.
+func (f *family) useNamespace(values *labelValues, delta int) {
+	if f.nsPos < 0 {
+		return
+	}
+	ns := values[f.nsPos]
+	if f.perNamespace[ns] += delta; f.perNamespace[ns] <= 0 {
+		delete(f.perNamespace, ns)
+	}
 }
 
 type series struct {
@@ -113,10 +164,12 @@ func newFamily(name, description, unit string, kind familyKind, labels []string,
 	f := &family{
 		name: name, description: description, unit: unit, kind: kind, labels: labels,
 		series: map[uint64]*series{}, maxSeries: cfg.Cardinality.MaxSeries, maxValueLen: cfg.Cardinality.MaxValueLength,
+		nsPos: slices.Index(labels, semconv.LabelNamespace), maxPerNamespace: cfg.Cardinality.MaxSeriesPerNamespace,
+		perNamespace: map[string]int{},
 	}
 	for i, l := range labels {
 		if n, ok := cfg.Cardinality.Labels[l]; ok {
-			f.caps = append(f.caps, labelCap{pos: i, label: l, max: n, values: map[string]int{}})
+			f.caps = append(f.caps, labelCap{pos: i, label: l, max: n, values: map[capKey]int{}, distinct: map[string]int{}})
 		}
 	}
 	return f
@@ -156,17 +209,33 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 			capped, a.folded = true, true
 		}
 	}
+	// The namespace's cap first, so that the others count in the
+	// namespace the series ends up in.
 	for i := range f.caps {
-		c := &f.caps[i]
-		v := key[c.pos]
-		if _, known := c.values[v]; !known && len(c.values) >= c.max {
-			key[c.pos] = semconv.OverflowValue
-			hashes[c.pos] = overflowHash
-			a.countOverflow(f.name, c.label, now)
-			capped, a.folded = true, true
+		if c := &f.caps[i]; c.pos == f.nsPos {
+			capped = a.applyCap(f, c, key, hashes, now) || capped
+		}
+	}
+	for i := range f.caps {
+		if c := &f.caps[i]; c.pos != f.nsPos {
+			capped = a.applyCap(f, c, key, hashes, now) || capped
 		}
 	}
 	if capped {
+		h = combine(hashes, n)
+		if s := f.find(key, h); s != nil {
+			return s
+		}
+	}
+	if f.maxPerNamespace > 0 && f.nsPos >= 0 && f.perNamespace[key[f.nsPos]] >= f.maxPerNamespace {
+		// The namespace's own overflow series: its count stays its own.
+		a.folded = true
+		a.countOverflow(f.name, overflowAllLabels, now)
+		for i := range n {
+			if i != f.nsPos {
+				key[i], hashes[i] = semconv.OverflowValue, overflowHash
+			}
+		}
 		h = combine(hashes, n)
 		if s := f.find(key, h); s != nil {
 			return s
@@ -197,10 +266,24 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 	}
 	f.series[h] = s
 	f.count++
+	f.useNamespace(&s.values, 1)
 	for i := range f.caps {
-		f.caps[i].values[key[f.caps[i].pos]]++
+		f.useCap(&f.caps[i], &s.values, 1)
 	}
 	return s
+}
+
+// applyCap folds key's value of c's label into __overflow__ when it is new
+// and its namespace already has c.max values, and reports whether it did.
+func (a *aggregator) applyCap(f *family, c *labelCap, key *labelValues, hashes *labelHashes, now pcommon.Timestamp) bool {
+	k := capKey{f.capNamespace(c, key), key[c.pos]}
+	if _, known := c.values[k]; known || c.distinct[k.namespace] < c.max {
+		return false
+	}
+	key[c.pos], hashes[c.pos] = semconv.OverflowValue, overflowHash
+	a.countOverflow(f.name, c.label, now)
+	a.folded = true
+	return true
 }
 
 var overflowHash = hashValue(semconv.OverflowValue)
@@ -322,12 +405,9 @@ func (a *aggregator) expire(cutoff pcommon.Timestamp) {
 					s.next, kept = kept, s
 				} else {
 					f.count--
+					f.useNamespace(&s.values, -1)
 					for i := range f.caps {
-						c := &f.caps[i]
-						v := s.values[c.pos]
-						if c.values[v]--; c.values[v] <= 0 {
-							delete(c.values, v)
-						}
+						f.useCap(&f.caps[i], &s.values, -1)
 					}
 				}
 				s = next

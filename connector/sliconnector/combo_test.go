@@ -84,6 +84,7 @@ func TestComboCache(t *testing.T) {
 func TestComboCacheBound(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Cardinality.MaxSeries = 2 * maxCombos // no fold: every combination could be remembered
+	cfg.Cardinality.MaxSeriesPerNamespace = 0
 	cfg.Cardinality.Labels = nil
 	c, _ := newTestConnector(t, cfg)
 	ld := emptyLogs()

@@ -112,8 +112,14 @@ type CardinalityConfig struct {
 	// MaxSeries is the most series one metric keeps; what comes after is
 	// folded into one series whose every label is __overflow__.
 	MaxSeries int `mapstructure:"max_series"`
-	// Labels caps the distinct values of a label per metric; values past
-	// the cap become __overflow__.
+	// MaxSeriesPerNamespace is the most series one metric keeps for one
+	// namespace; what comes after is folded into that namespace's own
+	// overflow series (namespace kept, every other label __overflow__).
+	// 0: no limit but max_series.
+	MaxSeriesPerNamespace int `mapstructure:"max_series_per_namespace"`
+	// Labels caps the distinct values of a label per metric and
+	// namespace (a cap on namespace itself counts across all); values
+	// past the cap become __overflow__.
 	Labels map[string]int `mapstructure:"labels"`
 	// MaxValueLength is the longest label value (in bytes) a series keeps;
 	// a longer one (a hostile Host header, say) becomes __overflow__.
@@ -168,6 +174,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cardinality.MaxSeries < 1 {
 		errs = append(errs, fmt.Errorf("cardinality.max_series: must be at least 1, got %d", c.Cardinality.MaxSeries))
+	}
+	if c.Cardinality.MaxSeriesPerNamespace < 0 {
+		errs = append(errs, fmt.Errorf("cardinality.max_series_per_namespace: must not be negative, got %d", c.Cardinality.MaxSeriesPerNamespace))
 	}
 	if c.Cardinality.MaxHostServices < 0 {
 		errs = append(errs, fmt.Errorf("cardinality.max_host_services: must not be negative, got %d", c.Cardinality.MaxHostServices))

@@ -403,7 +403,7 @@ func TestCumulativeAndExpiry(t *testing.T) {
 	c, sink := newTestConnector(t, cfg)
 	send := func() {
 		ld := emptyLogs()
-		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a"})
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "envoy.route_name": "/r"})
 		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
 			t.Fatal(err)
 		}
@@ -439,6 +439,15 @@ func TestCumulativeAndExpiry(t *testing.T) {
 	}
 	if c.requests.count != 0 {
 		t.Fatal("the idle series did not expire")
+	}
+	// Expiry frees the caps' and the namespace's slots too.
+	if len(c.requests.perNamespace) != 0 {
+		t.Errorf("series by namespace after expiry: %v", c.requests.perNamespace)
+	}
+	for _, cp := range c.requests.caps {
+		if len(cp.values) != 0 || len(cp.distinct) != 0 {
+			t.Errorf("cap %s after expiry: %v %v", cp.label, cp.values, cp.distinct)
+		}
 	}
 	send()
 	again := point()

@@ -45,9 +45,10 @@ func createDefaultConfig() component.Config {
 		Histogram: HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
 		Exemplars: ExemplarsConfig{Enabled: true},
 		Cardinality: CardinalityConfig{
-			MaxSeries: 10_000, MaxValueLength: 256, MaxHostServices: 100,
-			// Labels with values from requests get caps of their own, so
-			// that one sender cannot push everyone else into __overflow__.
+			MaxSeries: 10_000, MaxSeriesPerNamespace: 2_500, MaxValueLength: 256, MaxHostServices: 100,
+			// Labels with values from requests get caps of their own,
+			// counted per namespace, so that one sender cannot push
+			// everyone else into __overflow__.
 			Labels: map[string]int{
 				semconv.LabelGenOpsCustomerID: 1_000, semconv.LabelService: 1_000, semconv.LabelRoute: 1_000, semconv.LabelApp: 1_000,
 				semconv.LabelVersion: 1_000, semconv.LabelModel: 1_000, semconv.LabelProvider: 100, semconv.LabelCluster: 100,

@@ -6,6 +6,10 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
 // The connector is the last line before /metrics: whatever reached it, no
@@ -91,5 +95,78 @@ func TestHostHeaderFlood(t *testing.T) {
 	all := strings.Join(got, "\n")
 	if want := `genops.series.overflow{label="service",metric="genops.requests"} 490`; !strings.Contains(all, want) {
 		t.Errorf("missing %s", want)
+	}
+}
+
+// One namespace that floods routes, models and series cannot push another
+// namespace's new series into __overflow__: caps and the series bound
+// count per namespace, and the flooding namespace's surplus lands in its
+// own overflow series, namespace kept.
+func TestCapsPerNamespace(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxSeries = 5_000
+	cfg.Cardinality.MaxSeriesPerNamespace = 1_500
+	cfg.Cardinality.Labels[semconv.LabelRoute] = 1_000
+	c, sink := newTestConnector(t, cfg)
+	ld := plog.NewLogs()
+	in := func(ns string) plog.LogRecordSlice {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr(semconv.AttrK8sNamespace, ns)
+		return rl.ScopeLogs().AppendEmpty().LogRecords()
+	}
+	flood := in("sandbox")
+	for i := range 3_000 {
+		// 3,000 routes, and 3,000 teams past the route cap: series too.
+		_ = flood.AppendEmpty().Attributes().FromRaw(map[string]any{"http.response.status_code": 200,
+			"envoy.route_name": fmt.Sprintf("r%d", i), "genops.team": fmt.Sprintf("t%d", i), "service.name": "x"})
+	}
+	victim := in("ai")
+	_ = victim.AppendEmpty().Attributes().FromRaw(map[string]any{"http.response.status_code": 200,
+		"envoy.route_name": "/v1/chat", "genops.team": "ml-platform", "service.name": "llm"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.requests{availability="good",genops_team="ml-platform",namespace="ai",reporter="destination",response_code_class="2xx",route="/v1/chat",service="llm"} 1`,
+		// sandbox's own overflow: its first 1,500 series, then the rest.
+		`genops.requests{app="__overflow__",availability="__overflow__",cluster="__overflow__",genops_cost_center="__overflow__",genops_customer_id="__overflow__",genops_customer_tier="__overflow__",genops_project="__overflow__",genops_team="__overflow__",namespace="sandbox",reporter="__overflow__",response_code_class="__overflow__",route="__overflow__",service="__overflow__",version="__overflow__"} 1500`,
+		`genops.series.overflow{label="__all__",metric="genops.requests"} 1500`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if n := c.requests.perNamespace["sandbox"]; n != 1_501 {
+		t.Errorf("sandbox has %d series, want 1,500 and its overflow series", n)
+	}
+	if t.Failed() {
+		t.Log(got[:min(len(got), 2000)])
+	}
+
+	// The route cap alone, per namespace: 1,200 routes in sandbox fold 200;
+	// ai's first route is still its own.
+	cfg = createDefaultConfig().(*Config)
+	cfg.Cardinality.Labels[semconv.LabelRoute] = 1_000
+	c, sink = newTestConnector(t, cfg)
+	ld = plog.NewLogs()
+	flood = in("sandbox")
+	for i := range 1_200 {
+		_ = flood.AppendEmpty().Attributes().FromRaw(map[string]any{"http.response.status_code": 200, "envoy.route_name": fmt.Sprintf("r%d", i), "service.name": "x"})
+	}
+	victim = in("ai")
+	_ = victim.AppendEmpty().Attributes().FromRaw(map[string]any{"http.response.status_code": 200, "envoy.route_name": "/v1/chat", "service.name": "llm"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got = strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.requests{availability="good",namespace="ai",reporter="destination",response_code_class="2xx",route="/v1/chat",service="llm"} 1`,
+		`genops.requests{availability="good",namespace="sandbox",reporter="destination",response_code_class="2xx",route="__overflow__",service="x"} 200`,
+		`genops.series.overflow{label="route",metric="genops.requests"} 200`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
 	}
 }

@@ -191,11 +191,22 @@ func TestIstioTelemetry(t *testing.T) {
 }
 
 // Consul's escape hatches are Envoy JSON: they decode strictly into the
-// Envoy protos, and the access log is the istio_genops format.
+// Envoy protos, and the access log is the istio_genops_json format (JSON,
+// never TEXT: docs/trust.md).
 func TestConsulProxyDefaults(t *testing.T) {
 	d := docs(t, "consul/proxy-defaults.yaml")[0]
 	spec := d["spec"].(map[string]any)
-	sameFormat(t, "accessLogs.textFormat", spec["accessLogs"].(map[string]any)["textFormat"].(string))
+	logs := spec["accessLogs"].(map[string]any)
+	if got := logs["jsonFormat"]; got != accesslog.GenOpsMeshJSONFormat() {
+		t.Errorf("accessLogs.jsonFormat is not the istio_genops_json format:\n got %q\nwant %q", got, accesslog.GenOpsMeshJSONFormat())
+	}
+	if _, ok := logs["textFormat"]; ok {
+		t.Error("accessLogs.textFormat is set: Consul takes one format, and TEXT escapes nothing")
+	}
+	values := docs(t, "consul/values.yaml")[0]
+	if f := values["config"].(map[string]any)["receivers"].(map[string]any)["mesh_access_log"].(map[string]any)["format"]; f != "istio_genops_json" {
+		t.Errorf("consul/values.yaml reads format %v, the snippet writes istio_genops_json", f)
+	}
 	cfg := spec["config"].(map[string]any)
 	tracing := &tracev3.Tracing{}
 	if err := protojson.Unmarshal([]byte(cfg["envoy_tracing_json"].(string)), tracing); err != nil {

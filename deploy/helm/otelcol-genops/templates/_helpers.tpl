@@ -74,6 +74,16 @@ consul.hashicorp.com/connect-inject: "false"
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if .Values.ingestTLS.enabled }}
+{{- $tls := dict "cert_file" "/etc/otelcol-genops/tls/tls.crt" "key_file" "/etc/otelcol-genops/tls/tls.key" "min_version" "1.2" }}
+{{- if .Values.ingestTLS.clientCA }}
+{{- $_ := set $tls "client_ca_file" "/etc/otelcol-genops/tls/ca.crt" }}
+{{- end }}
+{{- with dig "receivers" "zipkin" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
+{{- with dig "receivers" "otlp" "protocols" "grpc" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
+{{- with dig "receivers" "otlp" "protocols" "http" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
+{{- with dig "receivers" "mesh_access_log" "als" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
+{{- end }}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) }}
 {{- toYaml $merged }}
 {{- end }}

@@ -101,6 +101,11 @@ spec:
           readOnly: true
         - name: checkpoints
           mountPath: /var/lib/otelcol-genops
+        {{- if .Values.ingestTLS.enabled }}
+        - name: ingest-tls
+          mountPath: /etc/otelcol-genops/tls
+          readOnly: true
+        {{- end }}
         {{- if eq .Values.mode "daemonset" }}
         - name: pod-logs
           mountPath: /var/log/pods
@@ -110,6 +115,11 @@ spec:
     - name: config
       configMap:
         name: {{ include "genops.fullname" . }}
+    {{- if .Values.ingestTLS.enabled }}
+    - name: ingest-tls
+      secret:
+        secretName: {{ required "ingestTLS.secretName: the Secret with tls.crt and tls.key (and ca.crt for clientCA)" .Values.ingestTLS.secretName }}
+    {{- end }}
     {{- if eq .Values.mode "daemonset" }}
     - name: checkpoints
       hostPath:

@@ -40,7 +40,7 @@ func TestTableLimits(t *testing.T) {
 	if tb.Fields("") != 0 {
 		t.Error("empty key found")
 	}
-	for _, f := range []int{-1, 64} {
+	for _, f := range []int{-1, 128} {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -49,6 +49,13 @@ func TestTableLimits(t *testing.T) {
 			}()
 			tb.Add("x", f)
 		}()
+	}
+	// Fields past 63 are in the second word.
+	tb.Add("wide", 64)
+	tb.Add("wide", 127)
+	tb.Add("wide", 1)
+	if lo, hi := tb.Fields2("wide"); lo != 1<<1 || hi != 1|1<<63 || tb.Fields("wide") != lo {
+		t.Errorf("wide: %x %x", lo, hi)
 	}
 	defer func() {
 		if recover() == nil {

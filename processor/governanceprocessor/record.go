@@ -62,6 +62,13 @@ const (
 	slotHeaderModel
 	slotHeaderProvider
 	slotHeaderCost
+	slotCacheReadTokens
+	slotCacheCreationTokens
+	slotReasoningTokens
+	slotHeaderTokensCacheRead
+	slotHeaderTokensCacheWrite
+	slotHeaderTokensReasoning
+	slotCostPriceRow
 	slotServiceName
 	slotPodLabelApp // k8s.pod.label.* the sli connector reads for app and version
 	slotPodLabelAppName
@@ -74,8 +81,23 @@ const (
 	numSlots        = slotDimAttr + maxDims
 )
 
-// The slot set of a key must fit a uint64.
-var _ [64 - numSlots]struct{} = [64 - numSlots]struct{}{}
+// The slots must fit a slotSet.
+var _ [128 - numSlots]struct{} = [128 - numSlots]struct{}{}
+
+// slotSet is a set of slots: slot s is bit s%64 of word s/64.
+type slotSet [2]uint64
+
+func (b *slotSet) add(s slot)      { b[s>>6] |= 1 << (s & 63) }
+func (b *slotSet) has(s slot) bool { return b[s>>6]&(1<<(s&63)) != 0 }
+
+// eachSlot calls fn for every slot of set, in order.
+func eachSlot(set slotSet, fn func(slot)) {
+	for w, word := range set {
+		for ; word != 0; word &= word - 1 {
+			fn(slot(w<<6 + bits.TrailingZeros64(word)))
+		}
+	}
+}
 
 // slotKeys are the attribute names of the slots and the reverse index the
 // reading pass uses (a key may fill several slots, e.g. a header that is
@@ -86,8 +108,9 @@ type slotKeys struct {
 }
 
 // slots are the slots a key fills (none for most keys).
-func (k *slotKeys) slots(key string) uint64 {
-	return k.table.Fields(key)
+func (k *slotKeys) slots(key string) slotSet {
+	lo, hi := k.table.Fields2(key)
+	return slotSet{lo, hi}
 }
 
 func newSlotKeys(dims []dimension) *slotKeys {
@@ -97,31 +120,38 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		k.table.Add(key, int(s))
 	}
 	for s, key := range map[slot]string{
-		slotDirection:          semconv.AttrEnvoyDirection,
-		slotPeerAddress:        semconv.AttrNetworkPeerAddress,
-		slotClientAddress:      semconv.AttrClientAddress,
-		slotNetPeerIP:          "net.peer.ip",
-		slotPrincipal:          semconv.AttrEnvoyDownstreamPeerURISAN,
-		slotLinkerdID:          semconv.AttrLinkerdClientID,
-		slotAttributionSource:  semconv.AttrAttributionSource,
-		slotCluster:            semconv.AttrK8sCluster,
-		slotCostTotal:          semconv.AttrCostTotal,
-		slotCostCurrency:       semconv.AttrCostCurrency,
-		slotInputTokens:        semconv.AttrGenAIInputTokens,
-		slotOutputTokens:       semconv.AttrGenAIOutputTokens,
-		slotResponseModel:      semconv.AttrGenAIResponseModel,
-		slotRequestModel:       semconv.AttrGenAIRequestModel,
-		slotProvider:           semconv.AttrGenAIProviderName,
-		slotHeaderTokensInput:  respTokensInput,
-		slotHeaderTokensOutput: respTokensOutput,
-		slotHeaderModel:        respModel,
-		slotHeaderProvider:     respProvider,
-		slotHeaderCost:         respCost,
-		slotServiceName:        semconv.AttrServiceName,
-		slotPodLabelApp:        semconv.AttrPodLabelApp,
-		slotPodLabelAppName:    semconv.AttrPodLabelAppName,
-		slotPodLabelVersion:    semconv.AttrPodLabelVersion,
-		slotPodLabelAppVersion: semconv.AttrPodLabelAppVersion,
+		slotDirection:              semconv.AttrEnvoyDirection,
+		slotPeerAddress:            semconv.AttrNetworkPeerAddress,
+		slotClientAddress:          semconv.AttrClientAddress,
+		slotNetPeerIP:              "net.peer.ip",
+		slotPrincipal:              semconv.AttrEnvoyDownstreamPeerURISAN,
+		slotLinkerdID:              semconv.AttrLinkerdClientID,
+		slotAttributionSource:      semconv.AttrAttributionSource,
+		slotCluster:                semconv.AttrK8sCluster,
+		slotCostTotal:              semconv.AttrCostTotal,
+		slotCostCurrency:           semconv.AttrCostCurrency,
+		slotInputTokens:            semconv.AttrGenAIInputTokens,
+		slotOutputTokens:           semconv.AttrGenAIOutputTokens,
+		slotResponseModel:          semconv.AttrGenAIResponseModel,
+		slotRequestModel:           semconv.AttrGenAIRequestModel,
+		slotProvider:               semconv.AttrGenAIProviderName,
+		slotHeaderTokensInput:      respTokensInput,
+		slotHeaderTokensOutput:     respTokensOutput,
+		slotHeaderModel:            respModel,
+		slotHeaderProvider:         respProvider,
+		slotHeaderCost:             respCost,
+		slotCacheReadTokens:        semconv.AttrGenAICacheReadTokens,
+		slotCacheCreationTokens:    semconv.AttrGenAICacheCreationTokens,
+		slotReasoningTokens:        semconv.AttrGenAIReasoningTokens,
+		slotHeaderTokensCacheRead:  respTokensCacheRead,
+		slotHeaderTokensCacheWrite: respTokensCacheWrite,
+		slotHeaderTokensReasoning:  respTokensReasoning,
+		slotCostPriceRow:           semconv.AttrCostPriceRow,
+		slotServiceName:            semconv.AttrServiceName,
+		slotPodLabelApp:            semconv.AttrPodLabelApp,
+		slotPodLabelAppName:        semconv.AttrPodLabelAppName,
+		slotPodLabelVersion:        semconv.AttrPodLabelVersion,
+		slotPodLabelAppVersion:     semconv.AttrPodLabelAppVersion,
 	} {
 		set(s, key)
 	}
@@ -150,8 +180,8 @@ type record struct {
 	keys    *slotKeys
 	attrs   pcommon.Map
 	vals    [numSlots]pcommon.Value
-	has     uint64 // slots present in attrs
-	pending uint64 // slots with a write in writes
+	has     slotSet // slots present in attrs
+	pending slotSet // slots with a write in writes
 	writes  [numSlots]pending
 }
 
@@ -164,19 +194,23 @@ type pending struct {
 
 // read fills the slots from attrs in one pass.
 func (r *record) read(keys *slotKeys, attrs pcommon.Map) {
-	r.keys, r.attrs, r.has, r.pending = keys, attrs, 0, 0
+	r.keys, r.attrs, r.has, r.pending = keys, attrs, slotSet{}, slotSet{}
 	for k, v := range attrs.All() {
-		set := keys.slots(k)
-		r.has |= set
-		for ; set != 0; set &= set - 1 {
-			r.vals[bits.TrailingZeros64(set)] = v
+		lo, hi := keys.table.Fields2(k)
+		r.has[0] |= lo
+		r.has[1] |= hi
+		for ; lo != 0; lo &= lo - 1 {
+			r.vals[bits.TrailingZeros64(lo)] = v
+		}
+		for ; hi != 0; hi &= hi - 1 {
+			r.vals[64+bits.TrailingZeros64(hi)] = v
 		}
 	}
 }
 
 // get is the value the record arrived with.
 func (r *record) get(s slot) (pcommon.Value, bool) {
-	if r.has&(1<<s) == 0 {
+	if !r.has.has(s) {
 		return pcommon.Value{}, false
 	}
 	return r.vals[s], true
@@ -197,27 +231,27 @@ func (r *record) str(s slot) (string, bool) {
 
 // present tells whether the slot has a value, received or written.
 func (r *record) present(s slot) bool {
-	return (r.has|r.pending)&(1<<s) != 0
+	return r.has.has(s) || r.pending.has(s)
 }
 
 func (r *record) setStr(s slot, v string) {
-	r.pending |= 1 << s
+	r.pending.add(s)
 	r.writes[s] = pending{typ: pcommon.ValueTypeStr, s: v}
 }
 
 func (r *record) setInt(s slot, v int64) {
-	r.pending |= 1 << s
+	r.pending.add(s)
 	r.writes[s] = pending{typ: pcommon.ValueTypeInt, i: v}
 }
 
 func (r *record) setDouble(s slot, v float64) {
-	r.pending |= 1 << s
+	r.pending.add(s)
 	r.writes[s] = pending{typ: pcommon.ValueTypeDouble, f: v}
 }
 
 // remove deletes the slot's attribute (a refused claim).
 func (r *record) remove(s slot) {
-	r.pending |= 1 << s
+	r.pending.add(s)
 	r.writes[s] = pending{typ: pcommon.ValueTypeEmpty}
 }
 
@@ -233,54 +267,51 @@ func (r *record) setDefault(s slot, v string) {
 // making room once, the new attributes. A value equal to the current one
 // is not written (a write allocates, a comparison does not).
 func (r *record) apply() {
-	var removed uint64
-	for set := r.pending & r.has; set != 0; set &= set - 1 {
-		s := bits.TrailingZeros64(set)
-		w, v := &r.writes[s], r.vals[s]
-		switch w.typ {
-		case pcommon.ValueTypeEmpty:
-			removed |= 1 << s
-		case pcommon.ValueTypeStr:
-			if old := v.Str(); old != w.s || (old == "" && v.Type() != pcommon.ValueTypeStr) {
-				v.SetStr(w.s)
+	var removed, added slotSet
+	for w := range r.pending {
+		for set := r.pending[w] & r.has[w]; set != 0; set &= set - 1 {
+			s := w<<6 + bits.TrailingZeros64(set)
+			ww, v := &r.writes[s], r.vals[s]
+			switch ww.typ {
+			case pcommon.ValueTypeEmpty:
+				removed[w] |= 1 << (s & 63)
+			case pcommon.ValueTypeStr:
+				if old := v.Str(); old != ww.s || (old == "" && v.Type() != pcommon.ValueTypeStr) {
+					v.SetStr(ww.s)
+				}
+			case pcommon.ValueTypeInt:
+				if v.Type() != pcommon.ValueTypeInt || v.Int() != ww.i {
+					v.SetInt(ww.i)
+				}
+			case pcommon.ValueTypeDouble:
+				if v.Type() != pcommon.ValueTypeDouble || v.Double() != ww.f {
+					v.SetDouble(ww.f)
+				}
 			}
-		case pcommon.ValueTypeInt:
-			if v.Type() != pcommon.ValueTypeInt || v.Int() != w.i {
-				v.SetInt(w.i)
-			}
-		case pcommon.ValueTypeDouble:
-			if v.Type() != pcommon.ValueTypeDouble || v.Double() != w.f {
-				v.SetDouble(w.f)
+		}
+		// Nothing to remove among the slots the record lacks.
+		for set := r.pending[w] &^ r.has[w]; set != 0; set &= set - 1 {
+			if s := w<<6 + bits.TrailingZeros64(set); r.writes[s].typ != pcommon.ValueTypeEmpty {
+				added[w] |= 1 << (s & 63)
 			}
 		}
 	}
-	for ; removed != 0; removed &= removed - 1 {
-		r.attrs.Remove(r.keys.key[bits.TrailingZeros64(removed)])
+	eachSlot(removed, func(s slot) { r.attrs.Remove(r.keys.key[s]) })
+	if n := bits.OnesCount64(added[0]) + bits.OnesCount64(added[1]); n > 0 {
+		r.attrs.EnsureCapacity(r.attrs.Len() + n)
+		eachSlot(added, func(s slot) {
+			w, k := &r.writes[s], r.keys.key[s]
+			switch w.typ {
+			case pcommon.ValueTypeStr:
+				r.attrs.PutStr(k, w.s)
+			case pcommon.ValueTypeInt:
+				r.attrs.PutInt(k, w.i)
+			case pcommon.ValueTypeDouble:
+				r.attrs.PutDouble(k, w.f)
+			}
+		})
 	}
-	added := r.pending &^ r.has
-	for set := added; set != 0; set &= set - 1 { // nothing to remove
-		if s := bits.TrailingZeros64(set); r.writes[s].typ == pcommon.ValueTypeEmpty {
-			added &^= 1 << s
-		}
-	}
-	if added == 0 {
-		r.has, r.pending = 0, 0
-		return
-	}
-	r.attrs.EnsureCapacity(r.attrs.Len() + bits.OnesCount64(added))
-	for ; added != 0; added &= added - 1 {
-		s := bits.TrailingZeros64(added)
-		w, k := &r.writes[s], r.keys.key[s]
-		switch w.typ {
-		case pcommon.ValueTypeStr:
-			r.attrs.PutStr(k, w.s)
-		case pcommon.ValueTypeInt:
-			r.attrs.PutInt(k, w.i)
-		case pcommon.ValueTypeDouble:
-			r.attrs.PutDouble(k, w.f)
-		}
-	}
-	r.has, r.pending = 0, 0 // the values read may have moved
+	r.has, r.pending = slotSet{}, slotSet{} // the values read may have moved
 }
 
 // setWorkload sets the namespace, app, version, pod and owning workload of

@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces())
+	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces(), newPricing())
 	return root
 }

@@ -150,6 +150,7 @@ type combo struct {
 	next *combo // another combination with the same hash
 	// The series the combination updates (nil for those it does not).
 	requests, duration, exp, cost, input, output *series
+	unpricedInput, unpricedOutput                *series
 }
 
 // maxCombos bounds the cache; maxResources bounds its resource ids (a

@@ -58,6 +58,10 @@ var (
 		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelProvider, semconv.LabelModel,
 		semconv.LabelCluster, semconv.LabelTokenType,
 	}
+	unpricedLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelProvider, semconv.LabelModel, semconv.LabelCluster, semconv.LabelTokenType,
+	}
 	tcpLabels = []string{
 		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
 		semconv.LabelGenOpsCostCenter, semconv.LabelDirection, semconv.LabelReporter, semconv.LabelCluster,
@@ -85,6 +89,7 @@ type sliConnector struct {
 	exp       *family // nil unless histogram.exponential.enabled
 	cost      *family
 	tokens    *family
+	unpriced  *family
 	tcpBytes  *family // L4 connections (ztunnel)
 	combos    comboCache
 	// hostServices are the services named only by a Host header
@@ -141,9 +146,10 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 	c.durations.bounds = seconds(cfg.Histogram.Buckets, thresholds)
 	c.cost = newFamily(semconv.MetricCost, "Cost of AI calls, in currency units.", "{cost}", kindDoubleSum, costLabels, cfg)
 	c.tokens = newFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", kindIntSum, tokenLabels, cfg)
+	c.unpriced = newFamily(semconv.MetricUnpricedTokens, "Tokens of AI calls that no price table row priced and no workload stated a cost for, by model, provider and type: billed nowhere.", "{token}", kindIntSum, unpricedLabels, cfg)
 	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
 	c.tcpBytes = newFamily(semconv.MetricTCPBytes, "Bytes of L4 connections (Istio ambient mode's ztunnel) by workload and team, sent and received as the reporting side sees them; not HTTP requests.", "By", kindIntSum, tcpLabels, cfg)
-	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.tcpBytes}
+	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes}
 	if cfg.Histogram.Exponential.Enabled {
 		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
 		c.exp.scale = cfg.Histogram.Exponential.Scale
@@ -373,11 +379,14 @@ func (r *request) read(k string, v pcommon.Value) {
 	case fTransport:
 		r.l4 = v.Str() == "tcp"
 	case fBytesSent:
-		r.bytesSent = intValue(v)
+		r.bytesSent = max(intValue(v), 0) // a negative count would lower a counter
 	case fBytesReceived:
-		r.bytesReceived = intValue(v)
+		r.bytesReceived = max(intValue(v), 0)
 	case fDuration:
-		r.durationMs, r.hasDuration = float64(intValue(v)), true
+		// A negative duration would lower the histogram's sum, which
+		// Prometheus reads as a counter reset: it is no duration.
+		d := intValue(v)
+		r.durationMs, r.hasDuration = float64(d), d >= 0
 	case fCost:
 		// The governance processor refuses a cost that is not finite or
 		// is negative; a record that skipped it must not poison a counter.
@@ -505,6 +514,12 @@ func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *
 	if cb.output != nil {
 		c.agg.addTo(cb.output, float64(r.outTokens), now, ex)
 	}
+	if cb.unpricedInput != nil {
+		c.agg.addTo(cb.unpricedInput, float64(r.inTokens), now, ex)
+	}
+	if cb.unpricedOutput != nil {
+		c.agg.addTo(cb.unpricedOutput, float64(r.outTokens), now, ex)
+	}
 }
 
 // countSeries finds (or creates) every series of a request, counts it
@@ -568,17 +583,23 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 		cb.cost = c.agg.add(c.cost, &key, &hashes, r.cost, now, ex)
 	}
 	for _, t := range [2]struct {
-		n        int64
-		typ      string
-		typeHash uint64
-		series   **series
-	}{{r.inTokens, semconv.TokenTypeInput, inputHash, &cb.input}, {r.outTokens, semconv.TokenTypeOutput, outputHash, &cb.output}} {
+		n                int64
+		typ              string
+		typeHash         uint64
+		series, unpriced **series
+	}{{r.inTokens, semconv.TokenTypeInput, inputHash, &cb.input, &cb.unpricedInput}, {r.outTokens, semconv.TokenTypeOutput, outputHash, &cb.output, &cb.unpricedOutput}} {
 		if t.n <= 0 {
 			continue
 		}
 		key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCluster], t.typ}
 		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
 		*t.series = c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
+		if !r.hasCost {
+			// Billed nowhere: visible, never silently zero.
+			key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckProvider], model, v[ckCluster], t.typ}
+			hashes = labelHashes{hNS, hApp, hTeam, hProject, hProvider, hModel, hCluster, t.typeHash}
+			*t.unpriced = c.agg.add(c.unpriced, &key, &hashes, float64(t.n), now, ex)
+		}
 	}
 }
 

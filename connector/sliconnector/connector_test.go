@@ -722,3 +722,36 @@ func TestExponentialHistogram(t *testing.T) {
 		t.Fatal("no exponential histogram")
 	}
 }
+
+// Tokens of a call that nothing priced are counted as unpriced, by model,
+// provider and type; a priced call's are not. Twice, so that the second
+// pass goes through the combination cache.
+func TestUnpricedTokens(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	for range 2 {
+		ld := emptyLogs()
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "ml", "gen_ai.request.model": "my-llama",
+			"gen_ai.provider.name": "self", "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 7})
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "ml", "gen_ai.request.model": "gpt-4o",
+			"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 50, "genops.cost.total": 0.001, "genops.cost.currency": "USD"})
+		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.unpriced_tokens{genops_team="ml",model="my-llama",provider="self",token_type="input"} 200`,
+		`genops.unpriced_tokens{genops_team="ml",model="my-llama",provider="self",token_type="output"} 14`,
+		`genops.tokens{genops_team="ml",model="gpt-4o",provider="openai",token_type="input"} 100`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if strings.Contains(got, `genops.unpriced_tokens{genops_team="ml",model="gpt-4o"`) {
+		t.Error("a priced call's tokens counted as unpriced")
+	}
+	if t.Failed() {
+		t.Log(got)
+	}
+}

@@ -112,7 +112,8 @@ var GenOpsMeshJSONKeys = func() map[string]string {
 	}
 	add("REQ", semconv.HeaderTeam, semconv.HeaderProject, semconv.HeaderCustomerID, semconv.HeaderCostCenter,
 		semconv.HeaderCustomerTier, semconv.HeaderEnvironment, semconv.HeaderFeature)
-	add("RESP", semconv.HeaderModel, semconv.HeaderProvider, semconv.HeaderTokensInput, semconv.HeaderTokensOutput, semconv.HeaderCost)
+	add("RESP", semconv.HeaderModel, semconv.HeaderProvider, semconv.HeaderTokensInput, semconv.HeaderTokensOutput, semconv.HeaderCost,
+		semconv.HeaderTokensCacheRead, semconv.HeaderTokensCacheWrite, semconv.HeaderTokensReasoning)
 	return keys
 }()
 

@@ -23,7 +23,18 @@ const (
 
 	AttrCostTotal    = "genops.cost.total"
 	AttrCostCurrency = "genops.cost.currency"
+	// AttrCostNanos is the exact cost in nano-units of the currency (an
+	// integer): what a ledger sums. AttrCostTotal is the same amount as a
+	// float, for the metric contract.
+	AttrCostNanos = "genops.cost.nanos"
+	// AttrCostPriceRow names the price table row that priced the call
+	// (glob@valid_from, "default"), or "stated" for a cost the workload
+	// stated itself.
+	AttrCostPriceRow = "genops.cost.price_row"
 )
+
+// PriceRowStated is AttrCostPriceRow of a cost an AI workload stated.
+const PriceRowStated = "stated"
 
 // Values of AttrAttributionSource, in the default precedence order.
 const (
@@ -36,11 +47,16 @@ const (
 
 // OpenTelemetry GenAI semantic convention attributes read for cost.
 const (
-	AttrGenAIInputTokens   = "gen_ai.usage.input_tokens"
-	AttrGenAIOutputTokens  = "gen_ai.usage.output_tokens"
-	AttrGenAIResponseModel = "gen_ai.response.model"
-	AttrGenAIRequestModel  = "gen_ai.request.model"
-	AttrGenAIProviderName  = "gen_ai.provider.name"
+	AttrGenAIInputTokens  = "gen_ai.usage.input_tokens"
+	AttrGenAIOutputTokens = "gen_ai.usage.output_tokens"
+	// Cache reads and writes: counted inside input_tokens by the
+	// convention; the price table says per provider whether they are.
+	AttrGenAICacheReadTokens     = "gen_ai.usage.cache_read.input_tokens"
+	AttrGenAICacheCreationTokens = "gen_ai.usage.cache_creation.input_tokens"
+	AttrGenAIReasoningTokens     = "gen_ai.usage.reasoning.output_tokens"
+	AttrGenAIResponseModel       = "gen_ai.response.model"
+	AttrGenAIRequestModel        = "gen_ai.request.model"
+	AttrGenAIProviderName        = "gen_ai.provider.name"
 )
 
 // Request headers a client or gateway sets to attribute a request.
@@ -61,6 +77,10 @@ const (
 	HeaderTokensInput  = "x-genops-tokens-input"
 	HeaderTokensOutput = "x-genops-tokens-output"
 	HeaderCost         = "x-genops-cost"
+	// The gen_ai.usage.cache_read, cache_creation and reasoning counts.
+	HeaderTokensCacheRead  = "x-genops-tokens-cache-read"
+	HeaderTokensCacheWrite = "x-genops-tokens-cache-write"
+	HeaderTokensReasoning  = "x-genops-tokens-reasoning"
 )
 
 // Pod and namespace labels that carry governance values.
@@ -98,6 +118,9 @@ const (
 	MetricRequestDuration = "genops.request.duration"
 	MetricCost            = "genops.cost"
 	MetricTokens          = "genops.tokens"
+	// MetricUnpricedTokens counts the tokens of calls no price table row
+	// priced (and no workload stated a cost for): they are billed nowhere.
+	MetricUnpricedTokens = "genops.unpriced_tokens"
 	// MetricTCPBytes counts the bytes of L4 connections (Istio ambient's
 	// ztunnel), which are not HTTP requests: genops_tcp_bytes_total.
 	MetricTCPBytes             = "genops.tcp.bytes"
@@ -111,6 +134,7 @@ const (
 	PromRequestDurationSeconds    = "genops_request_duration_seconds"
 	PromCostTotal                 = "genops_cost_total"
 	PromTokensTotal               = "genops_tokens_total"
+	PromUnpricedTokensTotal       = "genops_unpriced_tokens_total"
 	PromAttributionConflictsTotal = "genops_attribution_conflicts_total"
 	PromSeriesOverflowTotal       = "genops_series_overflow_total"
 )

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -60,6 +59,12 @@ const (
 	TrustWhenSourceMatches = "when_source_matches"
 )
 
+// Values of cost_source.
+const (
+	CostSourceStated = "stated"
+	CostSourceTable  = "table"
+)
+
 // Kubernetes modes.
 const (
 	KubernetesOff     = "off"
@@ -95,6 +100,11 @@ type Config struct {
 	Kubernetes KubernetesConfig `mapstructure:"kubernetes"`
 	// PricingFile is the price table (config/pricing.yaml) for AI cost.
 	PricingFile string `mapstructure:"pricing_file"`
+	// CostSource decides, when an AI workload states a call's cost (the
+	// GenOps SDK computes it in-process) and the price table can price the
+	// same call, which is kept: stated (default) or table. A call is never
+	// priced twice; a difference is counted either way.
+	CostSource string `mapstructure:"cost_source"`
 	// Cluster is set as k8s.cluster.name on records that have none.
 	Cluster string `mapstructure:"cluster"`
 
@@ -257,11 +267,17 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	switch c.CostSource {
+	case CostSourceStated, CostSourceTable:
+	default:
+		errs = append(errs, fmt.Errorf("cost_source: %q is not one of stated, table", c.CostSource))
+	}
 	if c.Limits.MaxTokensPerRequest < 1 {
 		errs = append(errs, fmt.Errorf("limits.max_tokens_per_request: must be at least 1, got %d", c.Limits.MaxTokensPerRequest))
 	}
-	if !(c.Limits.MaxCostPerRequest > 0) || math.IsInf(c.Limits.MaxCostPerRequest, 0) {
-		errs = append(errs, fmt.Errorf("limits.max_cost_per_request: must be a positive finite number, got %v", c.Limits.MaxCostPerRequest))
+	// Costs are nano-units in int64 (internal/pricing): at most 9e9 units.
+	if !(c.Limits.MaxCostPerRequest > 0) || c.Limits.MaxCostPerRequest > 1e9 {
+		errs = append(errs, fmt.Errorf("limits.max_cost_per_request: must be a number above 0 and at most 1e9, got %v", c.Limits.MaxCostPerRequest))
 	}
 	switch c.Kubernetes.Mode {
 	case KubernetesOff, KubernetesCluster:

@@ -1,8 +1,6 @@
 package governanceprocessor
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -89,106 +87,10 @@ func TestValidateNamesTheField(t *testing.T) {
 		"dimensions.team.pattern", "dimensions.team.max_length", "dimensions.team.hash: needs hash_key",
 		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "access_log_format: position 1: unterminated",
 		`ai_workloads[0]: "llm-gateway" is not namespace/workload`, `ai_workloads[1]: "ai/"`,
-		"limits.max_tokens_per_request: must be at least 1, got -1", "limits.max_cost_per_request: must be a positive finite number, got +Inf",
+		"limits.max_tokens_per_request: must be at least 1, got -1", "limits.max_cost_per_request: must be a number above 0 and at most 1e9, got +Inf",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)
-		}
-	}
-}
-
-func TestPriceTable(t *testing.T) {
-	pt, err := LoadPriceTable(filepath.Join("..", "..", "config", "pricing.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		model    string
-		provider string
-		in, out  int64
-		cost     float64
-	}{
-		{"gpt-4o-mini-2024-07-18", "openai", 1_000_000, 1_000_000, 0.75},
-		{"gpt-4o", "openai", 2_000, 500, 0.01},
-		{"claude-sonnet-4-20250514", "anthropic", 1_000, 1_000, 0.018},
-		{"my-own-llama", "", 1_000_000, 0, 1.0},
-	} {
-		row, ok := pt.Lookup(tc.model)
-		if !ok || row.Provider != tc.provider {
-			t.Errorf("%s: row %+v", tc.model, row)
-			continue
-		}
-		if got := row.Cost(tc.in, tc.out); got < tc.cost-1e-9 || got > tc.cost+1e-9 {
-			t.Errorf("%s: cost %v, want %v", tc.model, got, tc.cost)
-		}
-	}
-	if pt.Currency != "USD" || pt.AsOf == "" {
-		t.Errorf("table header %+v", pt)
-	}
-}
-
-// A price table that would bill a non-finite, negative or absurd amount
-// is refused at start, each bad price named by its row and key.
-func TestPriceTableRefusesPoisonedPrices(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "pricing.yaml")
-	table := `currency: USD
-models:
-  - {match: "a*", input_per_million: .nan, output_per_million: 1}
-  - {match: "b*", input_per_million: 1, output_per_million: -3}
-  - {match: "c*", input_per_million: .inf, output_per_million: 1e300}
-default: {input_per_million: -.inf, output_per_million: 0}
-`
-	if err := os.WriteFile(file, []byte(table), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := LoadPriceTable(file)
-	if err == nil {
-		t.Fatal("a poisoned table loaded")
-	}
-	for _, want := range []string{
-		"models[0] (a*).input_per_million: NaN", "models[1] (b*).output_per_million: -3", "models[2] (c*).input_per_million: +Inf",
-		"models[2] (c*).output_per_million: 1e+300", "default.input_per_million: -Inf",
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("%q not in %v", want, err)
-		}
-	}
-}
-
-// The cache answers what the table answers, on first sight and after, and
-// neither a stream of new model names nor an oversized one grows it past
-// its bounds.
-func TestPriceCache(t *testing.T) {
-	pt, err := LoadPriceTable(filepath.Join("..", "..", "config", "pricing.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	noDefault := *pt
-	noDefault.Default = nil
-	for _, table := range []*PriceTable{pt, &noDefault} {
-		c := newPriceCache(table)
-		for range 2 {
-			for _, model := range []string{"gpt-4o-mini-2024-07-18", "gpt-4o", "claude-sonnet-4-20250514", "my-own-llama", ""} {
-				row, ok := c.Lookup(model)
-				wantRow, wantOK := table.Lookup(model)
-				if row != wantRow || ok != wantOK {
-					t.Errorf("%q: cache %+v %v, table %+v %v", model, row, ok, wantRow, wantOK)
-				}
-			}
-		}
-		for i := range 3 * maxPricedModels {
-			c.Lookup(fmt.Sprintf("hostile-%d", i))
-			if len(c.rows) > maxPricedModels {
-				t.Fatalf("cache holds %d models", len(c.rows))
-			}
-		}
-		huge := "gpt-4o" + strings.Repeat("x", maxPricedModelLen)
-		row, ok := c.Lookup(huge)
-		if wantRow, wantOK := table.Lookup(huge); row != wantRow || ok != wantOK {
-			t.Errorf("oversized model: cache %+v %v, table %+v %v", row, ok, wantRow, wantOK)
-		}
-		if _, kept := c.rows[huge]; kept {
-			t.Error("oversized model name remembered")
 		}
 	}
 }

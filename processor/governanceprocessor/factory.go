@@ -42,8 +42,9 @@ func createDefaultConfig() component.Config {
 		return DimensionConfig{Trust: TrustWhenSourceMatches, Pattern: pattern, Allow: allow, MaxLength: 128, Default: "unknown"}
 	}
 	return &Config{
-		Sources: append([]string(nil), defaultOrder...),
-		Limits:  LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000},
+		Sources:    append([]string(nil), defaultOrder...),
+		Limits:     LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000},
+		CostSource: CostSourceStated,
 		Headers: map[string]string{
 			DimTeam: semconv.HeaderTeam, DimProject: semconv.HeaderProject, DimCustomerID: semconv.HeaderCustomerID,
 			DimCostCenter: semconv.HeaderCostCenter, DimCustomerTier: semconv.HeaderCustomerTier,

@@ -19,8 +19,10 @@ package governanceprocessor
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -36,6 +38,7 @@ import (
 
 	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
+	"github.com/genops-mesh/otelcol-genops/internal/pricing"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
 )
@@ -55,7 +58,7 @@ type governance struct {
 	// ai decides which workloads may state their own cost and tokens.
 	ai        aiWorkloads
 	hashKey   []byte
-	prices    *priceCache
+	prices    *pricing.Cache
 	telemetry *metadata.TelemetryBuilder
 	// sources is cfg.Sources as indexes into defaultSources.
 	sources []int
@@ -125,11 +128,11 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		}
 	}
 	if cfg.PricingFile != "" {
-		table, err := LoadPriceTable(cfg.PricingFile)
+		table, err := pricing.Load(cfg.PricingFile)
 		if err != nil {
 			return nil, fmt.Errorf("pricing_file: %w", err)
 		}
-		g.prices = newPriceCache(table)
+		g.prices = pricing.NewCache(table)
 	}
 	return g, nil
 }
@@ -359,7 +362,10 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 				if proxyWrote {
 					peer = g.peerPod(r, b.peers, slotPeerAddress)
 				}
-				c := call{dest: local, src: peer, resourceNS: nsOfResource}
+				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: lr.Timestamp(), network: o.network}
+				if c.at == 0 {
+					c.at = lr.ObservedTimestamp()
+				}
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
@@ -423,7 +429,7 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 				if !o.verified {
 					peer = g.peerPod(r, b.peers, slotClientAddress, slotPeerAddress, slotNetPeerIP)
 				}
-				c := call{dest: local, src: peer, resourceNS: nsOfResource}
+				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: span.StartTimestamp(), network: o.network}
 				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
@@ -452,6 +458,10 @@ type call struct {
 	// trusted: a trusted source sent the request, so its headers and span
 	// tags count for dimensions with trust: when_source_matches.
 	trusted bool
+	// at is the record's time (a log line's, a span's start); network:
+	// it came over a connection (callTime).
+	at      pcommon.Timestamp
+	network bool
 }
 
 func (s *side) namespace() string {
@@ -502,7 +512,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	case g.cfg.Cluster != "":
 		r.setDefault(slotCluster, g.cfg.Cluster)
 	}
-	g.price(ctx, r, dest)
+	g.price(ctx, r, dest, c)
 }
 
 // dropIdentityClaims removes what a network record says about which
@@ -620,23 +630,31 @@ func (g *governance) conflict(ctx context.Context, d *dimension, i int, claim, v
 	g.telemetry.AttributionConflicts.Add(ctx, 1, g.conflicts[i][source][reason])
 }
 
-// price sets genops.cost.total and genops.cost.currency for an AI call.
-// Only a workload in ai_workloads may state its cost (a cost attribute or
-// response header) or its tokens in response headers; every workload's
-// own gen_ai.usage.* token counts are priced with the price table. Every
-// number is checked (non-negative, finite, within limits); a refused one
-// is removed and counted, and the call is priced from what is left.
-func (g *governance) price(ctx context.Context, r *record, dest *side) {
+// price sets genops.cost.total, genops.cost.currency and
+// genops.cost.price_row for an AI call. Only a workload in ai_workloads
+// may state its cost (a cost attribute or response header) or its tokens
+// in response headers; every workload's own gen_ai.usage.* token counts
+// are priced with the price table, at the row in force at the call's time
+// (callTime). Every number is checked (non-negative, finite, within
+// limits, consistent with the others); a refused one is removed and
+// counted, and the call is priced from what is left. A call the table
+// cannot price gets no cost (the sli connector counts its tokens as
+// unpriced). When a stated cost and the table both price a call,
+// cost_source decides which one is kept, and a difference is counted.
+func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) {
 	statesCost := g.ai.trusts(dest)
 	lim := &g.cfg.Limits
+	// The cost attributes are this processor's to write: what arrives is
+	// a claim, checked here and written again below.
+	stated, hasStated := int64(0), false
 	if v, ok := r.get(slotCostTotal); ok {
-		if c, reason, valid := costAmount(v, lim.MaxCostPerRequest); g.statedCost(ctx, r, c, reason, valid, statesCost) {
-			r.setDefault(slotCostCurrency, g.currency())
-			return
+		if f, reason, valid := costAmount(v, lim.MaxCostPerRequest); g.statedCost(ctx, f, reason, valid, statesCost) {
+			stated, hasStated = nanosOf(f), true
 		}
 		r.remove(slotCostTotal)
 		r.remove(slotCostCurrency)
 	}
+	r.remove(slotCostPriceRow)
 	header := func(s slot) (string, bool) {
 		v, ok := r.str(s)
 		if !ok {
@@ -644,14 +662,16 @@ func (g *governance) price(ctx context.Context, r *record, dest *side) {
 		}
 		return Sanitize(v, 256)
 	}
-	tokens := func(claim int, attr, hdr slot) (int64, bool) {
+	any := false
+	tokens := func(claim int, attr, hdr slot) int64 {
 		if v, ok := r.get(attr); ok {
 			n, reason, valid := tokenCount(v, lim.MaxTokensPerRequest)
 			if valid {
 				if v.Type() != pcommon.ValueTypeInt {
 					r.setInt(attr, n)
 				}
-				return n, true
+				any = true
+				return n
 			}
 			g.reject(ctx, claim, reason)
 			r.remove(attr)
@@ -660,17 +680,23 @@ func (g *governance) price(ctx context.Context, r *record, dest *side) {
 			n, reason, valid := parseTokens(s, lim.MaxTokensPerRequest)
 			if valid && statesCost {
 				r.setInt(attr, n)
-				return n, true
+				any = true
+				return n
 			}
 			if valid {
 				reason = rejectUntrusted
 			}
 			g.reject(ctx, claim, reason)
 		}
-		return 0, false
+		return 0
 	}
-	in, hasIn := tokens(claimInputTokens, slotInputTokens, slotHeaderTokensInput)
-	out, hasOut := tokens(claimOutputTokens, slotOutputTokens, slotHeaderTokensOutput)
+	usage := pricing.Usage{
+		Input:         tokens(claimInputTokens, slotInputTokens, slotHeaderTokensInput),
+		Output:        tokens(claimOutputTokens, slotOutputTokens, slotHeaderTokensOutput),
+		CacheRead:     tokens(claimCacheReadTokens, slotCacheReadTokens, slotHeaderTokensCacheRead),
+		CacheCreation: tokens(claimCacheCreationTokens, slotCacheCreationTokens, slotHeaderTokensCacheWrite),
+		Reasoning:     tokens(claimReasoningTokens, slotReasoningTokens, slotHeaderTokensReasoning),
+	}
 	model, _ := r.str(slotResponseModel)
 	if model == "" {
 		model, _ = r.str(slotRequestModel)
@@ -681,41 +707,110 @@ func (g *governance) price(ctx context.Context, r *record, dest *side) {
 			r.setStr(slotResponseModel, s)
 		}
 	}
-	if s, ok := header(slotHeaderProvider); ok {
-		r.setDefault(slotProvider, s)
-	}
-	if s, ok := header(slotHeaderCost); ok {
-		if c, reason, valid := parseCost(s, lim.MaxCostPerRequest); g.statedCost(ctx, r, c, reason, valid, statesCost) {
-			r.setStr(slotCostCurrency, g.currency())
-			return
+	provider, _ := r.str(slotProvider)
+	if provider == "" {
+		if s, ok := header(slotHeaderProvider); ok {
+			provider = s
+			r.setStr(slotProvider, s)
 		}
 	}
-	if g.prices == nil || (!hasIn && !hasOut) {
-		return
+	if !hasStated {
+		if s, ok := header(slotHeaderCost); ok {
+			if f, reason, valid := parseCost(s, lim.MaxCostPerRequest); g.statedCost(ctx, f, reason, valid, statesCost) {
+				stated, hasStated = nanosOf(f), true
+			}
+		}
 	}
-	row, ok := g.prices.Lookup(model)
-	if !ok {
-		return
+	var row *pricing.Row
+	table, priced := int64(0), false
+	if g.prices != nil && any {
+		if row, priced = g.prices.Lookup(model, g.callTime(ctx, c)); priced {
+			if provider == "" {
+				provider = row.Provider
+				if provider != "" {
+					r.setStr(slotProvider, provider)
+				}
+			}
+			table, priced = g.tableCost(ctx, row, provider, usage)
+		}
 	}
-	c, reason, valid := checkCost(row.Cost(in, out), lim.MaxCostPerRequest)
-	if !valid {
-		g.reject(ctx, claimCost, reason)
-		return
-	}
-	r.setDouble(slotCostTotal, c)
-	r.setStr(slotCostCurrency, g.prices.Currency)
-	if row.Provider != "" {
-		r.setDefault(slotProvider, row.Provider)
+	switch {
+	case hasStated && priced && stated != table:
+		g.reject(ctx, claimCost, rejectConflict)
+		if g.cfg.CostSource == CostSourceTable {
+			g.setCost(r, table, row.ID())
+			return
+		}
+		g.setCost(r, stated, semconv.PriceRowStated)
+	case priced:
+		// Also a stated cost equal to the table's (a record priced
+		// before): the row says more than "stated".
+		g.setCost(r, table, row.ID())
+	case hasStated:
+		g.setCost(r, stated, semconv.PriceRowStated)
 	}
 }
 
-// statedCost keeps the cost a record states (an attribute or a response
-// header) when it is valid and its workload may state one (ai_workloads),
-// and otherwise counts why not.
-func (g *governance) statedCost(ctx context.Context, r *record, c float64, reason int, valid, allowed bool) bool {
+// tableCost is the exact cost of usage under row, or false (counted) when
+// the counts contradict each other or the cost passes the limit.
+func (g *governance) tableCost(ctx context.Context, row *pricing.Row, provider string, usage pricing.Usage) (int64, bool) {
+	billed, err := g.prices.Bill(provider, usage)
+	if err != nil {
+		g.reject(ctx, claimTokens, rejectInconsistent)
+		return 0, false
+	}
+	n, ok := row.Cost(billed)
+	if !ok || float64(n) > g.cfg.Limits.MaxCostPerRequest*pricing.NanosPerUnit {
+		g.reject(ctx, claimCost, rejectOverLimit)
+		return 0, false
+	}
+	return n, true
+}
+
+// setCost writes a call's cost: exact nano-units as a float of whole
+// currency units (exact to the nano-unit below 9 million units: a ledger
+// recovers the integer by rounding), the currency and the row.
+func (g *governance) setCost(r *record, nanos int64, row string) {
+	r.setDouble(slotCostTotal, float64(nanos)/pricing.NanosPerUnit)
+	r.setStr(slotCostCurrency, g.currency())
+	r.setStr(slotCostPriceRow, row)
+}
+
+// nanosOf is a checked cost (finite, 0 to max_cost_per_request) in
+// nano-units.
+func nanosOf(f float64) int64 {
+	return int64(math.Round(f * pricing.NanosPerUnit))
+}
+
+// maxCallAge is how far before its arrival a call received over the
+// network may say it happened: its time picks the price in force, and a
+// sender must not pick last year's price for today's calls. Records read
+// from log files carry the proxy's own time, whatever its age.
+const maxCallAge = time.Hour
+
+// callTime is the time that picks a call's price: the record's (a log
+// line's start, a span's start), never later than now; over the network,
+// never more than maxCallAge before now (an older time is counted and
+// replaced by now).
+func (g *governance) callTime(ctx context.Context, c *call) time.Time {
+	now := time.Now()
+	t := c.at.AsTime()
+	switch {
+	case c.at == 0 || t.After(now):
+		return now
+	case c.network && now.Sub(t) > maxCallAge:
+		g.reject(ctx, claimTimestamp, rejectOverLimit)
+		return now
+	}
+	return t
+}
+
+// statedCost tells whether a cost a record states (an attribute or a
+// response header) is kept: valid, and its workload may state one
+// (ai_workloads); otherwise it counts why not.
+func (g *governance) statedCost(ctx context.Context, f float64, reason int, valid, allowed bool) bool {
 	if valid && allowed {
-		r.setDouble(slotCostTotal, c)
-		return true
+		return f >= 0
 	}
 	if valid {
 		reason = rejectUntrusted
@@ -739,4 +834,8 @@ const (
 	respModel        = semconv.ResponseHeaderPrefix + semconv.HeaderModel
 	respProvider     = semconv.ResponseHeaderPrefix + semconv.HeaderProvider
 	respCost         = semconv.ResponseHeaderPrefix + semconv.HeaderCost
+
+	respTokensCacheRead  = semconv.ResponseHeaderPrefix + semconv.HeaderTokensCacheRead
+	respTokensCacheWrite = semconv.ResponseHeaderPrefix + semconv.HeaderTokensCacheWrite
+	respTokensReasoning  = semconv.ResponseHeaderPrefix + semconv.HeaderTokensReasoning
 )

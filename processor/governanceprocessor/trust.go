@@ -37,23 +37,31 @@ const (
 	claimWorkload // the resource or record names a pod or workload
 	claimService  // service.name
 	claimProxy    // a log file or a metric series is a mesh proxy's
+	claimCacheReadTokens
+	claimCacheCreationTokens
+	claimReasoningTokens
+	claimTokens    // the token counts together (cached or reasoning past their total)
+	claimTimestamp // the call's time, which picks the price in force
 	numClaims
 )
 
-var claimNames = [numClaims]string{"input_tokens", "output_tokens", "cost", "workload", "service", "proxy"}
+var claimNames = [numClaims]string{"input_tokens", "output_tokens", "cost", "workload", "service", "proxy",
+	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp"}
 
 const (
 	rejectUntrusted  = iota // the workload may not state it
 	rejectNotANumber        // not a number, or not an integer
 	rejectNotFinite         // NaN or ±Inf
 	rejectNegative
-	rejectOverLimit  // past limits.*
-	rejectForged     // contradicts what the connection or the informer says
-	rejectUnverified // nothing verified can back it
+	rejectOverLimit    // past limits.*
+	rejectForged       // contradicts what the connection or the informer says
+	rejectUnverified   // nothing verified can back it
+	rejectInconsistent // contradicts the record's other numbers
+	rejectConflict     // a stated cost differs from the price table's; the other one was kept (cost_source)
 	numRejectReasons
 )
 
-var rejectReasons = [numRejectReasons]string{"untrusted", "not_a_number", "not_finite", "negative", "over_limit", "forged", "unverified"}
+var rejectReasons = [numRejectReasons]string{"untrusted", "not_a_number", "not_finite", "negative", "over_limit", "forged", "unverified", "inconsistent", "conflict"}
 
 func (g *governance) reject(ctx context.Context, claim, reason int) {
 	g.telemetry.RejectedClaims.Add(ctx, 1, g.rejected[claim][reason])

@@ -28,6 +28,15 @@ func TestPoisonedNumbersAreNotCounted(t *testing.T) {
 	for _, tokens := range []any{int64(-1_000_000_000_000), math.NaN(), math.Inf(1), 1e300, int64(7)} {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "t", "gen_ai.usage.input_tokens": tokens, "gen_ai.request.model": "m"})
 	}
+	// A negative duration would lower the histogram's sum (read as a
+	// counter reset); negative bytes would lower a byte counter
+	// (outsider's finding: "duration":"-5000" in an access log line).
+	for _, d := range []any{int64(-5000), "-5000", -1e12, int64(40)} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "d", "envoy.duration_ms": d})
+	}
+	for _, b := range []any{int64(-9), "-1", int64(100)} {
+		genopsRecord(ld, map[string]any{"network.transport": "tcp", "envoy.direction": "inbound", "genops.team": "b", "envoy.bytes_sent": b, "envoy.bytes_received": b})
+	}
 	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +44,14 @@ func TestPoisonedNumbersAreNotCounted(t *testing.T) {
 	for _, want := range []string{
 		`genops.cost{currency="USD",genops_team="t"} 0.25`,
 		`genops.tokens{genops_team="t",model="m",token_type="input"} 7`,
+		`genops.request.duration_sum{genops_team="d",reporter="destination"} 0.04`,
+		`genops.request.duration_count{genops_team="d",reporter="destination"} 1`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %s", want)
 		}
 	}
-	for _, bad := range []string{"Inf", "NaN", "} -"} {
+	for _, bad := range []string{"} +Inf", "} Inf", "NaN", "} -"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("%q on /metrics:\n%s", bad, got)
 		}

@@ -15,9 +15,14 @@
 package ingestlimitextension
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -42,9 +47,16 @@ type limiter struct {
 
 	slots   chan struct{}
 	maxWait time.Duration
-	tb      *metadata.TelemetryBuilder
-	http    metric.MeasurementOption
-	grpc    metric.MeasurementOption
+
+	// HTTP bodies are read before a slot is taken (readBody).
+	reads          chan struct{}
+	readsPerClient int
+	readTime       time.Duration
+	mu             sync.Mutex
+	clients        map[string]int // bodies being read, by client address
+	tb             *metadata.TelemetryBuilder
+	http           metric.MeasurementOption
+	grpc           metric.MeasurementOption
 }
 
 func newLimiter(cfg *Config, set component.TelemetrySettings) (*limiter, error) {
@@ -53,12 +65,16 @@ func newLimiter(cfg *Config, set component.TelemetrySettings) (*limiter, error) 
 		return nil, err
 	}
 	return &limiter{
-		slots:        make(chan struct{}, cfg.MaxConcurrentRequests),
-		maxWait:      cfg.MaxWait,
-		tb:           tb,
-		http:         metric.WithAttributeSet(attribute.NewSet(attribute.String("protocol", "http"))),
-		grpc:         metric.WithAttributeSet(attribute.NewSet(attribute.String("protocol", "grpc"))),
-		ShutdownFunc: func(context.Context) error { tb.Shutdown(); return nil },
+		slots:          make(chan struct{}, cfg.MaxConcurrentRequests),
+		maxWait:        cfg.MaxWait,
+		reads:          make(chan struct{}, cfg.MaxConcurrentReads),
+		readsPerClient: cfg.MaxReadsPerClient,
+		readTime:       cfg.MaxReadTime,
+		clients:        map[string]int{},
+		tb:             tb,
+		http:           metric.WithAttributeSet(attribute.NewSet(attribute.String("protocol", "http"))),
+		grpc:           metric.WithAttributeSet(attribute.NewSet(attribute.String("protocol", "grpc"))),
+		ShutdownFunc:   func(context.Context) error { tb.Shutdown(); return nil },
 	}, nil
 }
 
@@ -97,22 +113,100 @@ func (l *limiter) retryAfter() string {
 	return strconv.Itoa(max(1, int((l.maxWait+time.Second-1)/time.Second)))
 }
 
-// GetHTTPHandler wraps a listener's handler: the request's body is read only
-// while it holds a slot.
+// GetHTTPHandler wraps a listener's handler: the request's body is read in
+// full first (bounded in number, per client and in time, and in size by
+// the listener's max_request_body_size), and only then does the request
+// wait for a decoding slot. A sender that trickles its body holds a read,
+// never a slot, and no more than max_reads_per_client reads.
 func (l *limiter) GetHTTPHandler(context.Context) (extensionmiddleware.WrapHTTPHandlerFunc, error) {
 	return func(_ context.Context, next http.Handler) (http.Handler, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
-			if !l.acquire(ctx, l.maxWait) {
+			client := clientOf(r)
+			if !l.startRead(ctx, client) {
+				l.refuse(ctx, w)
+				return
+			}
+			defer l.endRead(client)
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(l.readTime))
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					http.Error(w, "ingest_limit: body too large", http.StatusRequestEntityTooLarge)
+					return
+				}
 				l.tb.IngestRefused.Add(ctx, 1, l.http)
-				w.Header().Set("Retry-After", l.retryAfter())
-				http.Error(w, "ingest_limit: too many concurrent requests", http.StatusServiceUnavailable)
+				http.Error(w, "ingest_limit: body not received in time", http.StatusRequestTimeout)
+				return
+			}
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+			if !l.acquire(ctx, l.maxWait) {
+				l.refuse(ctx, w)
 				return
 			}
 			defer l.release(ctx)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
 			next.ServeHTTP(w, r)
 		}), nil
 	}, nil
+}
+
+func (l *limiter) refuse(ctx context.Context, w http.ResponseWriter) {
+	l.tb.IngestRefused.Add(ctx, 1, l.http)
+	w.Header().Set("Retry-After", l.retryAfter())
+	http.Error(w, "ingest_limit: too many concurrent requests", http.StatusServiceUnavailable)
+}
+
+// clientOf is the request's client address without its port.
+func clientOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// startRead takes a read for client: one of max_concurrent_reads, while
+// the client holds fewer than max_reads_per_client (a client at its bound
+// is refused at once: waiting would let it queue without bound).
+func (l *limiter) startRead(ctx context.Context, client string) bool {
+	l.mu.Lock()
+	if l.clients[client] >= l.readsPerClient {
+		l.mu.Unlock()
+		return false
+	}
+	l.clients[client]++
+	l.mu.Unlock()
+	select {
+	case l.reads <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(l.maxWait)
+	defer t.Stop()
+	select {
+	case l.reads <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	l.forget(client)
+	return false
+}
+
+func (l *limiter) endRead(client string) {
+	<-l.reads
+	l.forget(client)
+}
+
+func (l *limiter) forget(client string) {
+	l.mu.Lock()
+	if l.clients[client]--; l.clients[client] <= 0 {
+		delete(l.clients, client)
+	}
+	l.mu.Unlock()
 }
 
 // GetGRPCServerOptions bounds unary calls (OTLP) like HTTP requests, and

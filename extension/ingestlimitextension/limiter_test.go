@@ -3,9 +3,12 @@ package ingestlimitextension
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,7 +30,10 @@ func newTestLimiter(t *testing.T, n int, wait time.Duration) (*limiter, *compone
 	t.Helper()
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tt.Shutdown(context.Background()) })
-	ext, err := NewFactory().Create(context.Background(), metadatatest.NewSettings(tt), &Config{MaxConcurrentRequests: n, MaxWait: wait})
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxConcurrentRequests, cfg.MaxWait = n, wait
+	cfg.MaxReadsPerClient = cfg.MaxConcurrentReads // tests send from one address
+	ext, err := NewFactory().Create(context.Background(), metadatatest.NewSettings(tt), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +119,7 @@ func TestHTTPRefusesPastTheBound(t *testing.T) {
 func TestHTTPBoundIsSharedByListeners(t *testing.T) {
 	const bound, senders = 3, 40
 	l, _ := newTestLimiter(t, bound, time.Minute)
+	l.reads, l.readsPerClient = make(chan struct{}, senders), senders // every body read at once: the bound is the slots
 	var inside, peak atomic.Int32
 	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		n := inside.Add(1)
@@ -276,12 +283,85 @@ func TestConfigValidate(t *testing.T) {
 		ok  bool
 	}{
 		{*createDefaultConfig().(*Config), true},
-		{Config{MaxConcurrentRequests: 1}, true},
-		{Config{MaxConcurrentRequests: 0, MaxWait: time.Second}, false},
-		{Config{MaxConcurrentRequests: 2, MaxWait: -time.Second}, false},
+		{Config{MaxConcurrentRequests: 1, MaxConcurrentReads: 1, MaxReadsPerClient: 1, MaxReadTime: time.Second}, true},
+		{Config{MaxConcurrentRequests: 0, MaxWait: time.Second, MaxConcurrentReads: 1, MaxReadsPerClient: 1, MaxReadTime: time.Second}, false},
+		{Config{MaxConcurrentRequests: 2, MaxWait: -time.Second, MaxConcurrentReads: 1, MaxReadsPerClient: 1, MaxReadTime: time.Second}, false},
+		{Config{MaxConcurrentRequests: 2, MaxConcurrentReads: 2, MaxReadsPerClient: 3, MaxReadTime: time.Second}, false},
+		{Config{MaxConcurrentRequests: 2, MaxConcurrentReads: 2, MaxReadsPerClient: 1}, false},
 	} {
 		if err := c.cfg.Validate(); (err == nil) != c.ok {
 			t.Errorf("%+v: %v", c.cfg, err)
 		}
 	}
 }
+
+// A slow sender (outsider's finding: six connections trickling 2 MB
+// bodies held every slot for as long as they liked) holds a read, not a
+// decoding slot: other clients' requests go through meanwhile; its own
+// third connection is refused at once; and a body that does not arrive
+// within max_read_time is cut.
+func TestSlowSenderHoldsNoSlot(t *testing.T) {
+	l, _ := newTestLimiter(t, 1, 200*time.Millisecond)
+	l.readsPerClient = 2
+	l.readTime = 300 * time.Millisecond
+	var served atomic.Int32
+	srv := httptest.NewServer(handler(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		served.Add(1)
+	})))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	slow := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\nab")
+		return c
+	}
+	a, b := slow(), slow()
+	defer a.Close()
+	defer b.Close()
+	for l.readers() < 2 {
+		time.Sleep(time.Millisecond) // both slow bodies are being read
+	}
+	// The same client's third request is refused at once.
+	c := slow()
+	defer c.Close()
+	reply := make([]byte, 12)
+	if _, err := io.ReadFull(c, reply); err != nil || string(reply) != "HTTP/1.1 503" {
+		t.Errorf("third slow connection: %q %v", reply, err)
+	}
+	// Another client is served while the slow bodies trickle (the test
+	// server sees one address; its own quota is lifted to play another).
+	l.mu.Lock()
+	l.clients["127.0.0.1"] -= 2
+	l.mu.Unlock()
+	resp, err := http.Post(srv.URL, "text/plain", strings.NewReader("span"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || served.Load() != 1 {
+		t.Errorf("another client while slow bodies trickle: %d, served %d", resp.StatusCode, served.Load())
+	}
+	l.mu.Lock()
+	l.clients["127.0.0.1"] += 2
+	l.mu.Unlock()
+	// The slow bodies are cut at max_read_time and their reads freed.
+	for _, conn := range []net.Conn{a, b} {
+		_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := io.ReadFull(conn, reply); err != nil || string(reply) != "HTTP/1.1 408" {
+			t.Errorf("slow body: %q %v", reply, err)
+		}
+	}
+	for l.readers() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if served.Load() != 1 {
+		t.Errorf("a cut body reached the handler")
+	}
+}
+
+// readers is how many bodies are being read now.
+func (l *limiter) readers() int { return len(l.reads) }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -514,8 +516,17 @@ func TestIngestMemoryBound(t *testing.T) {
 	if len(body) > bodyBound {
 		t.Fatalf("body %d bytes", len(body))
 	}
+	// Each sender from an address of its own (127.0.0.2 to 127.0.0.33):
+	// the limit allows each client address two bodies in flight.
+	clients := make([]*http.Client, 32)
+	for i := range clients {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i))}}
+		clients[i] = &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	var next atomic.Int32
 	post := func(body string) (int, error) {
-		resp, err := http.Post("http://"+s.zipkin+"/api/v2/spans", "application/json", strings.NewReader(body))
+		c := clients[int(next.Add(1))%len(clients)]
+		resp, err := c.Post("http://"+s.zipkin+"/api/v2/spans", "application/json", strings.NewReader(body))
 		if err != nil {
 			return 0, err
 		}
@@ -542,8 +553,9 @@ func TestIngestMemoryBound(t *testing.T) {
 			}
 		}
 	}()
-	// Far more senders than the ingest_limit extension's four slots: each
-	// body is either taken (2xx) or refused with 503 before it is read.
+	// Far more senders than the ingest_limit extension's sixteen reads
+	// and four decoding slots: each body is either taken (2xx) or refused
+	// with 503 before it is decoded.
 	const senders, rounds = 64, 3
 	taken, refused := 0, 0
 	for range rounds {

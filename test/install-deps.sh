@@ -9,6 +9,7 @@ packages=(
   git
   prometheus   # promtool checks and unit-tests the generated rules
   etcd-server  # etcd for the envtest kube-apiserver (test/kubetest)
+  postgresql   # the cost ledger's PostgreSQL (test/pgtest runs initdb + postgres as user postgres)
 )
 
 missing=()

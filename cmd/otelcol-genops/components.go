@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"github.com/genops-mesh/otelcol-genops/connector/sliconnector"
+	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter"
 	"github.com/genops-mesh/otelcol-genops/extension/ingestlimitextension"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
@@ -114,6 +115,8 @@ func components() (otelcol.Factories, error) {
 		module[exporter.Factory]{otlpexporter.NewFactory(), coreModule + "exporter/otlpexporter" + coreVersion},
 		module[exporter.Factory]{otlphttpexporter.NewFactory(), coreModule + "exporter/otlphttpexporter" + coreVersion},
 		module[exporter.Factory]{prometheusexporter.NewFactory(), contribModule + "exporter/prometheusexporter" + coreVersion},
+		// One idempotent row per priced AI call (PostgreSQL or SQLite).
+		module[exporter.Factory]{costledgerexporter.NewFactory(), thisModule},
 	); err != nil {
 		return otelcol.Factories{}, err
 	}

@@ -431,6 +431,7 @@ func TestRenderedConfigValidates(t *testing.T) {
 		"override":   {"config.exporters.debug.verbosity=detailed", "config.processors.batch.timeout=2s"},
 		"no-proxies": {"proxyMetrics.enabled=false"},
 		"keep-all":   {"proxyMetrics.keepAll=true"},
+		"ledger":     {"mode=gateway", "ledger.enabled=true", "ledger.dsnSecret.name=genops-ledger"},
 	}
 	meshValues, err := filepath.Glob(filepath.Join("..", "mesh", "*", "values*.yaml"))
 	if err != nil || len(meshValues) < 4 {
@@ -466,9 +467,13 @@ func TestRenderedConfigValidates(t *testing.T) {
 				t.Fatalf("keepAll: metric_relabel_configs still there or scraping gone:\n%s", conf)
 			case name == "daemonset" && !strings.Contains(conf, "metric_relabel_configs"):
 				t.Fatalf("default keeps every proxy series:\n%s", conf)
+			case name == "gateway" && strings.Contains(conf, "cost_ledger"):
+				t.Fatalf("the ledger is on without ledger.enabled:\n%s", conf)
+			case name == "ledger" && strings.Count(conf, "cost_ledger") != 3:
+				t.Fatalf("ledger.enabled: the exporter and both pipelines:\n%s", conf)
 			}
 			cmd := exec.Command(bin, "validate", "--config", filepath.Join(dir, "config.yaml"))
-			cmd.Env = append(os.Environ(), "K8S_NODE_NAME=node-1",
+			cmd.Env = append(os.Environ(), "K8S_NODE_NAME=node-1", "GENOPS_LEDGER_DSN=postgres://genops@127.0.0.1:5432/ledger",
 				"GENOPS_SLO_FILE="+filepath.Join(dir, "slo.yaml"), "GENOPS_PRICING_FILE="+filepath.Join(dir, "pricing.yaml"))
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("validate: %v\n%s", err, out)

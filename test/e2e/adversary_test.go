@@ -91,6 +91,7 @@ func startShipped(t *testing.T, mode string, cluster adversaryCluster, moreEnv .
 		"K8S_NODE_NAME=node-1", "KUBECONFIG=" + cluster.Kubeconfig, "ADV_KUBECONFIG=" + cluster.Kubeconfig,
 		"GENOPS_SLO_FILE=" + filepath.Join(root, "config", "slo.yaml"), "GENOPS_PRICING_FILE=" + filepath.Join(root, "config", "pricing.yaml"),
 		"GENOPS_QUEUE_DIR=" + t.TempDir(), "GENOPS_TRACES_ENDPOINT=127.0.0.1:1", "JAEGER_OTLP_ENDPOINT=127.0.0.1:1",
+		"GENOPS_LEDGER_DSN=sqlite:" + filepath.Join(t.TempDir(), "ledger.db"),
 		"ADV_HEALTH=" + health, "ADV_STORAGE=" + t.TempDir(), "ADV_LOGS=" + s.logs, "ADV_ZIPKIN=" + s.zipkin,
 		"ADV_OTLP_GRPC=" + collectortest.FreeAddr(t), "ADV_OTLP_HTTP=" + s.otlpHTTP, "ADV_ALS=" + collectortest.FreeAddr(t),
 		"ADV_PROMETHEUS=" + s.prometheus, fmt.Sprintf("ADV_TELEMETRY_PORT=%d", collectortest.Port(t, s.telemetry)),

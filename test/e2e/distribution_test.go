@@ -20,7 +20,7 @@ import (
 // configuration to a free loopback port; the variable names are documented
 // in config/default.yaml.
 type defaultConfigEnv struct {
-	zipkin, otlpGRPC, otlpHTTP, prometheus, health, telemetry string
+	zipkin, otlpGRPC, otlpHTTP, prometheus, health, telemetry, ledger string
 }
 
 func newDefaultConfigEnv(t *testing.T) defaultConfigEnv {
@@ -31,6 +31,7 @@ func newDefaultConfigEnv(t *testing.T) defaultConfigEnv {
 		prometheus: collectortest.FreeAddr(t),
 		health:     collectortest.FreeAddr(t),
 		telemetry:  collectortest.FreeAddr(t),
+		ledger:     filepath.Join(t.TempDir(), "genops-ledger.db"),
 	}
 }
 
@@ -42,6 +43,7 @@ func (e defaultConfigEnv) vars(t *testing.T) []string {
 		"GENOPS_PROMETHEUS_ENDPOINT=" + e.prometheus,
 		"GENOPS_HEALTH_ENDPOINT=" + e.health,
 		"GENOPS_TELEMETRY_PORT=" + strconv.Itoa(collectortest.Port(t, e.telemetry)),
+		"GENOPS_LEDGER_FILE=" + e.ledger,
 	}
 }
 
@@ -204,7 +206,8 @@ func TestShippedConfigsValidate(t *testing.T) {
 			// The DaemonSet sets K8S_NODE_NAME from the downward API; k8s_attributes checks it.
 			col := collectortest.Start(t, []string{"validate", "--config", filepath.Join("..", "..", "config", name)},
 				"K8S_NODE_NAME=node-1", "GENOPS_SLO_FILE="+filepath.Join("..", "..", "config", "slo.yaml"),
-				"GENOPS_PRICING_FILE="+filepath.Join("..", "..", "config", "pricing.yaml"))
+				"GENOPS_PRICING_FILE="+filepath.Join("..", "..", "config", "pricing.yaml"),
+				"GENOPS_LEDGER_DSN=postgres://genops@127.0.0.1:5432/ledger")
 			if err := col.Wait(t, 60*time.Second); err != nil {
 				t.Fatalf("validate config/%s: %v\n%s", name, err, col.Output())
 			}

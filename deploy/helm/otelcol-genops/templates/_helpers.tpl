@@ -84,6 +84,12 @@ consul.hashicorp.com/connect-inject: "false"
 {{- with dig "receivers" "otlp" "protocols" "http" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
 {{- with dig "receivers" "mesh_access_log" "als" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
 {{- end }}
+{{- if and (dig "exporters" "cost_ledger" nil $base) (not .Values.ledger.enabled) }}
+{{- $_ := unset $base.exporters "cost_ledger" }}
+{{- range $name, $p := $base.service.pipelines }}
+{{- $_ := set $p "exporters" (without $p.exporters "cost_ledger") }}
+{{- end }}
+{{- end }}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) }}
 {{- toYaml $merged }}
 {{- end }}

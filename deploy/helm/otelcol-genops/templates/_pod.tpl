@@ -62,6 +62,13 @@ spec:
           value: {{ .Values.trustedNamespace | quote }}
         - name: GENOPS_FORWARDER_NAMESPACE
           value: {{ .Release.Namespace | quote }}
+        {{- if and .Values.ledger.enabled (eq .Values.mode "gateway") }}
+        - name: GENOPS_LEDGER_DSN
+          valueFrom:
+            secretKeyRef:
+              name: {{ required "ledger.dsnSecret.name: the Secret holding the PostgreSQL DSN" .Values.ledger.dsnSecret.name }}
+              key: {{ .Values.ledger.dsnSecret.key }}
+        {{- end }}
         - name: GENOPS_AI_WORKLOADS
           value: {{ .Values.aiWorkloads | toJson | quote }}
         - name: GENOPS_SLO_FILE

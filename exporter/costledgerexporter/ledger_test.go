@@ -1,0 +1,341 @@
+package costledgerexporter
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter/internal/metadata"
+	"github.com/genops-mesh/otelcol-genops/test/pgtest"
+)
+
+// backends runs a test once on an SQLite file and once on a real
+// PostgreSQL server: the same suite for both.
+func backends(t *testing.T, test func(t *testing.T, dsn string, pg *pgtest.Server)) {
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, "sqlite:"+filepath.Join(t.TempDir(), "ledger.db"), nil)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		pg := pgtest.Start(t)
+		test(t, pg.DSN, pg)
+	})
+}
+
+func openDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	c := &Config{DSN: dsn}
+	kind, source, err := c.backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	driver := "pgx"
+	if kind == "sqlite" {
+		driver, source = "sqlite", "file:"+source+"?_pragma=busy_timeout(30000)"
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func startLedger(t *testing.T, dsn, reporter string) *ledger {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.DSN, cfg.Reporter = dsn, reporter
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := newLedger(cfg, exportertest.NewNopSettings(metadata.Type))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.shutdown(context.Background()) })
+	return l
+}
+
+var t0 = time.Date(2026, 11, 3, 10, 15, 0, 0, time.UTC)
+
+// call is one governed access log record.
+type call struct {
+	requestID string
+	at        time.Time
+	direction string
+	team      string
+	customer  string
+	in, out   int64
+	cached    int64
+	nanos     int64 // -1: unpriced
+}
+
+func accessLogs(calls ...call) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
+	rl.Resource().Attributes().PutStr("k8s.deployment.name", "llm")
+	rl.Resource().Attributes().PutStr("service.name", "llm")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, c := range calls {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(c.at))
+		a := lr.Attributes()
+		a.PutStr("envoy.request_id", c.requestID)
+		a.PutStr("envoy.direction", c.direction)
+		a.PutStr("network.peer.address", "10.0.0.2")
+		a.PutStr("genops.team", c.team)
+		a.PutStr("genops.customer_id", c.customer)
+		a.PutStr("gen_ai.request.model", "gpt-4o-mini")
+		a.PutStr("gen_ai.provider.name", "openai")
+		if c.in > 0 {
+			a.PutInt("gen_ai.usage.input_tokens", c.in)
+		}
+		if c.cached > 0 {
+			a.PutInt("gen_ai.usage.cache_read.input_tokens", c.cached)
+		}
+		if c.out > 0 {
+			a.PutInt("gen_ai.usage.output_tokens", c.out)
+		}
+		if c.nanos >= 0 {
+			a.PutDouble("genops.cost.total", float64(c.nanos)/1e9)
+			a.PutStr("genops.cost.currency", "USD")
+			a.PutStr("genops.cost.price_row", "gpt-4o-mini*")
+		}
+	}
+	return ld
+}
+
+func count(t *testing.T, db *sql.DB, q string) int64 {
+	t.Helper()
+	var n sql.NullInt64
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n.Int64
+}
+
+// N priced calls are N rows; the same records again (a retry, a replay)
+// change nothing; the rollups equal the ledger's sum to the nano-unit.
+func TestLedgerIsExactAndIdempotent(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		var calls []call
+		var want int64
+		for i := range 250 {
+			nanos := int64(150_000 + i*7) // odd amounts: float sums would drift
+			calls = append(calls, call{requestID: fmt.Sprintf("req-%d", i), at: t0.Add(time.Duration(i) * time.Minute),
+				direction: "inbound", team: []string{"ml", "search"}[i%2], customer: fmt.Sprintf("cust-%d", i%7), in: 1000, out: 10, cached: 200, nanos: nanos})
+			want += nanos
+		}
+		calls = append(calls,
+			call{requestID: "unpriced", at: t0, direction: "inbound", team: "ml", in: 500, nanos: -1},
+			call{requestID: "client-side", at: t0, direction: "outbound", team: "ml", in: 500, nanos: 1},         // source: not this ledger's
+			call{requestID: "no-ai", at: t0, direction: "inbound", team: "ml", nanos: -1},                        // no tokens, no cost: no row
+			call{requestID: "req-0", at: t0.Add(time.Second), direction: "inbound", team: "ml", in: 1, nanos: 5}, // a reused request id: another call
+		)
+		want += 5
+		for range 3 {
+			if err := l.pushLogs(context.Background(), accessLogs(calls...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 252 {
+			t.Errorf("%d rows, want 250 priced + 1 unpriced + 1 reused request id", n)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_ledger"); n != want {
+			t.Errorf("ledger sum %d nanos, want %d", n, want)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_hourly"); n != want {
+			t.Errorf("hourly rollup %d nanos, want %d", n, want)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_daily"); n != want {
+			t.Errorf("daily rollup %d nanos, want %d", n, want)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_hourly"); n < 5 {
+			t.Errorf("%d hourly rows: 250 minutes by team and customer should span several hours", n)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger WHERE cost_nanos IS NULL AND price_row IS NULL AND input_tokens = 500"); n != 1 {
+			t.Errorf("unpriced call: %d rows with NULL cost", n)
+		}
+		if n := count(t, db, "SELECT SUM(cache_read_tokens) FROM genops_cost_ledger"); n != 250*200 {
+			t.Errorf("cache read tokens %d", n)
+		}
+		// Customers are never capped here: every one has its row.
+		if n := count(t, db, "SELECT COUNT(DISTINCT customer_id) FROM genops_cost_ledger WHERE customer_id LIKE 'cust-%'"); n != 7 {
+			t.Errorf("%d customers", n)
+		}
+	})
+}
+
+// reporter: source takes the other side; both takes each.
+func TestLedgerReporter(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		for _, tc := range []struct {
+			reporter string
+			want     int64
+		}{{ReporterSource, 1}, {ReporterBoth, 2}} {
+			l := startLedger(t, dsn, tc.reporter)
+			db := openDB(t, dsn)
+			if _, err := db.Exec("DELETE FROM genops_cost_ledger"); err != nil {
+				t.Fatal(err)
+			}
+			ld := accessLogs(call{requestID: "r", at: t0, direction: "inbound", team: "a", in: 1, nanos: 1},
+				call{requestID: "r", at: t0, direction: "outbound", team: "a", in: 1, nanos: 1})
+			if err := l.pushLogs(context.Background(), ld); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != tc.want {
+				t.Errorf("reporter %s: %d rows, want %d", tc.reporter, n, tc.want)
+			}
+		}
+	})
+}
+
+// Spans: SERVER spans are the destination's rows, keyed by trace and span
+// id and start time; a span sent twice is one row.
+func TestLedgerSpans(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		td := ptrace.NewTraces()
+		spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+		for i, kind := range []ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindClient, ptrace.SpanKindInternal, ptrace.SpanKindServer} {
+			s := spans.AppendEmpty()
+			s.SetKind(kind)
+			s.SetTraceID(pcommon.TraceID{1, byte(i)})
+			s.SetSpanID(pcommon.SpanID{2, byte(i)})
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+			s.Attributes().PutInt("gen_ai.usage.input_tokens", 10)
+			s.Attributes().PutDouble("genops.cost.total", 0.000001)
+		}
+		for range 2 {
+			if err := l.pushTraces(context.Background(), td); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 2 {
+			t.Errorf("%d rows, want the 2 SERVER spans", n)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_ledger"); n != 2000 {
+			t.Errorf("%d nanos", n)
+		}
+	})
+}
+
+// Two exporters (the logs and the traces pipelines) starting at once
+// migrate once; a database with a newer schema is refused, not altered.
+func TestLedgerSchema(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		done := make(chan error, 2)
+		for range 2 {
+			go func() {
+				c := &Config{DSN: dsn}
+				kind, source, _ := c.backend()
+				s, err := openStore(context.Background(), kind, source)
+				if err == nil {
+					err = s.ready(context.Background())
+					s.close()
+				}
+				done <- err
+			}()
+		}
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_ledger_schema"); n != 1 {
+			t.Errorf("schema applied %d times", n)
+		}
+		if _, err := db.Exec("INSERT INTO genops_ledger_schema (version) VALUES (99)"); err != nil {
+			t.Fatal(err)
+		}
+		c := &Config{DSN: dsn}
+		kind, source, _ := c.backend()
+		s, err := openStore(context.Background(), kind, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.close()
+		if err := s.ready(context.Background()); err == nil {
+			t.Error("a newer schema was accepted")
+		}
+	})
+}
+
+// The queries in docs/ledger.md run on both engines and answer what the
+// page says.
+func TestDocsQueries(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "..", "docs", "ledger.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queries []string
+	for _, part := range strings.Split(string(page), "```sql\n")[1:] {
+		q, _, _ := strings.Cut(part, "```")
+		queries = append(queries, q)
+	}
+	if len(queries) < 2 {
+		t.Fatalf("%d sql blocks in docs/ledger.md", len(queries))
+	}
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		if err := l.pushLogs(context.Background(), accessLogs(
+			call{requestID: "a", at: t0, direction: "inbound", team: "ml", in: 10, nanos: 1_234_567_890},
+			call{requestID: "b", at: t0, direction: "inbound", team: "ml", in: 10, nanos: 1_000_000_000},
+			call{requestID: "c", at: t0, direction: "inbound", team: "ml", in: 10, nanos: -1},
+		)); err != nil {
+			t.Fatal(err)
+		}
+		db := openDB(t, dsn)
+		// November by team and model: 2.23 USD, 3 calls, 1 unpriced.
+		var team, model string
+		var currency sql.NullString
+		var cost sql.NullFloat64
+		var calls, unpriced int64
+		rows, err := db.Query(queries[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		found := false
+		for rows.Next() {
+			if err := rows.Scan(&team, &model, &currency, &cost, &calls, &unpriced); err != nil {
+				t.Fatal(err)
+			}
+			if currency.String == "USD" && (cost.Float64 != 2.23 || calls != 2 || unpriced != 0) {
+				t.Errorf("priced: %v %v %v %v %v", team, model, cost, calls, unpriced)
+			}
+			if !currency.Valid && (calls != 1 || unpriced != 1 || cost.Valid) {
+				t.Errorf("unpriced: %v %v", calls, unpriced)
+			}
+			found = true
+		}
+		if !found {
+			t.Error("the monthly query found nothing")
+		}
+		var n, in, out int64
+		if err := db.QueryRow(queries[1]).Scan(&model, &team, &n, &in, &out); err != nil || n != 1 || in != 10 {
+			t.Errorf("unpriced query: %v %d %d", err, n, in)
+		}
+	})
+}
+
+func nopSettings() exporter.Settings { return exportertest.NewNopSettings(metadata.Type) }

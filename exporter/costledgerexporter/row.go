@@ -1,0 +1,174 @@
+package costledgerexporter
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"math"
+	"sort"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/genops-mesh/otelcol-genops/internal/pricing"
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// row is one priced call: a row of genops_cost_ledger.
+type row struct {
+	ts            time.Time
+	key           string // idempotency key
+	requestID     string // envoy.request_id or trace id, for reconciliation
+	reporter      string
+	team, project string
+	customerID    string
+	costCenter    string
+	tier          string
+	environment   string
+	feature       string
+	namespace     string
+	workload      string
+	service       string
+	cluster       string
+	provider      string
+	model         string
+	tokens        [5]int64 // input, cache_read, cache_creation, output, reasoning (as reported)
+	costNanos     int64
+	priced        bool
+	currency      string
+	priceRow      string
+}
+
+// attrs reads a record's attributes over its resource's (the record's
+// win): what the governance processor wrote on either.
+type attrs struct{ res, rec pcommon.Map }
+
+func (a attrs) str(key string) string {
+	if v, ok := a.rec.Get(key); ok {
+		return v.AsString()
+	}
+	if v, ok := a.res.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+func (a attrs) int(key string) int64 {
+	v, ok := a.rec.Get(key)
+	if !ok {
+		return 0
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return max(v.Int(), 0)
+	case pcommon.ValueTypeDouble:
+		if f := v.Double(); f > 0 && f < math.MaxInt64 {
+			return int64(f)
+		}
+	}
+	return 0
+}
+
+var tokenKeys = [5]string{
+	semconv.AttrGenAIInputTokens, semconv.AttrGenAICacheReadTokens, semconv.AttrGenAICacheCreationTokens,
+	semconv.AttrGenAIOutputTokens, semconv.AttrGenAIReasoningTokens,
+}
+
+// workloadKeys name the workload of a record, most specific first.
+var workloadKeys = []string{
+	"k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.cronjob.name", "k8s.job.name",
+	"k8s.replicaset.name", semconv.AttrApp, "k8s.pod.name",
+}
+
+// newRow reads a governed record into a row; ok is false for a record
+// that carries neither tokens nor a cost (not an AI call).
+func newRow(a attrs, ts pcommon.Timestamp, reporter string) (row, bool) {
+	r := row{ts: ts.AsTime().UTC(), reporter: reporter}
+	any := false
+	for i, k := range tokenKeys {
+		r.tokens[i] = a.int(k)
+		any = any || r.tokens[i] > 0
+	}
+	if v, ok := a.rec.Get(semconv.AttrCostTotal); ok && v.Type() == pcommon.ValueTypeDouble {
+		// The processor wrote an exact nano-unit amount as a float
+		// (internal/pricing): rounding recovers the integer.
+		if f := v.Double(); f >= 0 && f <= 9e9 {
+			r.costNanos, r.priced = int64(math.Round(f*pricing.NanosPerUnit)), true
+			any = true
+		}
+	}
+	if !any {
+		return row{}, false
+	}
+	r.team, r.project = a.str(semconv.AttrTeam), a.str(semconv.AttrProject)
+	r.customerID, r.costCenter = a.str(semconv.AttrCustomerID), a.str(semconv.AttrCostCenter)
+	r.tier, r.environment, r.feature = a.str(semconv.AttrCustomerTier), a.str(semconv.AttrEnvironment), a.str(semconv.AttrFeature)
+	r.namespace, r.service, r.cluster = a.str(semconv.AttrK8sNamespace), a.str(semconv.AttrServiceName), a.str(semconv.AttrK8sCluster)
+	for _, k := range workloadKeys {
+		if r.workload = a.str(k); r.workload != "" {
+			break
+		}
+	}
+	r.provider = a.str(semconv.AttrGenAIProviderName)
+	if r.model = a.str(semconv.AttrGenAIResponseModel); r.model == "" {
+		r.model = a.str(semconv.AttrGenAIRequestModel)
+	}
+	if r.priced {
+		r.currency, r.priceRow = a.str(semconv.AttrCostCurrency), a.str(semconv.AttrCostPriceRow)
+	}
+	return r, true
+}
+
+// idempotencyKey is what makes a replayed record the same row: for an
+// access log line the request id, the reporting side and workload, the
+// line's start time and the caller's address; for a span its trace and
+// span ids and start time. The time and address are in it because a
+// client may reuse a request id (or span id) for many calls: each would
+// otherwise be billed once.
+func idempotencyKey(kind string, ts pcommon.Timestamp, parts ...string) string {
+	h := newKeyHash(kind, ts)
+	for _, p := range parts {
+		h.add(p)
+	}
+	return h.sum()
+}
+
+// contentKey is the key of a record without a request id: its time and
+// every attribute.
+func contentKey(kind string, ts pcommon.Timestamp, all pcommon.Map) string {
+	h := newKeyHash(kind, ts)
+	keys := make([]string, 0, all.Len())
+	for k := range all.All() {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, _ := all.Get(k)
+		h.add(k)
+		h.add(v.AsString())
+	}
+	return h.sum()
+}
+
+// keyHash hashes length-prefixed parts, so that no two part lists hash
+// alike by moving a boundary.
+type keyHash struct{ h hash.Hash }
+
+func newKeyHash(kind string, ts pcommon.Timestamp) keyHash {
+	k := keyHash{sha256.New()}
+	k.add(kind)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(ts))
+	k.h.Write(b[:])
+	return k
+}
+
+func (k keyHash) add(p string) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(len(p)))
+	k.h.Write(b[:])
+	k.h.Write([]byte(p))
+}
+
+func (k keyHash) sum() string { return hex.EncodeToString(k.h.Sum(nil)[:16]) }

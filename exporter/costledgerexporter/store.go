@@ -1,0 +1,291 @@
+package costledgerexporter
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also the database/sql driver "pgx"
+	_ "modernc.org/sqlite"           // database/sql driver "sqlite" (pure Go)
+)
+
+// store is the ledger database. Both engines take the same table, views
+// and insert; they differ in column types, time functions and how a
+// migration takes its lock.
+type store struct {
+	db   *sql.DB
+	kind string // postgres or sqlite
+	// migrated: the schema is at schemaVersion. A database that is down
+	// when the collector starts is migrated at the first write instead:
+	// a restart during an outage must not crash-loop the collector.
+	migrated bool
+}
+
+// schemaVersion is the ledger schema this build writes; migrations[v-1]
+// brings a database from v-1 to v.
+const schemaVersion = 1
+
+// ledgerColumns in insert order.
+var ledgerColumns = []string{
+	"ts", "idempotency_key", "request_id", "reporter",
+	"team", "project", "customer_id", "cost_center", "customer_tier", "environment", "feature",
+	"namespace", "workload", "service", "cluster", "provider", "model",
+	"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
+	"cost_nanos", "currency", "price_row",
+}
+
+// migrations by engine: each entry one schema version.
+func migrations(kind string) []string {
+	tsType, intType, now := "TIMESTAMPTZ", "BIGINT", "now()"
+	hour, day := "date_trunc('hour', ts AT TIME ZONE 'UTC')", "CAST(ts AT TIME ZONE 'UTC' AS date)"
+	if kind == "sqlite" {
+		// ts is fixed-width RFC 3339 UTC text: it sorts as time does.
+		tsType, intType, now = "TEXT", "INTEGER", "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+		hour, day = "substr(ts, 1, 13) || ':00:00Z'", "substr(ts, 1, 10)"
+	}
+	text := func(names ...string) string {
+		var b strings.Builder
+		for _, n := range names {
+			fmt.Fprintf(&b, "\t%s TEXT NOT NULL DEFAULT '',\n", n)
+		}
+		return b.String()
+	}
+	rollup := func(name, period, expr string) string {
+		return fmt.Sprintf(`CREATE VIEW %s AS
+SELECT %s AS %s, team, project, customer_id, cost_center, provider, model, currency,
+	COUNT(*) AS calls, COUNT(cost_nanos) AS priced_calls,
+	SUM(input_tokens) AS input_tokens, SUM(cache_read_tokens) AS cache_read_tokens,
+	SUM(cache_write_tokens) AS cache_write_tokens, SUM(output_tokens) AS output_tokens,
+	SUM(reasoning_tokens) AS reasoning_tokens, SUM(cost_nanos) AS cost_nanos
+FROM genops_cost_ledger
+GROUP BY %s, team, project, customer_id, cost_center, provider, model, currency`, name, expr, period, expr)
+	}
+	return []string{
+		// v1: the ledger, one row per priced call, and its rollups.
+		`CREATE TABLE genops_cost_ledger (
+	ts ` + tsType + ` NOT NULL,
+	idempotency_key TEXT PRIMARY KEY,
+	request_id TEXT NOT NULL,
+	reporter TEXT NOT NULL,
+` + text("team", "project", "customer_id", "cost_center", "customer_tier", "environment", "feature",
+			"namespace", "workload", "service", "cluster", "provider", "model") + `	input_tokens ` + intType + ` NOT NULL,
+	cache_read_tokens ` + intType + ` NOT NULL,
+	cache_write_tokens ` + intType + ` NOT NULL,
+	output_tokens ` + intType + ` NOT NULL,
+	reasoning_tokens ` + intType + ` NOT NULL,
+	cost_nanos ` + intType + `,
+	currency TEXT,
+	price_row TEXT,
+	inserted_at ` + tsType + ` NOT NULL DEFAULT ` + now + `
+);
+CREATE INDEX genops_cost_ledger_ts ON genops_cost_ledger (ts);
+` + rollup("genops_cost_hourly", "hour", hour) + `;
+` + rollup("genops_cost_daily", "day", day) + `;`,
+	}
+}
+
+func openStore(ctx context.Context, kind, source string) (*store, error) {
+	driver := "pgx"
+	if kind == "sqlite" {
+		driver = "sqlite"
+		// WAL and a busy timeout: the logs and the traces exporters (and
+		// a reader) share the file; BEGIN IMMEDIATE takes the write lock
+		// up front instead of failing a transaction half-way.
+		source = "file:" + source + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "sqlite" {
+		db.SetMaxOpenConns(1) // one writer per process; others wait on busy_timeout
+	} else {
+		db.SetMaxOpenConns(4)
+	}
+	return &store{db: db, kind: kind}, nil
+}
+
+// ready migrates the schema once, before the first write.
+func (s *store) ready(ctx context.Context) error {
+	if s.migrated {
+		return nil
+	}
+	if err := s.migrate(ctx); err != nil {
+		return fmt.Errorf("%s: schema: %w", s.kind, err)
+	}
+	s.migrated = true
+	return nil
+}
+
+// migrate brings the schema to schemaVersion in one transaction, under a
+// lock (PostgreSQL: an advisory lock; SQLite: the write lock of BEGIN
+// IMMEDIATE), so that two exporters starting at once migrate once. A
+// database newer than this build is refused.
+func (s *store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if s.kind == "postgres" {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7406128753401372)`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS genops_ledger_schema (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM genops_ledger_schema`).Scan(&version); err != nil {
+		return err
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("the database has ledger schema version %d; this build knows up to %d", version, schemaVersion)
+	}
+	steps := migrations(s.kind)
+	for v := version + 1; v <= schemaVersion; v++ {
+		for _, stmt := range strings.Split(steps[v-1], ";\n") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("version %d: %w", v, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO genops_ledger_schema (version) VALUES (?)`), v); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n.
+func (s *store) rebind(q string) string {
+	if s.kind != "postgres" {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// insertChunk rows per statement: 25 columns × 400 rows = 10,000
+// parameters, within both engines' limits (PostgreSQL 65,535; SQLite
+// 32,766).
+const insertChunk = 400
+
+// insert writes rows in one transaction, each chunk one multi-row INSERT
+// … ON CONFLICT (idempotency_key) DO NOTHING, and returns how many were
+// new. All or nothing: a failed batch is retried whole, and the rows it
+// did write are then conflicts.
+func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
+	if err := s.ready(ctx); err != nil {
+		return 0, err
+	}
+	if s.kind == "postgres" {
+		return s.copyInsert(ctx, rows)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var inserted int64
+	placeholders := "(" + strings.TrimSuffix(strings.Repeat("?,", len(ledgerColumns)), ",") + ")"
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO genops_cost_ledger (" + strings.Join(ledgerColumns, ", ") + ") VALUES ")
+		args := make([]any, 0, len(chunk)*len(ledgerColumns))
+		for i := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(placeholders)
+			args = s.appendArgs(args, &chunk[i])
+		}
+		q.WriteString(" ON CONFLICT (idempotency_key) DO NOTHING")
+		res, err := tx.ExecContext(ctx, s.rebind(q.String()), args...)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		inserted += n
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return inserted, nil
+}
+
+// tsLayout is the SQLite ts column's fixed-width UTC text.
+const tsLayout = "2006-01-02T15:04:05.000000000Z"
+
+func (s *store) appendArgs(args []any, r *row) []any {
+	var ts any = r.ts
+	if s.kind == "sqlite" {
+		ts = r.ts.UTC().Format(tsLayout)
+	}
+	var cost, currency, priceRow any
+	if r.priced {
+		cost, currency, priceRow = r.costNanos, r.currency, r.priceRow
+	}
+	return append(args, ts, r.key, r.requestID, r.reporter,
+		r.team, r.project, r.customerID, r.costCenter, r.tier, r.environment, r.feature,
+		r.namespace, r.workload, r.service, r.cluster, r.provider, r.model,
+		r.tokens[0], r.tokens[1], r.tokens[2], r.tokens[3], r.tokens[4],
+		cost, currency, priceRow)
+}
+
+func (s *store) close() error { return s.db.Close() }
+
+// copyInsert is insert for PostgreSQL: the batch is COPYed into a
+// temporary table (pgx's binary COPY, several times faster than
+// multi-row INSERTs), then moved into the ledger with one INSERT … SELECT
+// … ON CONFLICT (idempotency_key) DO NOTHING, in one transaction.
+func (s *store) copyInsert(ctx context.Context, rows []row) (int64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var inserted int64
+	err = conn.Raw(func(driverConn any) error {
+		pc := driverConn.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // after Commit it is a no-op
+		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS genops_ledger_in
+			(LIKE genops_cost_ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"genops_ledger_in"}, ledgerColumns,
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return s.appendArgs(nil, &rows[i]), nil })); err != nil {
+			return err
+		}
+		cols := strings.Join(ledgerColumns, ", ")
+		tag, err := tx.Exec(ctx, "INSERT INTO genops_cost_ledger ("+cols+") SELECT "+cols+
+			" FROM genops_ledger_in ON CONFLICT (idempotency_key) DO NOTHING")
+		if err != nil {
+			return err
+		}
+		inserted = tag.RowsAffected()
+		return tx.Commit(ctx)
+	})
+	return inserted, err
+}

@@ -3,11 +3,12 @@ package costledgerexporter
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	ledgerdb "github.com/genops-mesh/otelcol-genops/internal/ledger"
 )
 
 // Reporter sides, as the sli connector's reporter option names them.
@@ -36,25 +37,9 @@ type Config struct {
 	_ struct{}
 }
 
-// backend is the database a DSN names: "postgres" or "sqlite", and the
-// driver's data source.
-func (c *Config) backend() (kind, source string, err error) {
-	switch {
-	case strings.HasPrefix(c.DSN, "postgres://"), strings.HasPrefix(c.DSN, "postgresql://"):
-		return "postgres", c.DSN, nil
-	case strings.HasPrefix(c.DSN, "sqlite:"):
-		path := strings.TrimPrefix(c.DSN, "sqlite:")
-		if path == "" || strings.ContainsAny(path, "?#") {
-			return "", "", fmt.Errorf("dsn: sqlite:PATH needs a file path without ? or #, got %q", c.DSN)
-		}
-		return "sqlite", path, nil
-	}
-	return "", "", errors.New("dsn: must be postgres://… or sqlite:PATH")
-}
-
 func (c *Config) Validate() error {
 	var errs []error
-	if _, _, err := c.backend(); err != nil {
+	if _, _, err := ledgerdb.Parse(c.DSN); err != nil {
 		errs = append(errs, err)
 	}
 	switch c.Reporter {

@@ -56,11 +56,7 @@ func newLedger(cfg *Config, set exporter.Settings) (*ledger, error) {
 // queue and the schema is made at the first write that reaches it (a
 // collector restarted during a database outage must not crash-loop).
 func (l *ledger) start(ctx context.Context, _ component.Host) error {
-	kind, source, err := l.cfg.backend()
-	if err != nil {
-		return err
-	}
-	s, err := openStore(ctx, kind, source)
+	s, err := openStore(ctx, l.cfg.DSN)
 	if err != nil {
 		return fmt.Errorf("cost_ledger: %w", err)
 	}

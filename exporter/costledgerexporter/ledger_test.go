@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter/internal/metadata"
+	ledgerdb "github.com/genops-mesh/otelcol-genops/internal/ledger"
 	"github.com/genops-mesh/otelcol-genops/test/pgtest"
 )
 
@@ -35,16 +36,7 @@ func backends(t *testing.T, test func(t *testing.T, dsn string, pg *pgtest.Serve
 
 func openDB(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
-	c := &Config{DSN: dsn}
-	kind, source, err := c.backend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	driver := "pgx"
-	if kind == "sqlite" {
-		driver, source = "sqlite", "file:"+source+"?_pragma=busy_timeout(30000)"
-	}
-	db, err := sql.Open(driver, source)
+	db, _, err := ledgerdb.Open(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,9 +237,7 @@ func TestLedgerSchema(t *testing.T) {
 		done := make(chan error, 2)
 		for range 2 {
 			go func() {
-				c := &Config{DSN: dsn}
-				kind, source, _ := c.backend()
-				s, err := openStore(context.Background(), kind, source)
+				s, err := openStore(context.Background(), dsn)
 				if err == nil {
 					err = s.ready(context.Background())
 					s.close()
@@ -267,9 +257,7 @@ func TestLedgerSchema(t *testing.T) {
 		if _, err := db.Exec("INSERT INTO genops_ledger_schema (version) VALUES (99)"); err != nil {
 			t.Fatal(err)
 		}
-		c := &Config{DSN: dsn}
-		kind, source, _ := c.backend()
-		s, err := openStore(context.Background(), kind, source)
+		s, err := openStore(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,7 @@ func TestDatabaseOutageLosesAndDuplicatesNothing(t *testing.T) {
 	send(0, 100)
 	pg.Stop(t)
 	send(100, 200)
-	send(50, 150) // a retry of rows of both sides of the outage
+	send(50, 150)           // a retry of rows of both sides of the outage
 	time.Sleep(time.Second) // a few failed attempts
 	pg.StartAgain(t)
 	db := openDB(t, pg.DSN)

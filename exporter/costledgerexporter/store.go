@@ -7,8 +7,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib" // also the database/sql driver "pgx"
-	_ "modernc.org/sqlite"           // database/sql driver "sqlite" (pure Go)
+	"github.com/jackc/pgx/v5/stdlib"
+
+	ledgerdb "github.com/genops-mesh/otelcol-genops/internal/ledger"
 )
 
 // store is the ledger database. Both engines take the same table, views
@@ -86,25 +87,12 @@ CREATE INDEX genops_cost_ledger_ts ON genops_cost_ledger (ts);
 	}
 }
 
-func openStore(ctx context.Context, kind, source string) (*store, error) {
-	driver := "pgx"
-	if kind == "sqlite" {
-		driver = "sqlite"
-		// WAL and a busy timeout: the logs and the traces exporters (and
-		// a reader) share the file; BEGIN IMMEDIATE takes the write lock
-		// up front instead of failing a transaction half-way.
-		source = "file:" + source + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	}
-	db, err := sql.Open(driver, source)
+func openStore(_ context.Context, dsn string) (*store, error) {
+	db, engine, err := ledgerdb.Open(dsn)
 	if err != nil {
 		return nil, err
 	}
-	if kind == "sqlite" {
-		db.SetMaxOpenConns(1) // one writer per process; others wait on busy_timeout
-	} else {
-		db.SetMaxOpenConns(4)
-	}
-	return &store{db: db, kind: kind}, nil
+	return &store{db: db, kind: engine}, nil
 }
 
 // ready migrates the schema once, before the first write.
@@ -231,14 +219,8 @@ func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
 	return inserted, nil
 }
 
-// tsLayout is the SQLite ts column's fixed-width UTC text.
-const tsLayout = "2006-01-02T15:04:05.000000000Z"
-
 func (s *store) appendArgs(args []any, r *row) []any {
-	var ts any = r.ts
-	if s.kind == "sqlite" {
-		ts = r.ts.UTC().Format(tsLayout)
-	}
+	ts := ledgerdb.TimeArg(s.kind, r.ts)
 	var cost, currency, priceRow any
 	if r.priced {
 		cost, currency, priceRow = r.costNanos, r.currency, r.priceRow

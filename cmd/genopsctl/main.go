@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces(), newPricing())
+	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces(), newPricing(), newChargeback())
 	return root
 }

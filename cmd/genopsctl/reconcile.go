@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/genops-mesh/otelcol-genops/internal/ledger"
+	"github.com/genops-mesh/otelcol-genops/internal/pricing"
+)
+
+// usageColumns: for each quantity a provider usage export carries, the
+// column names it goes by (compared lower-case, spaces as underscores).
+// Every export names the day and the model; the rest are optional.
+var usageColumns = map[string][]string{
+	"date":        {"date", "day", "usage_date_utc", "usage_date", "start_time", "bucket_start", "starting_at"},
+	"model":       {"model", "model_name", "model_version", "snapshot_id"},
+	"input":       {"input_tokens", "uncached_input_tokens", "prompt_tokens", "n_context_tokens_total"},
+	"cached":      {"cached_tokens", "input_cached_tokens", "cache_read_input_tokens", "cache_read_tokens"},
+	"cache_write": {"cache_creation_input_tokens", "cache_write_tokens", "cache_creation_tokens"},
+	"output":      {"output_tokens", "completion_tokens", "n_generated_tokens_total"},
+	"cost":        {"cost", "cost_usd", "amount", "amount_usd", "total_cost"},
+}
+
+// usageRow is one day and model: the provider's numbers or the ledger's.
+type usageRow struct {
+	input, cached, cacheWrite, output int64
+	costNanos                         int64
+	hasCost                           bool
+}
+
+type usageKey struct{ day, model string }
+
+func newReconcile() *cobra.Command {
+	var dsn, usage string
+	var tolerance float64
+	cmd := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Compare the cost ledger with a provider's usage export, per day and model",
+		Long: `Reads a provider usage export (CSV with a header; the columns are found by
+name, see docs/ledger.md) and the cost ledger for the same days, and prints
+per day and model the tokens and cost on each side and the drift. A price
+table mistake shows up as a cost drift with no token drift, the day it
+starts. Exits non-zero when a cost differs by more than --tolerance
+percent, or a day and model is on one side only.`,
+		Example: `  genopsctl reconcile --dsn "$GENOPS_LEDGER_DSN" --usage openai-usage-2026-11.csv
+  genopsctl reconcile --dsn sqlite:genops-ledger.db --usage anthropic-usage.csv --tolerance 0.5`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			export, err := readUsage(usage)
+			if err != nil {
+				return err
+			}
+			if len(export) == 0 {
+				return fmt.Errorf("%s: no rows", usage)
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ours, err := ledgerUsage(ctx, dsn, export)
+			if err != nil {
+				return err
+			}
+			bad := writeReconcile(cmd.OutOrStdout(), export, ours, tolerance)
+			if bad > 0 {
+				return fmt.Errorf("%d days and models beyond %g%% or on one side only", bad, tolerance)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dsn, "dsn", "sqlite:genops-ledger.db", "the ledger: postgres://… or sqlite:PATH")
+	cmd.Flags().StringVar(&usage, "usage", "", "the provider's usage export (CSV)")
+	cmd.Flags().Float64Var(&tolerance, "tolerance", 1, "cost drift, in percent, above which a day and model is reported as differing")
+	_ = cmd.MarkFlagRequired("usage")
+	return cmd
+}
+
+// readUsage reads an export into per day and model sums.
+func readUsage(path string) (map[usageKey]*usageRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))), " ", "_")
+		for q, aliases := range usageColumns {
+			for _, a := range aliases {
+				if _, seen := col[q]; name == a && !seen {
+					col[q] = i
+				}
+			}
+		}
+	}
+	for _, q := range []string{"date", "model"} {
+		if _, ok := col[q]; !ok {
+			return nil, fmt.Errorf("%s: no %s column (one of %s)", path, q, strings.Join(usageColumns[q], ", "))
+		}
+	}
+	out := map[usageKey]*usageRow{}
+	line := 1
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line++
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		get := func(q string) string {
+			if i, ok := col[q]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		day, err := dayOf(get("date"))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		k := usageKey{day, get("model")}
+		u := out[k]
+		if u == nil {
+			u = &usageRow{}
+			out[k] = u
+		}
+		for _, t := range []struct {
+			q   string
+			dst *int64
+		}{{"input", &u.input}, {"cached", &u.cached}, {"cache_write", &u.cacheWrite}, {"output", &u.output}} {
+			if s := get(t.q); s != "" {
+				n, err := strconv.ParseInt(s, 10, 64)
+				if err != nil || n < 0 {
+					return nil, fmt.Errorf("%s:%d: %s %q is not a token count", path, line, t.q, s)
+				}
+				*t.dst += n
+			}
+		}
+		if s := strings.TrimPrefix(get("cost"), "$"); s != "" {
+			n, err := pricing.ParseNanos(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: cost: %w", path, line, err)
+			}
+			u.costNanos += n
+			u.hasCost = true
+		}
+	}
+	return out, nil
+}
+
+// dayOf takes the day of a date or timestamp column.
+func dayOf(s string) (string, error) {
+	for _, layout := range []string{time.DateOnly, time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format(time.DateOnly), nil
+		}
+	}
+	if t, err := strconv.ParseInt(s, 10, 64); err == nil { // unix seconds
+		return time.Unix(t, 0).UTC().Format(time.DateOnly), nil
+	}
+	return "", fmt.Errorf("date %q: use YYYY-MM-DD or RFC 3339", s)
+}
+
+// ledgerUsage sums the ledger per day and model over the export's days.
+func ledgerUsage(ctx context.Context, dsn string, export map[usageKey]*usageRow) (map[usageKey]*usageRow, error) {
+	first, last := "9999-12-31", "0000-01-01"
+	for k := range export {
+		first, last = min(first, k.day), max(last, k.day)
+	}
+	from, _ := time.Parse(time.DateOnly, first)
+	to, _ := time.Parse(time.DateOnly, last)
+	db, engine, err := ledger.Open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	ph1, ph2 := "?", "?"
+	if engine == ledger.Postgres {
+		ph1, ph2 = "$1", "$2"
+	}
+	rows, err := db.QueryContext(ctx, `SELECT day, model, SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+			SUM(output_tokens), COALESCE(SUM(cost_nanos), 0), COUNT(cost_nanos)
+		FROM genops_cost_daily WHERE day >= `+ph1+` AND day <= `+ph2+` GROUP BY day, model`,
+		from.Format(time.DateOnly), to.Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("reading the ledger: %w", err)
+	}
+	defer rows.Close()
+	out := map[usageKey]*usageRow{}
+	for rows.Next() {
+		var day any
+		var model string
+		var u usageRow
+		var priced int64
+		if err := rows.Scan(&day, &model, &u.input, &u.cached, &u.cacheWrite, &u.output, &u.costNanos, &priced); err != nil {
+			return nil, err
+		}
+		var d string
+		switch v := day.(type) {
+		case time.Time:
+			d = v.Format(time.DateOnly)
+		case string:
+			d = v
+		case []byte:
+			d = string(v)
+		}
+		u.hasCost = priced > 0
+		out[usageKey{d, model}] = &u
+	}
+	return out, rows.Err()
+}
+
+// writeReconcile prints each day and model with both sides and the drift,
+// and returns how many differ beyond tolerance or are on one side only.
+func writeReconcile(w io.Writer, export, ours map[usageKey]*usageRow, tolerance float64) int {
+	keys := map[usageKey]bool{}
+	for k := range export {
+		keys[k] = true
+	}
+	for k := range ours {
+		keys[k] = true
+	}
+	sorted := make([]usageKey, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].day != sorted[j].day {
+			return sorted[i].day < sorted[j].day
+		}
+		return sorted[i].model < sorted[j].model
+	})
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "day\tmodel\tinput (ledger/export)\tcached\toutput\tcost ledger\tcost export\tdrift\t\t\n")
+	bad := 0
+	for _, k := range sorted {
+		l, e := ours[k], export[k]
+		note := ""
+		switch {
+		case l == nil:
+			l, note = &usageRow{}, "only in the export"
+			bad++
+		case e == nil:
+			e, note = &usageRow{}, "only in the ledger"
+			bad++
+		case e.hasCost:
+			drift := float64(l.costNanos-e.costNanos) / float64(max(e.costNanos, 1)) * 100
+			if math.Abs(drift) > tolerance {
+				note = fmt.Sprintf("cost %+.2f%%", drift)
+				if l.input == e.input && l.cached == e.cached && l.output == e.output {
+					note += ": same tokens, check the price table"
+				}
+				bad++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d/%d\t%d/%d\t%s\t%s\t%s\t%s\t\n", k.day, k.model, l.input, e.input, l.cached, e.cached,
+			l.output, e.output, pricing.FormatNanos(l.costNanos), pricing.FormatNanos(e.costNanos),
+			pricing.FormatNanos(l.costNanos-e.costNanos), note)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\n%d days and models, %d differ (tolerance %g%% of cost)\n", len(sorted), bad, tolerance)
+	return bad
+}

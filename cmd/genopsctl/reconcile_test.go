@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/genops-mesh/otelcol-genops/test/pgtest"
+)
+
+// The ledger of TestChargeback against a provider export: matching days
+// pass, a day priced at half the provider's price is flagged as a price
+// table mistake (same tokens), an unpriced day and a day the ledger never
+// saw are flagged; rows of one day add up. Golden, on both engines.
+func TestReconcile(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			dsn := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+			if engine == "postgres" {
+				dsn = pgtest.Start(t).DSN
+			}
+			fillLedger(t, dsn, novemberCalls)
+			out, err := run(t, "reconcile", "--dsn", dsn, "--usage", filepath.Join("testdata", "usage-openai.csv"))
+			if err == nil || !strings.Contains(err.Error(), "3 days and models beyond 1% or on one side only") {
+				t.Errorf("want 3 differing days and models, got %v", err)
+			}
+			golden := filepath.Join("testdata", "reconcile-openai.txt")
+			if *updateGolden && engine == "sqlite" {
+				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("%s differs from %s:\n%s", engine, golden, out)
+			}
+			// Anthropic's column names; a day that matches.
+			out, err = run(t, "reconcile", "--dsn", dsn, "--usage", filepath.Join("testdata", "usage-anthropic.csv"))
+			if err != nil || !strings.Contains(out, "1 days and models, 0 differ") {
+				t.Errorf("anthropic shape: %v\n%s", err, out)
+			}
+		})
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("when,what\n2026-11-01,x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, "reconcile", "--dsn", "sqlite:x.db", "--usage", bad); err == nil || !strings.Contains(out+err.Error(), "no date column") {
+		t.Errorf("an export without a date column: %v %s", err, out)
+	}
+}

@@ -80,8 +80,8 @@ func fillLedger(t *testing.T, dsn string, calls []ledgerCall) {
 var novemberCalls = []ledgerCall{
 	{"2026-10-31T23:59:59Z", "ml", "acme", 1000, 0, 999_000_000_000}, // October: not in the report
 	{"2026-11-01T00:00:00Z", "ml", "acme", 1000, 200, 1_234_567_890},
-	{"2026-11-15T12:00:00Z", "ml", "globex", 500, 0, 15_000_000}, // 1.5 cents
-	{"2026-11-30T23:59:59Z", "search", "acme", 2000, 1000, 5_000_000},  // half a cent: to even, 0.00
+	{"2026-11-15T12:00:00Z", "ml", "globex", 500, 0, 15_000_000},      // 1.5 cents
+	{"2026-11-30T23:59:59Z", "search", "acme", 2000, 1000, 5_000_000}, // half a cent: to even, 0.00
 	{"2026-11-20T08:00:00Z", "search", "initech", 100, 0, 25_000_000}, // 2.5 cents
 	{"2026-11-21T08:00:00Z", "search", "initech", 300, 0, -1},         // unpriced
 	{"2026-12-01T00:00:00Z", "ml", "acme", 1000, 0, 999_000_000_000},  // December: not in the report

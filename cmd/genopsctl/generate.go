@@ -38,7 +38,7 @@ const (
 func buildDashboards(f *slo.File) ([]dashboard.Dashboard, error) {
 	var out []dashboard.Dashboard
 	for _, build := range []func() (dashboard.Dashboard, error){
-		grafana.Cost, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) }, grafana.Traffic,
+		grafana.Cost, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) }, grafana.Traffic, grafana.Chargeback,
 	} {
 		d, err := build()
 		if err != nil {

@@ -26,6 +26,12 @@ project (and customer) filter every panel; "All" matches any value,
 including none. The queries below are exactly the panels' ones; what
 ` + "`$__rate_interval`" + ` and ` + "`$__range`" + ` become is Grafana's choice.
 
+The Chargeback dashboard reads the cost ledger instead
+([ledger.md](ledger.md)): its PostgreSQL datasource comes from the
+` + "`ledger`" + ` variable, its queries are SQL over the time picker's range
+(` + "`$__timeFilter`" + `), and it opens on this month so far; every query runs on a
+real PostgreSQL in ` + "`TestChargebackDashboard`" + `.
+
 The latency panels of the SLO dashboard show exemplars and link to Jaeger
 through the ` + "`jaeger`" + ` datasource variable with ` + "`${__data.fields.trace_id}`" + `:
 the collector's Prometheus exporter names the exemplar's trace label
@@ -44,6 +50,8 @@ collector with OpenMetrics (the shipped configs enable it) and run with
 				for _, t := range p.Panel.Targets {
 					if q, ok := t.(*prometheus.Dataquery); ok {
 						fmt.Fprintf(&b, "```promql\n%s\n```\n", q.Expr)
+					} else if q, ok := RawSQL(t); ok {
+						fmt.Fprintf(&b, "```sql\n%s\n```\n", q)
 					}
 				}
 			}

@@ -109,7 +109,11 @@ func TestDashboards(t *testing.T) {
 // docs/dashboards.md is generated from the dashboards.
 func TestDocs(t *testing.T) {
 	ds := all(t)
-	got := Describe([]dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID]})
+	chargeback, err := Chargeback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Describe([]dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], chargeback})
 	path := filepath.Join("..", "..", "docs", "dashboards.md")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -88,8 +88,8 @@ func TestChargebackDashboard(t *testing.T) {
 		}
 	}
 	for title, want := range map[string]string{
-		"Total cost":   "[[1.27956789]]",
-		"Cost by team": "[[ml USD 1.24956789] [search USD 0.03]]",
+		"Total cost":       "[[1.27956789]]",
+		"Cost by team":     "[[ml USD 1.24956789] [search USD 0.03]]",
 		"Top 10 customers": "[[acme ml USD 1 1.23456789] [initech search USD 1 0.025] [globex ml USD 1 0.015] [acme search USD 1 0.005]]",
 		"Unpriced calls (no price row matched: add one)": "[[gpt-4o-mini  1 300 30]]",
 	} {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genops-mesh/otelcol-genops/test/ledgertest"
 	"github.com/genops-mesh/otelcol-genops/test/pgtest"
 )
 
@@ -20,24 +21,12 @@ func TestReconcile(t *testing.T) {
 			if engine == "postgres" {
 				dsn = pgtest.Start(t).DSN
 			}
-			fillLedger(t, dsn, novemberCalls)
+			ledgertest.Fill(t, dsn, ledgertest.November)
 			out, err := run(t, "reconcile", "--dsn", dsn, "--usage", filepath.Join("testdata", "usage-openai.csv"))
 			if err == nil || !strings.Contains(err.Error(), "3 days and models beyond 1% or on one side only") {
 				t.Errorf("want 3 differing days and models, got %v", err)
 			}
-			golden := filepath.Join("testdata", "reconcile-openai.txt")
-			if *updateGolden && engine == "sqlite" {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out != string(want) {
-				t.Errorf("%s differs from %s:\n%s", engine, golden, out)
-			}
+			checkGolden(t, "reconcile-openai.txt", out, engine == "sqlite")
 			// Anthropic's column names; a day that matches.
 			out, err = run(t, "reconcile", "--dsn", dsn, "--usage", filepath.Join("testdata", "usage-anthropic.csv"))
 			if err != nil || !strings.Contains(out, "1 days and models, 0 differ") {

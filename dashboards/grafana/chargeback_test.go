@@ -2,7 +2,6 @@ package grafana
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -15,15 +14,9 @@ import (
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter"
 	"github.com/genops-mesh/otelcol-genops/internal/ledger"
+	"github.com/genops-mesh/otelcol-genops/test/ledgertest"
 	"github.com/genops-mesh/otelcol-genops/test/pgtest"
 )
 
@@ -63,7 +56,7 @@ func TestChargebackDashboard(t *testing.T) {
 	}
 
 	pg := pgtest.Start(t)
-	fillLedger(t, pg.DSN)
+	ledgertest.Fill(t, pg.DSN, ledgertest.November)
 	db, _, err := ledger.Open(pg.DSN)
 	if err != nil {
 		t.Fatal(err)
@@ -138,57 +131,4 @@ func scanAll(t *testing.T, rows *sql.Rows) [][]any {
 		out = append(out, vals)
 	}
 	return out
-}
-
-// fillLedger writes November's calls (and one of October and December)
-// through the real cost_ledger exporter.
-func fillLedger(t *testing.T, dsn string) {
-	t.Helper()
-	f := costledgerexporter.NewFactory()
-	cfg := f.CreateDefaultConfig().(*costledgerexporter.Config)
-	cfg.DSN = dsn
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	exp, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(f.Type()), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	ld := plog.NewLogs()
-	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for i, c := range []struct {
-		at, team, customer string
-		in, nanos          int64
-	}{
-		{"2026-10-31T23:59:59Z", "ml", "acme", 1000, 999_000_000_000},
-		{"2026-11-01T00:00:00Z", "ml", "acme", 1000, 1_234_567_890},
-		{"2026-11-15T12:00:00Z", "ml", "globex", 500, 15_000_000},
-		{"2026-11-30T23:59:59Z", "search", "acme", 2000, 5_000_000},
-		{"2026-11-20T08:00:00Z", "search", "initech", 100, 25_000_000},
-		{"2026-11-21T08:00:00Z", "search", "initech", 300, -1},
-		{"2026-12-01T00:00:00Z", "ml", "acme", 1000, 999_000_000_000},
-	} {
-		at, _ := time.Parse(time.RFC3339, c.at)
-		lr := lrs.AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(at))
-		a := lr.Attributes()
-		a.PutStr("envoy.request_id", fmt.Sprintf("req-%d", i))
-		a.PutStr("envoy.direction", "inbound")
-		a.PutStr("genops.team", c.team)
-		a.PutStr("genops.customer_id", c.customer)
-		a.PutStr("gen_ai.request.model", "gpt-4o-mini")
-		a.PutInt("gen_ai.usage.input_tokens", c.in)
-		a.PutInt("gen_ai.usage.output_tokens", c.in/10)
-		if c.nanos >= 0 {
-			a.PutDouble("genops.cost.total", float64(c.nanos)/1e9)
-			a.PutStr("genops.cost.currency", "USD")
-		}
-	}
-	if err := exp.ConsumeLogs(context.Background(), ld); err != nil {
-		t.Fatal(err)
-	}
-	if err := exp.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -81,25 +81,35 @@ func newLimiter(cfg *Config, set component.TelemetrySettings) (*limiter, error) 
 // acquire takes a slot, waiting at most wait (forever when wait < 0) or
 // until ctx ends. It reports whether a slot was taken.
 func (l *limiter) acquire(ctx context.Context, wait time.Duration) bool {
-	select {
-	case l.slots <- struct{}{}:
-	default:
-		var timeout <-chan time.Time
-		if wait >= 0 {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			timeout = t.C
-		}
-		select {
-		case l.slots <- struct{}{}:
-		case <-timeout:
-			return false
-		case <-ctx.Done():
-			return false
-		}
+	if !take(ctx, l.slots, wait) {
+		return false
 	}
 	l.tb.IngestInFlight.Add(ctx, 1)
 	return true
+}
+
+// take puts a token into sem, at once when there is room, else waiting at
+// most wait (forever when wait < 0) or until ctx ends; it reports whether
+// it did. The timer is made only when the fast path fails.
+func take(ctx context.Context, sem chan struct{}, wait time.Duration) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+	}
+	var timeout <-chan time.Time
+	if wait >= 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-timeout:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 func (l *limiter) release(ctx context.Context) {
@@ -179,18 +189,8 @@ func (l *limiter) startRead(ctx context.Context, client string) bool {
 	}
 	l.clients[client]++
 	l.mu.Unlock()
-	select {
-	case l.reads <- struct{}{}:
+	if take(ctx, l.reads, l.maxWait) {
 		return true
-	default:
-	}
-	t := time.NewTimer(l.maxWait)
-	defer t.Stop()
-	select {
-	case l.reads <- struct{}{}:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
 	}
 	l.forget(client)
 	return false

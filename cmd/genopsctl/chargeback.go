@@ -93,15 +93,11 @@ func chargeback(ctx context.Context, dsn, col string, start time.Time) (chargeba
 		return chargebackReport{}, err
 	}
 	defer db.Close()
-	ph1, ph2 := "?", "?"
-	if engine == ledger.Postgres {
-		ph1, ph2 = "$1", "$2"
-	}
 	q := `SELECT ` + col + `, COALESCE(currency, ''), COUNT(*), COUNT(*) - COUNT(cost_nanos),
 		SUM(input_tokens), SUM(cache_read_tokens), SUM(output_tokens), COALESCE(SUM(cost_nanos), 0)
-	FROM genops_cost_ledger WHERE ts >= ` + ph1 + ` AND ts < ` + ph2 + `
+	FROM genops_cost_ledger WHERE ts >= ? AND ts < ?
 	GROUP BY ` + col + `, COALESCE(currency, '')`
-	rows, err := db.QueryContext(ctx, q, ledger.TimeArg(engine, start), ledger.TimeArg(engine, start.AddDate(0, 1, 0)))
+	rows, err := db.QueryContext(ctx, ledger.Rebind(engine, q), ledger.TimeArg(engine, start), ledger.TimeArg(engine, start.AddDate(0, 1, 0)))
 	if err != nil {
 		return chargebackReport{}, fmt.Errorf("reading the ledger: %w", err)
 	}

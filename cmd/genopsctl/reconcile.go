@@ -192,13 +192,9 @@ func ledgerUsage(ctx context.Context, dsn string, export map[usageKey]*usageRow)
 		return nil, err
 	}
 	defer db.Close()
-	ph1, ph2 := "?", "?"
-	if engine == ledger.Postgres {
-		ph1, ph2 = "$1", "$2"
-	}
-	rows, err := db.QueryContext(ctx, `SELECT day, model, SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+	rows, err := db.QueryContext(ctx, ledger.Rebind(engine, `SELECT day, model, SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
 			SUM(output_tokens), COALESCE(SUM(cost_nanos), 0), COUNT(cost_nanos)
-		FROM genops_cost_daily WHERE day >= `+ph1+` AND day <= `+ph2+` GROUP BY day, model`,
+		FROM genops_cost_daily WHERE day >= ? AND day <= ? GROUP BY day, model`),
 		from.Format(time.DateOnly), to.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("reading the ledger: %w", err)

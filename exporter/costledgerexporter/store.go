@@ -142,29 +142,11 @@ func (s *store) migrate(ctx context.Context) error {
 				return fmt.Errorf("version %d: %w", v, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO genops_ledger_schema (version) VALUES (?)`), v); err != nil {
+		if _, err := tx.ExecContext(ctx, ledgerdb.Rebind(s.kind, `INSERT INTO genops_ledger_schema (version) VALUES (?)`), v); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
-}
-
-// rebind turns ? placeholders into PostgreSQL's $n.
-func (s *store) rebind(q string) string {
-	if s.kind != "postgres" {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // insertChunk rows per statement: 25 columns × 400 rows = 10,000
@@ -203,7 +185,7 @@ func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
 			args = s.appendArgs(args, &chunk[i])
 		}
 		q.WriteString(" ON CONFLICT (idempotency_key) DO NOTHING")
-		res, err := tx.ExecContext(ctx, s.rebind(q.String()), args...)
+		res, err := tx.ExecContext(ctx, ledgerdb.Rebind(s.kind, q.String()), args...)
 		if err != nil {
 			return 0, err
 		}

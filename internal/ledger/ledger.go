@@ -72,3 +72,22 @@ func TimeArg(engine string, t time.Time) any {
 	}
 	return t
 }
+
+// Rebind writes a query's ? placeholders as the engine takes them
+// (PostgreSQL: $1, $2, …), so that one query text serves both engines.
+func Rebind(engine, q string) string {
+	if engine != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

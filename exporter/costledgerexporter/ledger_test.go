@@ -251,8 +251,8 @@ func TestLedgerSchema(t *testing.T) {
 			}
 		}
 		db := openDB(t, dsn)
-		if n := count(t, db, "SELECT COUNT(*) FROM genops_ledger_schema"); n != 1 {
-			t.Errorf("schema applied %d times", n)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_ledger_schema"); n != schemaVersion {
+			t.Errorf("%d schema versions applied, want each of %d once", n, schemaVersion)
 		}
 		if _, err := db.Exec("INSERT INTO genops_ledger_schema (version) VALUES (99)"); err != nil {
 			t.Fatal(err)
@@ -264,6 +264,63 @@ func TestLedgerSchema(t *testing.T) {
 		defer s.close()
 		if err := s.ready(context.Background()); err == nil {
 			t.Error("a newer schema was accepted")
+		}
+	})
+}
+
+// A ledger written at schema version 1 (the idempotency key alone as
+// primary key) is upgraded in place: its rows and totals are kept, the
+// records it holds replayed after the upgrade are still conflicts, and
+// new calls are written.
+func TestLedgerSchemaUpgrade(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		var calls []call
+		for i := range 40 {
+			calls = append(calls, call{requestID: fmt.Sprintf("req-%d", i), at: t0.Add(time.Duration(i) * time.Minute),
+				direction: "inbound", team: "ml", customer: "c", in: 100, out: 10, nanos: int64(1000 + i)})
+		}
+		// The old build: a ledger on a store migrated to version 1 only.
+		old, err := newLedger(createDefaultConfig().(*Config), nopSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := openStore(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.migrate(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+		s.migrated = true
+		old.store = s
+		t.Cleanup(func() { _ = old.shutdown(context.Background()) })
+		if err := old.pushLogs(context.Background(), accessLogs(calls[:30]...)); err != nil {
+			t.Fatal(err)
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT MAX(version) FROM genops_ledger_schema"); n != 1 {
+			t.Fatalf("set up at version %d", n)
+		}
+
+		l := startLedger(t, dsn, ReporterDestination)
+		if n := count(t, db, "SELECT MAX(version) FROM genops_ledger_schema"); n != schemaVersion {
+			t.Fatalf("version %d after the upgrade, want %d", n, schemaVersion)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 30 {
+			t.Errorf("%d rows kept, want 30", n)
+		}
+		if err := l.pushLogs(context.Background(), accessLogs(calls...)); err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for _, c := range calls {
+			want += c.nanos
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 40 {
+			t.Errorf("%d rows after replaying 30 and adding 10, want 40", n)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_daily"); n != want {
+			t.Errorf("daily rollup %d nanos, want %d", n, want)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -22,11 +23,23 @@ type store struct {
 	// when the collector starts is migrated at the first write instead:
 	// a restart during an outage must not crash-loop the collector.
 	migrated bool
+	// version the database is at once migrated: schemaVersion, or less
+	// in the test of an upgrade.
+	version int
+}
+
+// conflictTarget is the unique key an insert's ON CONFLICT names, by
+// schema version.
+func (s *store) conflictTarget() string {
+	if s.version < 2 {
+		return "(idempotency_key)"
+	}
+	return "(ts, idempotency_key)"
 }
 
 // schemaVersion is the ledger schema this build writes; migrations[v-1]
 // brings a database from v-1 to v.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // ledgerColumns in insert order.
 var ledgerColumns = []string{
@@ -63,11 +76,10 @@ SELECT %s AS %s, team, project, customer_id, cost_center, provider, model, curre
 FROM genops_cost_ledger
 GROUP BY %s, team, project, customer_id, cost_center, provider, model, currency`, name, expr, period, expr)
 	}
-	return []string{
-		// v1: the ledger, one row per priced call, and its rollups.
-		`CREATE TABLE genops_cost_ledger (
+	table := func(name, keyColumn, constraint, options string) string {
+		return `CREATE TABLE ` + name + ` (
 	ts ` + tsType + ` NOT NULL,
-	idempotency_key TEXT PRIMARY KEY,
+	` + keyColumn + `,
 	request_id TEXT NOT NULL,
 	reporter TEXT NOT NULL,
 ` + text("team", "project", "customer_id", "cost_center", "customer_tier", "environment", "feature",
@@ -79,11 +91,36 @@ GROUP BY %s, team, project, customer_id, cost_center, provider, model, currency`
 	cost_nanos ` + intType + `,
 	currency TEXT,
 	price_row TEXT,
-	inserted_at ` + tsType + ` NOT NULL DEFAULT ` + now + `
-);
+	inserted_at ` + tsType + ` NOT NULL DEFAULT ` + now + constraint + `
+)` + options
+	}
+	rollups := rollup("genops_cost_hourly", "hour", hour) + ";\n" + rollup("genops_cost_daily", "day", day) + ";"
+	// v2: the primary key is (ts, idempotency_key), so that inserts of
+	// calls, which arrive in about time order, land at the right edge of
+	// the key's B-tree instead of at a random page of it (the key is a
+	// hash): an insert then touches the same few pages however large
+	// the ledger is (BENCHMARKS.md, session 8). The key alone stays
+	// unique: the time is part of what it hashes. The ts index is the
+	// key's prefix now. SQLite cannot change a primary key, so its table
+	// is rebuilt, WITHOUT ROWID: the table is the key's B-tree.
+	v2 := `ALTER TABLE genops_cost_ledger DROP CONSTRAINT genops_cost_ledger_pkey;
+ALTER TABLE genops_cost_ledger ADD PRIMARY KEY (ts, idempotency_key);
+DROP INDEX genops_cost_ledger_ts;`
+	if kind == "sqlite" {
+		v2 = `DROP VIEW genops_cost_hourly;
+DROP VIEW genops_cost_daily;
+` + table("genops_cost_ledger_v2", "idempotency_key TEXT NOT NULL", ",\n\tPRIMARY KEY (ts, idempotency_key)", " WITHOUT ROWID") + `;
+INSERT INTO genops_cost_ledger_v2 SELECT * FROM genops_cost_ledger;
+DROP TABLE genops_cost_ledger;
+ALTER TABLE genops_cost_ledger_v2 RENAME TO genops_cost_ledger;
+` + rollups
+	}
+	return []string{
+		// v1: the ledger, one row per priced call, and its rollups.
+		table("genops_cost_ledger", "idempotency_key TEXT PRIMARY KEY", "", "") + `;
 CREATE INDEX genops_cost_ledger_ts ON genops_cost_ledger (ts);
-` + rollup("genops_cost_hourly", "hour", hour) + `;
-` + rollup("genops_cost_daily", "day", day) + `;`,
+` + rollups,
+		v2,
 	}
 }
 
@@ -100,19 +137,31 @@ func (s *store) ready(ctx context.Context) error {
 	if s.migrated {
 		return nil
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, schemaVersion); err != nil {
 		return fmt.Errorf("%s: schema: %w", s.kind, err)
 	}
 	s.migrated = true
 	return nil
 }
 
-// migrate brings the schema to schemaVersion in one transaction, under a
+// migrate brings the schema to version target in one transaction, under a
 // lock (PostgreSQL: an advisory lock; SQLite: the write lock of BEGIN
 // IMMEDIATE), so that two exporters starting at once migrate once. A
 // database newer than this build is refused.
-func (s *store) migrate(ctx context.Context) error {
+func (s *store) migrate(ctx context.Context, target int) error {
 	tx, err := s.db.BeginTx(ctx, nil)
+	// A new SQLite file is switched to WAL as each connection opens, and
+	// SQLite refuses that switch with SQLITE_BUSY, without waiting, while
+	// another connection (the other pipeline's exporter) holds the file:
+	// wait for it as busy_timeout would.
+	for ledgerdb.Busy(err) {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+		tx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -133,7 +182,7 @@ func (s *store) migrate(ctx context.Context) error {
 		return fmt.Errorf("the database has ledger schema version %d; this build knows up to %d", version, schemaVersion)
 	}
 	steps := migrations(s.kind)
-	for v := version + 1; v <= schemaVersion; v++ {
+	for v := version + 1; v <= target; v++ {
 		for _, stmt := range strings.Split(steps[v-1], ";\n") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
@@ -146,7 +195,11 @@ func (s *store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.version = max(version, target)
+	return nil
 }
 
 // insertChunk rows per statement: 25 columns × 400 rows = 10,000
@@ -155,7 +208,7 @@ func (s *store) migrate(ctx context.Context) error {
 const insertChunk = 400
 
 // insert writes rows in one transaction, each chunk one multi-row INSERT
-// … ON CONFLICT (idempotency_key) DO NOTHING, and returns how many were
+// … ON CONFLICT (ts, idempotency_key) DO NOTHING, and returns how many were
 // new. All or nothing: a failed batch is retried whole, and the rows it
 // did write are then conflicts.
 func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
@@ -184,7 +237,7 @@ func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
 			q.WriteString(placeholders)
 			args = s.appendArgs(args, &chunk[i])
 		}
-		q.WriteString(" ON CONFLICT (idempotency_key) DO NOTHING")
+		q.WriteString(" ON CONFLICT " + s.conflictTarget() + " DO NOTHING")
 		res, err := tx.ExecContext(ctx, ledgerdb.Rebind(s.kind, q.String()), args...)
 		if err != nil {
 			return 0, err
@@ -219,7 +272,7 @@ func (s *store) close() error { return s.db.Close() }
 // copyInsert is insert for PostgreSQL: the batch is COPYed into a
 // temporary table (pgx's binary COPY, several times faster than
 // multi-row INSERTs), then moved into the ledger with one INSERT … SELECT
-// … ON CONFLICT (idempotency_key) DO NOTHING, in one transaction.
+// … ON CONFLICT (ts, idempotency_key) DO NOTHING, in one transaction.
 func (s *store) copyInsert(ctx context.Context, rows []row) (int64, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -244,7 +297,7 @@ func (s *store) copyInsert(ctx context.Context, rows []row) (int64, error) {
 		}
 		cols := strings.Join(ledgerColumns, ", ")
 		tag, err := tx.Exec(ctx, "INSERT INTO genops_cost_ledger ("+cols+") SELECT "+cols+
-			" FROM genops_ledger_in ON CONFLICT (idempotency_key) DO NOTHING")
+			" FROM genops_ledger_in ON CONFLICT "+s.conflictTarget()+" DO NOTHING")
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+	"modernc.org/sqlite"               // database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Engines.
@@ -71,6 +72,14 @@ func TimeArg(engine string, t time.Time) any {
 		return t.UTC().Format(TSLayout)
 	}
 	return t
+}
+
+// Busy is SQLite's "database is locked": another connection holds the
+// file in a way that busy_timeout does not wait out (switching a new
+// file to WAL as a connection opens).
+func Busy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Rebind writes a query's ? placeholders as the engine takes them

@@ -113,7 +113,7 @@ var GenOpsMeshJSONKeys = func() map[string]string {
 	add("REQ", semconv.HeaderTeam, semconv.HeaderProject, semconv.HeaderCustomerID, semconv.HeaderCostCenter,
 		semconv.HeaderCustomerTier, semconv.HeaderEnvironment, semconv.HeaderFeature)
 	add("RESP", semconv.HeaderModel, semconv.HeaderProvider, semconv.HeaderTokensInput, semconv.HeaderTokensOutput, semconv.HeaderCost,
-		semconv.HeaderTokensCacheRead, semconv.HeaderTokensCacheWrite, semconv.HeaderTokensReasoning)
+		semconv.HeaderTokensCacheRead, semconv.HeaderTokensCacheWrite, semconv.HeaderTokensReasoning, semconv.HeaderServiceTier)
 	return keys
 }()
 

@@ -88,12 +88,36 @@ type Row struct {
 	// Shorthand of per_million.input and per_million.output.
 	InputPerMillion  *Price `yaml:"input_per_million"`
 	OutputPerMillion *Price `yaml:"output_per_million"`
+	// Tiers: the same models' prices under a provider's service tier
+	// (OpenAI's batch, flex and priority, Anthropic's batch), by the
+	// tier's name as a call states it (openai.response.service_tier, the
+	// x-genops-service-tier header). A call of a tier the row does not
+	// name is priced at the row's own prices.
+	Tiers map[string]Tier `yaml:"tiers"`
 
+	tiers  map[string]*Row
+	tier   string // on a tier's row: its name
 	from   time.Time
 	nanos  [numTypes]int64 // nano-units per million tokens
 	priced [numTypes]bool
 	where  string
 }
+
+// Tier prices a service tier: every price of its row times Multiplier
+// (a batch discount of half is 0.5), or its own PerMillion prices, with
+// the defaults of a row's (cached input as input, reasoning as output).
+type Tier struct {
+	Multiplier *Price           `yaml:"multiplier"`
+	PerMillion map[string]Price `yaml:"per_million"`
+}
+
+// maxMultiplier bounds a tier's multiplier (priority tiers cost about
+// twice the standard price; ten times is a typo).
+const maxMultiplier = 10 * NanosPerUnit
+
+// Tier names a call may state that mean the row's own prices: a table
+// may not name a tier so.
+var standardTiers = []string{"auto", "default", "standard"}
 
 // Price is a decimal price per million tokens, read from YAML exactly (as
 // its text, never through a float) into nano-units per million tokens
@@ -324,18 +348,109 @@ func (r *Row) compile() []error {
 			r.nanos[i] = r.nanos[from]
 		}
 	}
+	if r.tier == "" {
+		errs = append(errs, r.compileTiers()...)
+	}
 	return errs
 }
 
-// ID names a row in a ledger: its glob and the day it took effect.
+// compileTiers makes a row of each of r's tiers.
+func (r *Row) compileTiers() []error {
+	var errs []error
+	names := make([]string, 0, len(r.Tiers))
+	for name := range r.Tiers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		spec := r.Tiers[name]
+		where := r.where + ".tiers." + name
+		switch {
+		case !validTierName(name):
+			errs = append(errs, fmt.Errorf("%s: a tier name is 1 to 32 of a-z, 0-9, _ and -", where))
+			continue
+		case slices.Contains(standardTiers, name):
+			errs = append(errs, fmt.Errorf("%s: %q means the row's own prices; name the tier that differs", where, name))
+			continue
+		case (spec.Multiplier == nil) == (spec.PerMillion == nil):
+			errs = append(errs, fmt.Errorf("%s: give either multiplier or per_million", where))
+			continue
+		}
+		t := &Row{Match: r.Match, Provider: r.Provider, ValidFrom: r.ValidFrom, PerMillion: spec.PerMillion,
+			from: r.from, tier: name, where: where}
+		if spec.Multiplier != nil {
+			m := *spec.Multiplier
+			if err := m.parse(); err != nil || m.Nanos > maxMultiplier {
+				errs = append(errs, fmt.Errorf("%s.multiplier %q: not a number from 0 to %d", where, m.Text, maxMultiplier/NanosPerUnit))
+				continue
+			}
+			t.priced = r.priced
+			for i, n := range r.nanos {
+				t.nanos[i] = scale(n, m.Nanos)
+			}
+		} else if e := t.compile(); len(e) > 0 {
+			errs = append(errs, e...)
+			continue
+		}
+		if r.tiers == nil {
+			r.tiers = make(map[string]*Row, len(r.Tiers))
+		}
+		r.tiers[name] = t
+	}
+	return errs
+}
+
+func validTierName(name string) bool {
+	if name == "" || len(name) > 32 {
+		return false
+	}
+	for _, c := range name {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// scale is nanos × multiplier (both in nano-units), rounded half to
+// even: exact whenever the tier's price has nine decimals or fewer, as a
+// half or a quarter of a listed price has. Both are bounded (maxPrice,
+// maxMultiplier), so the product fits 128 bits and the quotient 64.
+func scale(nanos, multiplier int64) int64 {
+	hi, lo := bits.Mul64(uint64(nanos), uint64(multiplier))
+	q, rem := bits.Div64(hi, lo, NanosPerUnit)
+	if rem > NanosPerUnit/2 || rem == NanosPerUnit/2 && q%2 == 1 {
+		q++
+	}
+	return int64(q)
+}
+
+// ForTier is the row that prices a call of the named service tier: the
+// tier's own row when r has one, else r (the standard prices).
+func (r *Row) ForTier(name string) *Row {
+	if t, ok := r.tiers[name]; ok {
+		return t
+	}
+	return r
+}
+
+// Tier is the service tier a row prices ("" for a row's own prices).
+func (r *Row) Tier() string { return r.tier }
+
+// ID names a row in a ledger: its glob and the day it took effect, and
+// after a slash the service tier it prices ("gpt-4o*@2026-01-01/batch").
 func (r *Row) ID() string {
-	if r.where == "default" {
-		return "default"
+	id := r.Match
+	switch {
+	case r.where == "default" || strings.HasPrefix(r.where, "default."):
+		id = "default"
+	case r.ValidFrom != "":
+		id += "@" + r.ValidFrom
 	}
-	if r.ValidFrom == "" {
-		return r.Match
+	if r.tier != "" {
+		id += "/" + r.tier
 	}
-	return r.Match + "@" + r.ValidFrom
+	return id
 }
 
 // NanosPerMillion is the row's price of a token type, in nano-units per
@@ -582,6 +697,19 @@ func (t *Table) Describe(model string, at time.Time) string {
 			note = " (not in the row: as " + map[int]string{1: Input, 2: Input, 4: Output}[i] + ")"
 		}
 		fmt.Fprintf(&b, "  %-12s %s %s per million tokens%s\n", typ, FormatNanos(r.nanos[i]), t.Currency, note)
+	}
+	names := make([]string, 0, len(r.tiers))
+	for name := range r.tiers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		tr := r.tiers[name]
+		fmt.Fprintf(&b, "  service tier %s (%s):", name, tr.ID())
+		for i, typ := range TokenTypes {
+			fmt.Fprintf(&b, " %s %s", typ, FormatNanos(tr.nanos[i]))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -183,6 +183,12 @@ func TestParseRefusesBadTables(t *testing.T) {
 		"same day":     {"currency: USD\nmodels:\n  - {match: a, valid_from: 2026-01-01, input_per_million: 1}\n  - {match: a, valid_from: 2026-01-01, input_per_million: 2}\n", "same day"},
 		"bad glob":     {"currency: USD\nmodels:\n  - {match: \"[\", input_per_million: 1}\n", "match"},
 		"no currency":  {"models: []\n", "currency"},
+		"tier both":    {"currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {batch: {multiplier: 0.5, per_million: {input: 1}}}}\n", "either multiplier or per_million"},
+		"tier empty":   {"currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {batch: {}}}\n", "either multiplier or per_million"},
+		"tier name":    {"currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {Batch: {multiplier: 0.5}}}\n", "tier name"},
+		"tier default": {"currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {default: {multiplier: 0.5}}}\n", "own prices"},
+		"tier absurd":  {"currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {batch: {multiplier: 50}}}\n", "tiers.batch.multiplier"},
+		"tier nan":     {"currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {flex: {per_million: {output: .nan}}}}\n", "tiers.flex.per_million.output"},
 		"unknown":      {"currency: USD\nmodel: []\n", "model"},
 		// Every bad price is named by its row and key, all at once.
 		"poisoned": {"currency: USD\nmodels:\n  - {match: \"a*\", input_per_million: .nan, output_per_million: 1}\n  - {match: \"b*\", input_per_million: 1, per_million: {output: -3}}\ndefault: {input_per_million: -.inf, output_per_million: 0}\n",
@@ -192,6 +198,51 @@ func TestParseRefusesBadTables(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", name, err, tc.want)
 		}
+	}
+}
+
+// A service tier prices a call at the tier's prices: a multiplier of
+// every price of the row (exact: half of a listed price), or the tier's
+// own prices with a row's defaults. A tier the row does not name, and
+// the names that mean the standard tier, are priced at the row's own.
+func TestServiceTiers(t *testing.T) {
+	tb := mustParse(t, `
+currency: USD
+models:
+  - {match: "gpt-4o-mini*", provider: openai, valid_from: "2024-07-18", per_million: {input: 0.15, cached_input: 0.075, output: 0.60},
+     tiers: {batch: {multiplier: 0.5}, priority: {per_million: {input: 0.25, output: 1.00}}}}
+  - {match: "odd*", per_million: {input: 0.000000003, output: 1}, tiers: {batch: {multiplier: 0.5}}}
+default: {input_per_million: 1, output_per_million: 2, tiers: {batch: {multiplier: 0.5}}}
+`)
+	u := Billed{1_000_000, 1_000_000, 0, 1_000_000, 0} // a million of each: the cost is the sum of the prices
+	for _, tc := range []struct {
+		model, tier, id string
+		nanos           int64
+	}{
+		{"gpt-4o-mini", "", "gpt-4o-mini*@2024-07-18", 150_000_000 + 75_000_000 + 600_000_000},
+		{"gpt-4o-mini", "default", "gpt-4o-mini*@2024-07-18", 825_000_000},
+		{"gpt-4o-mini", "flex", "gpt-4o-mini*@2024-07-18", 825_000_000}, // not in the row: standard prices
+		{"gpt-4o-mini", "batch", "gpt-4o-mini*@2024-07-18/batch", 75_000_000 + 37_500_000 + 300_000_000},
+		// Own prices: cached input not given, so as the tier's input.
+		{"gpt-4o-mini", "priority", "gpt-4o-mini*@2024-07-18/priority", 250_000_000 + 250_000_000 + 1_000_000_000},
+		// 3 nanos × 0.5 = 1.5: half to even, 2.
+		{"odd-1", "batch", "odd*/batch", 2 + 2 + 500_000_000},
+		{"llama", "batch", "default/batch", 500_000_000 + 500_000_000 + 1_000_000_000},
+	} {
+		r, ok := tb.Lookup(tc.model, day("2026-11-01"))
+		if !ok {
+			t.Fatalf("%s: unpriced", tc.model)
+		}
+		r = r.ForTier(tc.tier)
+		if r.ID() != tc.id {
+			t.Errorf("%s %q: row %s, want %s", tc.model, tc.tier, r.ID(), tc.id)
+		}
+		if n, _ := r.Cost(u); n != tc.nanos {
+			t.Errorf("%s %q: %d nanos, want %d", tc.model, tc.tier, n, tc.nanos)
+		}
+	}
+	if d := tb.Describe("gpt-4o-mini", day("2026-11-01")); !strings.Contains(d, "service tier batch (gpt-4o-mini*@2024-07-18/batch): input 0.075000000") {
+		t.Errorf("Describe does not show the tiers:\n%s", d)
 	}
 }
 
@@ -354,6 +405,10 @@ func TestDocsExample(t *testing.T) {
 	}
 	if r, ok := tb.Lookup("my-llama", day("2026-11-15")); !ok || r.ID() != "default" {
 		t.Error("the default row")
+	}
+	if r, _ := tb.Lookup("gpt-4o-mini", day("2026-11-15")); r.ForTier("batch").ID() != "gpt-4o-mini*@2026-11-15/batch" ||
+		r.ForTier("batch").NanosPerMillion(Output) != 240_000_000 || r.ForTier("priority").NanosPerMillion(CachedInput) != 250_000_000 {
+		t.Errorf("the tiers: %s", tb.Describe("gpt-4o-mini", day("2026-11-15")))
 	}
 	// The page's worked example: 10,000 input tokens of which 8,000
 	// cached, input 2 and cached_input 0.5 per million, is 0.008 both ways.

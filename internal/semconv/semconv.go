@@ -57,6 +57,10 @@ const (
 	AttrGenAIResponseModel       = "gen_ai.response.model"
 	AttrGenAIRequestModel        = "gen_ai.request.model"
 	AttrGenAIProviderName        = "gen_ai.provider.name"
+	// The service tier a call was served in (OpenAI's default, flex,
+	// priority; the batch API): its price table tier.
+	AttrOpenAIResponseServiceTier = "openai.response.service_tier"
+	AttrOpenAIRequestServiceTier  = "openai.request.service_tier"
 )
 
 // Request headers a client or gateway sets to attribute a request.
@@ -81,6 +85,9 @@ const (
 	HeaderTokensCacheRead  = "x-genops-tokens-cache-read"
 	HeaderTokensCacheWrite = "x-genops-tokens-cache-write"
 	HeaderTokensReasoning  = "x-genops-tokens-reasoning"
+	// The service tier of the call (batch, flex, priority …), for any
+	// provider.
+	HeaderServiceTier = "x-genops-service-tier"
 )
 
 // Pod and namespace labels that carry governance values.

@@ -19,7 +19,8 @@ providers:
 models:
   - {match: "gpt-4o-mini*", provider: openai, per_million: {input: 0.15, cached_input: 0.075, output: 0.60}}
   - {match: "gpt-4o-mini*", provider: openai, valid_from: "2026-11-15", per_million: {input: 0.12, cached_input: 0.06, output: 0.48}}
-  - {match: "o3*", provider: openai, per_million: {input: 2, cached_input: 0.5, output: 8, reasoning: 10}}
+  - {match: "o3*", provider: openai, per_million: {input: 2, cached_input: 0.5, output: 8, reasoning: 10},
+     tiers: {flex: {multiplier: 0.5}, priority: {per_million: {input: 3.5, output: 14}}}}
   - {match: "claude-*sonnet*", provider: anthropic, per_million: {input: 3, cached_input: 0.30, cache_write: 3.75, output: 15}}
 `
 
@@ -83,6 +84,46 @@ func TestPricingCachedAndReasoningTokens(t *testing.T) {
 		"http.response.header.x-genops-tokens-output": "5000", "http.response.header.x-genops-tokens-reasoning": "3000"}))
 	if got["genops.cost.total"] != 0.054 || got["gen_ai.usage.cache_read.input_tokens"] != int64(8000) || got["gen_ai.usage.reasoning.output_tokens"] != int64(3000) {
 		t.Errorf("from headers: %v", got)
+	}
+}
+
+// A call served in a service tier is priced at the tier's prices, and its
+// row says so; the tier comes from the workload's own
+// openai.*.service_tier or an AI workload's header, never from another
+// workload's header (counted).
+func TestPricingServiceTier(t *testing.T) {
+	call := func(extra map[string]any) map[string]any {
+		a := map[string]any{"gen_ai.request.model": "o3-mini", "gen_ai.usage.input_tokens": 1_000_000}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return a
+	}
+	g, _ := pricingGovernance(t, openConfig())
+	for _, tc := range []struct {
+		extra map[string]any
+		cost  float64
+		row   string
+	}{
+		{nil, 2, "o3*"},
+		{map[string]any{"openai.response.service_tier": "flex"}, 1, "o3*/flex"},
+		{map[string]any{"openai.request.service_tier": "Priority"}, 3.5, "o3*/priority"},
+		// The response says what the call was served as.
+		{map[string]any{"openai.request.service_tier": "priority", "openai.response.service_tier": "default"}, 2, "o3*"},
+		{map[string]any{"openai.response.service_tier": "scale"}, 2, "o3*"}, // not in the row
+		{map[string]any{"http.response.header.x-genops-service-tier": "flex"}, 1, "o3*/flex"},
+	} {
+		got := attrsOf(t, g, aiCall(time.Time{}, call(tc.extra)))
+		if got["genops.cost.total"] != tc.cost || got["genops.cost.price_row"] != tc.row {
+			t.Errorf("%v: %v %v, want %v %v", tc.extra, got["genops.cost.total"], got["genops.cost.price_row"], tc.cost, tc.row)
+		}
+	}
+	cfg := openConfig()
+	cfg.AIWorkloads = nil
+	g, tt := pricingGovernance(t, cfg)
+	got := attrsOf(t, g, aiCall(time.Time{}, call(map[string]any{"http.response.header.x-genops-service-tier": "flex"})))
+	if got["genops.cost.total"] != 2.0 || rejected(t, tt, "service_tier", "untrusted") != 1 {
+		t.Errorf("a tier header from a workload that may not state it: %v, counted %d", got["genops.cost.total"], rejected(t, tt, "service_tier", "untrusted"))
 	}
 }
 

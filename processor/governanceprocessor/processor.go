@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -725,6 +726,7 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 	table, priced := int64(0), false
 	if g.prices != nil && any {
 		if row, priced = g.prices.Lookup(model, g.callTime(ctx, c)); priced {
+			row = row.ForTier(g.serviceTier(ctx, r, header, statesCost))
 			if provider == "" {
 				provider = row.Provider
 				if provider != "" {
@@ -749,6 +751,27 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 	case hasStated:
 		g.setCost(r, stated, semconv.PriceRowStated)
 	}
+}
+
+// serviceTier is the tier a call states it was served in, lower case:
+// the workload's own openai.response.service_tier (else the request's),
+// else an AI workload's x-genops-service-tier response header (from
+// another workload it is counted, claim service_tier). A tier the price
+// row does not name prices the call at the row's own prices.
+func (g *governance) serviceTier(ctx context.Context, r *record, header func(slot) (string, bool), statesCost bool) string {
+	for _, s := range []slot{slotResponseServiceTier, slotRequestServiceTier} {
+		if v, ok := r.str(s); ok && v != "" {
+			v, _ = Sanitize(v, 32)
+			return strings.ToLower(v)
+		}
+	}
+	if v, ok := header(slotHeaderServiceTier); ok {
+		if statesCost {
+			return strings.ToLower(v)
+		}
+		g.reject(ctx, claimServiceTier, rejectUntrusted)
+	}
+	return ""
 }
 
 // tableCost is the exact cost of usage under row, or false (counted) when
@@ -838,4 +861,5 @@ const (
 	respTokensCacheRead  = semconv.ResponseHeaderPrefix + semconv.HeaderTokensCacheRead
 	respTokensCacheWrite = semconv.ResponseHeaderPrefix + semconv.HeaderTokensCacheWrite
 	respTokensReasoning  = semconv.ResponseHeaderPrefix + semconv.HeaderTokensReasoning
+	respServiceTier      = semconv.ResponseHeaderPrefix + semconv.HeaderServiceTier
 )

@@ -69,6 +69,9 @@ const (
 	slotHeaderTokensCacheWrite
 	slotHeaderTokensReasoning
 	slotCostPriceRow
+	slotResponseServiceTier
+	slotRequestServiceTier
+	slotHeaderServiceTier
 	slotServiceName
 	slotPodLabelApp // k8s.pod.label.* the sli connector reads for app and version
 	slotPodLabelAppName
@@ -147,6 +150,9 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderTokensCacheWrite: respTokensCacheWrite,
 		slotHeaderTokensReasoning:  respTokensReasoning,
 		slotCostPriceRow:           semconv.AttrCostPriceRow,
+		slotResponseServiceTier:    semconv.AttrOpenAIResponseServiceTier,
+		slotRequestServiceTier:     semconv.AttrOpenAIRequestServiceTier,
+		slotHeaderServiceTier:      respServiceTier,
 		slotServiceName:            semconv.AttrServiceName,
 		slotPodLabelApp:            semconv.AttrPodLabelApp,
 		slotPodLabelAppName:        semconv.AttrPodLabelAppName,

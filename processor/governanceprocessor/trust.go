@@ -40,13 +40,14 @@ const (
 	claimCacheReadTokens
 	claimCacheCreationTokens
 	claimReasoningTokens
-	claimTokens    // the token counts together (cached or reasoning past their total)
-	claimTimestamp // the call's time, which picks the price in force
+	claimTokens      // the token counts together (cached or reasoning past their total)
+	claimTimestamp   // the call's time, which picks the price in force
+	claimServiceTier // the service tier, which picks a tier's prices
 	numClaims
 )
 
 var claimNames = [numClaims]string{"input_tokens", "output_tokens", "cost", "workload", "service", "proxy",
-	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp"}
+	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp", "service_tier"}
 
 const (
 	rejectUntrusted  = iota // the workload may not state it

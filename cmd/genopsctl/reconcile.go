@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,16 @@ var usageColumns = map[string][]string{
 	"cache_write": {"cache_creation_input_tokens", "cache_write_tokens", "cache_creation_tokens"},
 	"output":      {"output_tokens", "completion_tokens", "n_generated_tokens_total"},
 	"cost":        {"cost", "cost_usd", "amount", "amount_usd", "total_cost"},
+	// Anthropic's Cost API reports amounts in cents.
+	"cost_cents": {"cost_cents", "amount_cents"},
+}
+
+// usageParts: a quantity an export splits over several columns, summed
+// when it has no column of the whole. Anthropic's Messages Usage Report
+// splits cache writes by cache lifetime (its JSON's cache_creation
+// object, flattened: cache_creation.ephemeral_5m_input_tokens).
+var usageParts = map[string][]string{
+	"cache_write": {"cache_creation_ephemeral_5m_input_tokens", "cache_creation_ephemeral_1h_input_tokens"},
 }
 
 // usageRow is one day and model: the provider's numbers or the ledger's.
@@ -100,8 +111,9 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	col := map[string]int{}
+	parts := map[string][]int{}
 	for i, h := range header {
-		name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))), " ", "_")
+		name := strings.NewReplacer(" ", "_", ".", "_").Replace(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))))
 		for q, aliases := range usageColumns {
 			for _, a := range aliases {
 				if _, seen := col[q]; name == a && !seen {
@@ -109,6 +121,14 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 				}
 			}
 		}
+		for q, names := range usageParts {
+			if slices.Contains(names, name) {
+				parts[q] = append(parts[q], i)
+			}
+		}
+	}
+	if _, ok := col["cost"]; ok {
+		delete(col, "cost_cents")
 	}
 	for _, q := range []string{"date", "model"} {
 		if _, ok := col[q]; !ok {
@@ -126,9 +146,15 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
-		get := func(q string) string {
-			if i, ok := col[q]; ok && i < len(rec) {
+		field := func(i int) string {
+			if i < len(rec) {
 				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		get := func(q string) string {
+			if i, ok := col[q]; ok {
+				return field(i)
 			}
 			return ""
 		}
@@ -146,7 +172,17 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 			q   string
 			dst *int64
 		}{{"input", &u.input}, {"cached", &u.cached}, {"cache_write", &u.cacheWrite}, {"output", &u.output}} {
-			if s := get(t.q); s != "" {
+			values := []string{get(t.q)}
+			if _, whole := col[t.q]; !whole {
+				values = values[:0]
+				for _, i := range parts[t.q] {
+					values = append(values, field(i))
+				}
+			}
+			for _, s := range values {
+				if s == "" {
+					continue
+				}
 				n, err := strconv.ParseInt(s, 10, 64)
 				if err != nil || n < 0 {
 					return nil, fmt.Errorf("%s:%d: %s %q is not a token count", path, line, t.q, s)
@@ -154,16 +190,34 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 				*t.dst += n
 			}
 		}
-		if s := strings.TrimPrefix(get("cost"), "$"); s != "" {
+		for _, q := range []string{"cost", "cost_cents"} {
+			s := strings.TrimPrefix(get(q), "$")
+			if s == "" {
+				continue
+			}
 			n, err := pricing.ParseNanos(s)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: cost: %w", path, line, err)
+				return nil, fmt.Errorf("%s:%d: %s: %w", path, line, q, err)
+			}
+			if q == "cost_cents" {
+				n = centsToNanos(n)
 			}
 			u.costNanos += n
 			u.hasCost = true
 		}
 	}
 	return out, nil
+}
+
+// centsToNanos: an amount in cents, read as nano-cents, in nano-units
+// of the currency (divided by 100, rounded half to even: a cents amount
+// with more than seven decimals has digits finer than a nano-unit).
+func centsToNanos(n int64) int64 {
+	q, r := n/100, n%100
+	if r > 50 || r == 50 && q%2 == 1 {
+		q++
+	}
+	return q
 }
 
 // dayOf takes the day of a date or timestamp column.

@@ -42,3 +42,28 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("an export without a date column: %v %s", err, out)
 	}
 }
+
+// Anthropic's Messages Usage Report flattened to CSV: cache writes split
+// by cache lifetime add up, rows of two service tiers add up, and an
+// amount in cents is read as cents.
+func TestReadUsageAnthropicReport(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "report.csv")
+	csv := "starting_at,model,service_tier,uncached_input_tokens,cache_creation.ephemeral_5m_input_tokens,cache_creation.ephemeral_1h_input_tokens,cache_read_input_tokens,output_tokens,amount_cents\n" +
+		"2026-11-01T00:00:00Z,claude-sonnet-4-20250514,standard,1500,500,1000,200,500,123.45\n" +
+		"2026-11-01T00:00:00Z,claude-sonnet-4-20250514,batch,10,0,5,0,1,0.005\n"
+	if err := os.WriteFile(file, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readUsage(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := got[usageKey{"2026-11-01", "claude-sonnet-4-20250514"}]
+	if u == nil || len(got) != 1 {
+		t.Fatalf("%v", got)
+	}
+	// 123.45 + 0.005 cents = 1.23455 USD; 0.005 cents is 50,000 nanos.
+	if *u != (usageRow{input: 1510, cached: 200, cacheWrite: 1505, output: 501, costNanos: 1_234_550_000, hasCost: true}) {
+		t.Errorf("%+v", *u)
+	}
+}

@@ -8,6 +8,7 @@ package promrules
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -68,20 +69,55 @@ type BurnWindow struct {
 }
 
 // Factor is the burn rate that consumes BudgetShare of the budget in Long,
-// for an SLO window: 2% of a 30-day budget in 1 hour is 14.4.
+// for an SLO window: 2% of a 30-day budget in 1 hour is 14.4. It is never
+// below 1: an alert at a burn rate below 1 would fire while the budget
+// lasts longer than the window, that is while the SLO is being met.
 func (w BurnWindow) Factor(sloWindow time.Duration) float64 {
 	long, _ := model.ParseDuration(w.Long)
 	f := w.BudgetShare * sloWindow.Hours() / time.Duration(long).Hours()
-	return math.Round(f*1000) / 1000
+	return max(1, math.Round(f*1000)/1000)
 }
 
-// The workbook's tiers: page at 2% of the budget in 1h (5m to confirm) or
-// 5% in 6h (30m); ticket at 10% in 1d (2h) or 10% in 3d (6h). For a 30-day
-// window the factors are 14.4, 6, 3 and 1.
+// The workbook's tiers (Google SRE workbook, chapter 5; Sloth's defaults
+// for 30d and 28d): page at 2% of the budget in 1h (5m to confirm) or 5%
+// in 6h (30m); ticket at 10% in 1d (2h) or 10% in 3d (6h). For a 30-day
+// window the factors are 14.4, 6, 3 and 1; for 28 days 13.44, 5.6, 2.8
+// and 0.933, raised to 1.
 var (
 	PageWindows   = []BurnWindow{{"1h", "5m", 0.02}, {"6h", "30m", 0.05}}
 	TicketWindows = []BurnWindow{{"1d", "2h", 0.10}, {"3d", "6h", 0.10}}
 )
+
+// For windows shorter than 28 days the same shares would scale the
+// factors below 1 (a 7-day window: 3.36, 1.4, 0.7, 0.233, a ticket while
+// the service burns at a quarter of its budget). Shorter windows take
+// Sloth's table for 7 days (examples/windows/7d.yaml): page at 8% in 1h
+// or 12.5% in 6h, ticket at 20% in 1d or 42% in 3d: for 7 days 13.44,
+// 3.5, 1.4 and 0.98, raised to 1.
+var (
+	ShortPageWindows   = []BurnWindow{{"1h", "5m", 0.08}, {"6h", "30m", 0.125}}
+	ShortTicketWindows = []BurnWindow{{"1d", "2h", 0.20}, {"3d", "6h", 0.42}}
+)
+
+// shortWindow is the SLO window below which the short table applies.
+const shortWindow = 28 * 24 * time.Hour
+
+// Windows are the page and ticket conditions of an SLO window.
+func Windows(sloWindow time.Duration) (page, ticket []BurnWindow) {
+	if sloWindow < shortWindow {
+		return ShortPageWindows, ShortTicketWindows
+	}
+	return PageWindows, TicketWindows
+}
+
+// AlertNames are an SLO's page and ticket alert names: alerting.name for
+// both (severity tells them apart, as in Sloth), else this project's.
+func AlertNames(s slo.SLO) (page, ticket string) {
+	if s.Alerting.Name != "" {
+		return s.Alerting.Name, s.Alerting.Name
+	}
+	return PageAlert, TicketAlert
+}
 
 // ratioWindows are the windows error ratios are recorded for (the SLO's
 // own window is added).
@@ -155,9 +191,18 @@ func SourceOf(s slo.SLO) Source {
 			Duration: semconv.PromLinkerdLatencyMs, PerSecond: 1000,
 		}
 	}
+	match := [][2]string{{"namespace", s.Namespace}, {"service", s.Service}, {"reporter", semconv.ReporterDestination}}
+	keys := make([]string, 0, len(s.Matchers))
+	for k := range s.Matchers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		match = append(match, [2]string{k, s.Matchers[k]})
+	}
 	return Source{
 		Requests: semconv.PromRequestsTotal,
-		Match:    [][2]string{{"namespace", s.Namespace}, {"service", s.Service}, {"reporter", semconv.ReporterDestination}},
+		Match:    match,
 		Bad:      []string{fmt.Sprintf(`availability="%s"`, semconv.AvailabilityBad)},
 		Duration: semconv.PromRequestDurationSeconds, PerSecond: 1,
 	}
@@ -203,13 +248,27 @@ func errorRatioExpr(s slo.SLO, w string) string {
 	return fmt.Sprintf("(%s or 0 * %s) / (%s > 0)", bad, total, total)
 }
 
-// sloLabels identify an SLO's series.
+// sloLabels identify an SLO's series (slo, service and namespace: its
+// ID) and carry its own labels.
 func sloLabels(s slo.SLO) map[string]string {
-	l := map[string]string{"slo": s.Name, "service": s.Service, "namespace": s.Namespace}
+	l := map[string]string{}
+	maps.Copy(l, s.Labels)
+	l["slo"], l["service"], l["namespace"] = s.Name, s.Service, s.Namespace
 	if s.Team != "" {
 		l["team"] = s.Team
 	}
 	return l
+}
+
+// idSelector selects an SLO's recorded series by its ID.
+func idSelector(s slo.SLO) string {
+	return fmt.Sprintf(`namespace=%q,service=%q,slo=%q`, s.Namespace, s.Service, s.Name)
+}
+
+// GroupName is an SLO's rule group: unique per SLO ID, so that one file
+// may hold SLOs of the same name for several services.
+func GroupName(s slo.SLO) string {
+	return "genops-slo:" + s.ID()
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
@@ -223,9 +282,9 @@ func factorList(ws []BurnWindow, window time.Duration) string {
 }
 
 func group(s slo.SLO) Group {
-	g := Group{Name: "genops-slo-" + s.Name}
+	g := Group{Name: GroupName(s)}
 	labels := sloLabels(s)
-	sel := fmt.Sprintf(`slo="%s"`, s.Name)
+	sel := idSelector(s)
 	window := WindowString(s.Window)
 	windows := ratioWindows
 	if !slices.Contains(windows, window) {
@@ -247,14 +306,15 @@ func group(s slo.SLO) Group {
 		// while no event is bad, and gone at the first bad one.
 		g.Rules = append(g.Rules, Rule{Record: BudgetRemainingRecord, Expr: fmt.Sprintf("%s{%s} == bool 0", long, sel), Labels: labels})
 	}
+	pageWindows, ticketWindows := Windows(s.Window)
+	pageName, ticketName := AlertNames(s)
 	for _, tier := range []struct {
 		alert, severity string
 		cfg             slo.AlertTier
 		windows         []BurnWindow
-		forDuration     string
 	}{
-		{PageAlert, "page", s.Alerting.Page, PageWindows, "2m"},
-		{TicketAlert, "ticket", s.Alerting.Ticket, TicketWindows, "15m"},
+		{pageName, "page", s.Alerting.Page, pageWindows},
+		{ticketName, "ticket", s.Alerting.Ticket, ticketWindows},
 	} {
 		if tier.cfg.Disabled {
 			continue
@@ -266,25 +326,30 @@ func group(s slo.SLO) Group {
 				ErrorRatioRecord(w.Long), sel, threshold, ErrorRatioRecord(w.Short), sel, threshold))
 		}
 		alertLabels := map[string]string{"severity": tier.severity}
-		for k, v := range tier.cfg.Labels {
-			alertLabels[k] = v
-		}
+		maps.Copy(alertLabels, tier.cfg.Labels)
 		annotations := map[string]string{
 			"summary": fmt.Sprintf("%s: the error budget of %s is burning too fast", s.Name, s.Service),
 			"description": fmt.Sprintf("SLO %s (%s of %s in %s, objective %s%% over %s) is consuming its error budget faster than the %s burn rates allow (%s).",
 				s.Name, s.Kind(), s.Service, s.Namespace, fmtFloat(s.Objective), window, tier.severity, factorList(tier.windows, s.Window)),
 		}
-		for k, v := range tier.cfg.Annotations {
-			annotations[k] = v
+		if s.Description != "" {
+			annotations["slo_description"] = s.Description
 		}
-		g.Rules = append(g.Rules, Rule{Alert: tier.alert, Expr: strings.Join(conds, "\nor\n"), For: tier.forDuration, Labels: alertLabels, Annotations: annotations})
+		maps.Copy(annotations, tier.cfg.Annotations)
+		forDuration := ""
+		if d := tier.cfg.For; d != nil && *d > 0 {
+			forDuration = model.Duration(*d).String()
+		}
+		g.Rules = append(g.Rules, Rule{Alert: tier.alert, Expr: strings.Join(conds, "\nor\n"), For: forDuration, Labels: alertLabels, Annotations: annotations})
 	}
 	src := SourceOf(s)
 	metric := src.Requests
 	if s.Indicator.Latency != nil {
 		metric = src.Duration + "_count"
 	}
-	absentLabels := map[string]string{"severity": "ticket", "slo": s.Name}
+	absentLabels := map[string]string{}
+	maps.Copy(absentLabels, s.Labels)
+	absentLabels["severity"], absentLabels["slo"] = "ticket", s.Name
 	if s.Team != "" {
 		absentLabels["team"] = s.Team
 	}

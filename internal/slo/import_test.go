@@ -1,6 +1,8 @@
 package slo
 
 import (
+	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,5 +98,49 @@ spec:
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("want %q, got %v", tc.want, err)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/import/*.golden")
+
+// Every Sloth and OpenSLO construct in testdata/import either imports to
+// an SLO that means what the query means, or is refused with an error
+// that names the construct: the golden file holds the imported SLO file
+// or the error, and the first line of each input says which and why.
+func TestImportGolden(t *testing.T) {
+	inputs, err := filepath.Glob(filepath.Join("testdata", "import", "*.yaml"))
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no inputs: %v", err)
+	}
+	for _, in := range inputs {
+		t.Run(filepath.Base(in), func(t *testing.T) {
+			b, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := Import(bytes.NewReader(b))
+			got := out
+			if err != nil {
+				got = []byte("error: " + err.Error() + "\n")
+			}
+			refused := strings.Contains(strings.SplitN(string(b), "\n", 2)[0], "Refused.")
+			if refused != (err != nil) {
+				t.Errorf("the input says refused=%v, Import: %v", refused, err)
+			}
+			golden := strings.TrimSuffix(in, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs (go test ./internal/slo -run TestImportGolden -update, then read the diff):\n%s", golden, got)
+			}
+		})
 	}
 }

@@ -55,9 +55,16 @@ type SLO struct {
 	Window    time.Duration
 	Indicator Indicator
 	// By splits the SLO into one series per value of these labels.
-	By       []string
-	Alerting Alerting
-	Source   string
+	By []string
+	// Matchers narrow the SLO's events to requests whose contract label
+	// has the value (route: /checkout); equality only.
+	Matchers map[string]string
+	// Labels are added to every rule of the SLO (Sloth's SLO labels).
+	Labels map[string]string
+	// Description is the SLO's, carried into its alerts' annotations.
+	Description string
+	Alerting    Alerting
+	Source      string
 	// ProxyBuckets are the latency histogram bounds, in milliseconds, of
 	// the proxies a source istio or linkerd SLO reads (set when the mesh
 	// overrides them, e.g. Istio's sidecar.istio.io/statsHistogramBuckets);
@@ -85,6 +92,9 @@ type Latency struct {
 // Alerting holds the two alert tiers of the multi-window, multi-burn-rate
 // scheme.
 type Alerting struct {
+	// Name is the alerts' name (both tiers; severity tells them apart);
+	// empty: GenOpsSLOErrorBudgetBurnPage and …Ticket.
+	Name   string
 	Page   AlertTier
 	Ticket AlertTier
 }
@@ -94,7 +104,15 @@ type AlertTier struct {
 	Disabled    bool
 	Labels      map[string]string
 	Annotations map[string]string
+	// For is how long the condition must hold before the alert fires;
+	// nil: the default, none (the short window already confirms).
+	For *time.Duration
 }
+
+// ID identifies an SLO across every SLO file: its namespace, service and
+// name. Rules select an SLO's series by all three, so that rule files of
+// SLOs with the same name (the usual "availability") load together.
+func (s SLO) ID() string { return s.Namespace + "/" + s.Service + "/" + s.Name }
 
 // ErrorBudget is the allowed ratio of bad events (0.001 for 99.9%),
 // rounded to 12 decimals so that rules read 0.001, not 0.0009999999999998899.
@@ -162,16 +180,19 @@ type fileSpec struct {
 }
 
 type sloSpec struct {
-	Name      string        `yaml:"name"`
-	Service   string        `yaml:"service"`
-	Namespace string        `yaml:"namespace"`
-	Team      string        `yaml:"team,omitempty"`
-	Objective *float64      `yaml:"objective"`
-	Window    string        `yaml:"window,omitempty"`
-	Indicator indicatorSpec `yaml:"indicator"`
-	By        []string      `yaml:"by,omitempty"`
-	Alerting  alertingSpec  `yaml:"alerting,omitempty"`
-	Source    string        `yaml:"source,omitempty"`
+	Name        string            `yaml:"name"`
+	Service     string            `yaml:"service"`
+	Namespace   string            `yaml:"namespace"`
+	Team        string            `yaml:"team,omitempty"`
+	Objective   *float64          `yaml:"objective"`
+	Window      string            `yaml:"window,omitempty"`
+	Indicator   indicatorSpec     `yaml:"indicator"`
+	By          []string          `yaml:"by,omitempty"`
+	Matchers    map[string]string `yaml:"matchers,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Description string            `yaml:"description,omitempty"`
+	Alerting    alertingSpec      `yaml:"alerting,omitempty"`
+	Source      string            `yaml:"source,omitempty"`
 	// ProxyBuckets: see SLO.ProxyBuckets.
 	ProxyBuckets []float64 `yaml:"proxy_buckets,omitempty"`
 }
@@ -184,14 +205,52 @@ type indicatorSpec struct {
 }
 
 type alertingSpec struct {
+	Name   string   `yaml:"name,omitempty"`
 	Page   tierSpec `yaml:"page,omitempty"`
 	Ticket tierSpec `yaml:"ticket,omitempty"`
 }
 
 type tierSpec struct {
 	Disabled    bool              `yaml:"disabled,omitempty"`
+	For         string            `yaml:"for,omitempty"`
 	Labels      map[string]string `yaml:"labels,omitempty"`
 	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+// reservedLabels are the labels the rules set themselves: an SLO's labels
+// may not replace them.
+var reservedLabels = []string{"slo", "service", "namespace", "team", "severity", "le", "__name__"}
+
+// alertNameRE: a Prometheus alert name (a metric name).
+var alertNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// FormatThreshold writes a threshold as ParseThreshold reads it back:
+// whole seconds (2s), else whole milliseconds (400ms, 2500ms), else
+// decimal milliseconds (0.5ms).
+func FormatThreshold(d time.Duration) string {
+	switch {
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d%time.Millisecond == 0:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	}
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + "ms"
+}
+
+// ParseThreshold reads a latency threshold: a Prometheus duration (500ms,
+// 2s, 1m) or a decimal one (0.4s, 1.5m, 2.5s), exactly, to the
+// millisecond or finer.
+func ParseThreshold(v string) (time.Duration, error) {
+	if d, err := model.ParseDuration(v); err == nil {
+		return time.Duration(d), nil
+	}
+	// Go's parser reads decimal fractions exactly (integer arithmetic),
+	// for the units a threshold uses.
+	d, err := time.ParseDuration(v)
+	if err != nil || strings.ContainsAny(v, "-+") || !strings.ContainsAny(v, ".") {
+		return 0, fmt.Errorf("not a duration such as 500ms, 0.4s or 2s")
+	}
+	return d, nil
 }
 
 var (
@@ -269,10 +328,11 @@ func Parse(r io.Reader) (*File, error) {
 		case !nameRE.MatchString(s.Name):
 			add("name", "%q: use lower-case letters, digits, - and _ (it becomes part of rule names)", s.Name)
 		default:
-			if prev, dup := seen[s.Name]; dup {
-				add("name", "also used by the SLO on line %d", prev)
+			key := s.Namespace + "/" + s.Service + "/" + s.Name
+			if prev, dup := seen[key]; dup {
+				add("name", "also used by the SLO of the same service on line %d", prev)
 			}
-			seen[s.Name] = line
+			seen[key] = line
 		}
 		if s.Service == "" {
 			add("service", "required (the service label of "+semconv.PromRequestsTotal+")")
@@ -307,7 +367,7 @@ func Parse(r io.Reader) (*File, error) {
 		case ind.Availability != nil:
 			out.Indicator.Availability = &Availability{}
 		case ind.Latency != nil:
-			d, err := model.ParseDuration(ind.Latency.Threshold)
+			d, err := ParseThreshold(ind.Latency.Threshold)
 			switch {
 			case ind.Latency.Threshold == "":
 				add("indicator.latency.threshold", "required (e.g. 500ms)")
@@ -366,9 +426,49 @@ func Parse(r io.Reader) (*File, error) {
 			}
 		}
 		out.Alerting = Alerting{
+			Name:   s.Alerting.Name,
 			Page:   AlertTier{Disabled: s.Alerting.Page.Disabled, Labels: s.Alerting.Page.Labels, Annotations: s.Alerting.Page.Annotations},
 			Ticket: AlertTier{Disabled: s.Alerting.Ticket.Disabled, Labels: s.Alerting.Ticket.Labels, Annotations: s.Alerting.Ticket.Annotations},
 		}
+		if n := s.Alerting.Name; n != "" && !alertNameRE.MatchString(n) {
+			add("alerting.name", "%q is not a Prometheus alert name", n)
+		}
+		for field, t := range map[string]struct {
+			spec tierSpec
+			dst  **time.Duration
+		}{"alerting.page.for": {s.Alerting.Page, &out.Alerting.Page.For}, "alerting.ticket.for": {s.Alerting.Ticket, &out.Alerting.Ticket.For}} {
+			if t.spec.For == "" {
+				continue
+			}
+			d, err := model.ParseDuration(t.spec.For)
+			if err != nil || time.Duration(d) > 24*time.Hour {
+				add(field, "%q: a Prometheus duration up to 1d (0s: fire at once)", t.spec.For)
+				continue
+			}
+			dd := time.Duration(d)
+			*t.dst = &dd
+		}
+		for k := range s.Labels {
+			switch {
+			case !labelRE.MatchString(k):
+				add("labels", "%q is not a Prometheus label name", k)
+			case slices.Contains(reservedLabels, k) || slices.Contains(s.By, k):
+				add("labels", "%q is set by the rules themselves", k)
+			}
+		}
+		out.Labels = s.Labels
+		out.Description = s.Description
+		for k := range s.Matchers {
+			switch {
+			case out.Source != SourceAccessLogs:
+				add("matchers", "only for source access_logs (the contract's labels)")
+			case !slices.Contains(splittable, k):
+				add("matchers", "%q is not a label an SLO can be narrowed by (one of %s)", k, strings.Join(splittable, ", "))
+			case slices.Contains(s.By, k):
+				add("matchers", "%q is also in by", k)
+			}
+		}
+		out.Matchers = s.Matchers
 		f.SLOs = append(f.SLOs, out)
 	}
 	if len(errs) > 0 {

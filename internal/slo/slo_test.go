@@ -54,7 +54,7 @@ func TestParseErrors(t *testing.T) {
 		`line 9: slo "no-indicator": source: "consul" is not one of`,
 		`line 14: slo "both": indicator: give availability or latency, not both`,
 		`line 14: slo "both": alerting.page.labels: "bad-label" is not a Prometheus label name`,
-		`line 24: slo "both": name: also used by the SLO on line 14`,
+		`line 24: slo "both": name: also used by the SLO of the same service on line 14`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("errors do not contain\n  %s\ngot:\n%s", want, got)
@@ -127,5 +127,30 @@ func TestProxyBuckets(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: %v, want %q", doc, err, want)
 		}
+	}
+}
+
+// Thresholds with fractions are exact, and written back as read.
+func TestThresholds(t *testing.T) {
+	for in, want := range map[string]time.Duration{"0.4s": 400 * time.Millisecond, "2.5s": 2500 * time.Millisecond,
+		"1.5m": 90 * time.Second, "0.25s": 250 * time.Millisecond, "500ms": 500 * time.Millisecond, "2s": 2 * time.Second,
+		"0.5ms": 500 * time.Microsecond, "1m": time.Minute} {
+		got, err := ParseThreshold(in)
+		if err != nil || got != want {
+			t.Errorf("ParseThreshold(%q) = %v, %v; want %v", in, got, err, want)
+			continue
+		}
+		if back, err := ParseThreshold(FormatThreshold(got)); err != nil || back != got {
+			t.Errorf("%v written %q reads back as %v, %v", got, FormatThreshold(got), back, err)
+		}
+	}
+	for _, bad := range []string{"-0.5s", "0.4", "1.5x", "", "+2.5s"} {
+		if d, err := ParseThreshold(bad); err == nil {
+			t.Errorf("ParseThreshold(%q) = %v, want an error", bad, d)
+		}
+	}
+	f, err := Parse(strings.NewReader("slos:\n  - {name: a, service: s, namespace: n, objective: 99, indicator: {latency: {threshold: 0.4s}}}\n"))
+	if err != nil || f.SLOs[0].Indicator.Latency.Threshold != 400*time.Millisecond {
+		t.Errorf("threshold 0.4s in a file: %v", err)
 	}
 }

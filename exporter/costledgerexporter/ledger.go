@@ -19,13 +19,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter/internal/metadata"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
@@ -107,8 +111,13 @@ func (l *ledger) pushLogs(ctx context.Context, ld plog.Logs) error {
 					continue
 				}
 				if r.requestID = a.str(semconv.AttrEnvoyRequestID); r.requestID != "" {
-					r.key = idempotencyKey("log", ts, r.requestID, reporter, r.namespace, r.workload,
-						a.str(semconv.AttrNetworkPeerAddress), a.str("network.peer.port"), a.str(semconv.AttrClientAddress), a.str("client.port"))
+					// The line itself (its body, the model and the token
+					// counts) too: a client that reuses one request id for
+					// calls in the same millisecond on one connection has
+					// each billed, while a replayed line is the same row.
+					r.key = idempotencyKey("log2", ts, r.requestID, reporter, r.namespace, r.workload,
+						a.str(semconv.AttrNetworkPeerAddress), a.str("network.peer.port"), a.str(semconv.AttrClientAddress), a.str("client.port"),
+						lr.Body().AsString(), r.model, tokenString(r.tokens))
 				} else {
 					r.key = contentKey("log-content", ts, lr.Attributes())
 				}
@@ -146,7 +155,14 @@ func (l *ledger) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				}
 				trace, id := span.TraceID(), span.SpanID()
 				r.requestID = trace.String()
-				r.key = idempotencyKey("span", span.StartTimestamp(), trace.String(), id.String())
+				if trace.IsEmpty() || id.IsEmpty() {
+					r.key = contentKey("span-content", span.StartTimestamp(), span.Attributes())
+				} else {
+					// The serving workload too (as the governance processor
+					// verified it): a span another workload sends first with
+					// the same ids is another row, not a replay.
+					r.key = idempotencyKey("span2", span.StartTimestamp(), trace.String(), id.String(), reporter, r.namespace, r.workload, r.service)
+				}
 				rows = append(rows, r)
 			}
 		}
@@ -162,11 +178,70 @@ func (l *ledger) write(ctx context.Context, rows []row) error {
 		return errors.New("cost_ledger: not started")
 	}
 	l.telemetry.LedgerRows.Add(ctx, int64(len(rows)))
+	cleaned := 0
+	for i := range rows {
+		cleaned += rows[i].clean()
+	}
+	if cleaned > 0 {
+		l.telemetry.LedgerCleanedValues.Add(ctx, int64(cleaned))
+	}
 	n, err := l.store.insert(ctx, rows)
+	if err != nil && dataError(err) && len(rows) > 1 {
+		// A row the database refuses as data (not an outage) would fail
+		// its batch on every retry, and the queue would hold back every
+		// other team's rows behind it: write the rows one by one and
+		// drop, counted and logged, those refused.
+		return l.writeEach(ctx, rows)
+	}
 	if err != nil {
+		if dataError(err) {
+			l.refused(ctx, rows[0], err)
+			return nil
+		}
 		// Retried by exporterhelper (retry_on_failure), from the queue.
 		return fmt.Errorf("cost_ledger: %d rows: %w", len(rows), err)
 	}
 	l.telemetry.LedgerInserted.Add(ctx, n)
 	return nil
+}
+
+func (l *ledger) writeEach(ctx context.Context, rows []row) error {
+	for i := range rows {
+		n, err := l.store.insert(ctx, rows[i:i+1])
+		switch {
+		case err == nil:
+			l.telemetry.LedgerInserted.Add(ctx, n)
+		case dataError(err):
+			l.refused(ctx, rows[i], err)
+		default:
+			// An outage meanwhile: the batch is retried whole; the rows
+			// already written are conflicts then.
+			return fmt.Errorf("cost_ledger: %d rows: %w", len(rows), err)
+		}
+	}
+	return nil
+}
+
+func (l *ledger) refused(ctx context.Context, r row, err error) {
+	l.telemetry.LedgerRefused.Add(ctx, 1)
+	l.logger.Error("cost_ledger: the database refused a row; it is dropped",
+		zap.String("idempotency_key", r.key), zap.String("model", r.model), zap.Time("ts", r.ts), zap.Error(err))
+}
+
+// dataError is a database's refusal of a value (PostgreSQL's SQLSTATE
+// class 22, data exception; SQLite's constraint and mismatch errors):
+// retrying the same row cannot succeed.
+func dataError(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "22")
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG:
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter/internal/metadata"
 	ledgerdb "github.com/genops-mesh/otelcol-genops/internal/ledger"
@@ -384,3 +385,136 @@ func TestDocsQueries(t *testing.T) {
 }
 
 func nopSettings() exporter.Settings { return exportertest.NewNopSettings(metadata.Type) }
+
+// Hostile text from a request (a NUL byte, invalid UTF-8, a megabyte
+// model name) is cleaned before it reaches the database, counted, and
+// never holds back the other rows of its batch: PostgreSQL refuses a NUL
+// in text, and a batch refused on every retry would stop all billing.
+func TestLedgerHostileText(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, pg *pgtest.Server) {
+		tel := componenttest.NewTelemetry()
+		t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+		set := exportertest.NewNopSettings(metadata.Type)
+		set.TelemetrySettings = tel.NewTelemetrySettings()
+		cfg := createDefaultConfig().(*Config)
+		cfg.DSN = dsn
+		l, err := newLedger(cfg, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.start(context.Background(), componenttest.NewNopHost()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.shutdown(context.Background()) })
+		calls := []call{
+			{requestID: "good-1", at: t0, direction: "inbound", team: "ml", customer: "c", in: 10, nanos: 1},
+			{requestID: "nul", at: t0, direction: "inbound", team: "ml", customer: "c", in: 10, nanos: 2},
+			{requestID: "good-2", at: t0, direction: "inbound", team: "ml", customer: "c", in: 10, nanos: 4},
+		}
+		ld := accessLogs(calls...)
+		recs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		recs.At(1).Attributes().PutStr("gen_ai.response.model", "gpt-4o\x00-mini\xff"+strings.Repeat("x", 1<<20))
+		ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.cluster.name", "east\x00")
+		if err := l.pushLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_ledger"); n != 7 {
+			t.Errorf("%d nanos: every row of the batch is written", n)
+		}
+		var model, cluster string
+		if err := db.QueryRow("SELECT model, cluster FROM genops_cost_ledger WHERE cost_nanos = 2").Scan(&model, &cluster); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(model, "gpt-4o-mini") || len(model) > maxText || cluster != "east" {
+			t.Errorf("stored model %q (%d bytes), cluster %q", model[:min(20, len(model))], len(model), cluster)
+		}
+		if got := sumOf(t, tel, "genops.ledger.cleaned_values"); got != 4 {
+			t.Errorf("cleaned values counted %d, want 4 (one model, three clusters)", got)
+		}
+		if pg == nil {
+			return
+		}
+		// Should a value the database refuses still get through, its row
+		// alone is dropped (counted, logged), not the batch.
+		rows := []row{{ts: t0, key: "k1", reporter: "destination", model: "m"}, {ts: t0, key: "k2", reporter: "destination", model: "bad\x00"},
+			{ts: t0, key: "k3", reporter: "destination", model: "m"}}
+		if _, err := l.store.insert(context.Background(), rows); !dataError(err) {
+			t.Fatalf("a NUL in text: %v, want a data error", err)
+		}
+		if err := l.writeEach(context.Background(), rows); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger WHERE idempotency_key IN ('k1', 'k3')"); n != 2 {
+			t.Errorf("%d of the 2 good rows written", n)
+		}
+		if got := sumOf(t, tel, "genops.ledger.refused"); got != 1 {
+			t.Errorf("refused rows counted %d, want 1", got)
+		}
+	})
+}
+
+func sumOf(t *testing.T, tel *componenttest.Telemetry, name string) int64 {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	if s, ok := m.Data.(metricdata.Sum[int64]); ok {
+		for _, dp := range s.DataPoints {
+			n += dp.Value
+		}
+	}
+	return n
+}
+
+// What makes two records one call (a replay) or two: a request id reused
+// in the same millisecond on one connection for other calls is two rows;
+// a span another workload sends first with a victim's ids does not drop
+// the victim's call; spans without ids are told apart by their content.
+func TestLedgerKeys(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		reused := accessLogs(
+			call{requestID: "same", at: t0, direction: "inbound", team: "ml", in: 1_000_000, out: 10, nanos: 100},
+			call{requestID: "same", at: t0, direction: "inbound", team: "ml", in: 10, out: 10, nanos: 1},
+		)
+		spans := func(service string, ids bool, tokens int64) ptrace.Traces {
+			td := ptrace.NewTraces()
+			rs := td.ResourceSpans().AppendEmpty()
+			rs.Resource().Attributes().PutStr("service.name", service)
+			rs.Resource().Attributes().PutStr("k8s.deployment.name", service)
+			s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+			s.SetKind(ptrace.SpanKindServer)
+			if ids {
+				s.SetTraceID(pcommon.TraceID{7})
+				s.SetSpanID(pcommon.SpanID{8})
+			}
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+			s.Attributes().PutInt("gen_ai.usage.input_tokens", tokens)
+			s.Attributes().PutDouble("genops.cost.total", float64(tokens)/1e9)
+			return td
+		}
+		for range 2 { // everything twice: the replay adds nothing
+			if err := l.pushLogs(context.Background(), reused); err != nil {
+				t.Fatal(err)
+			}
+			for _, td := range []ptrace.Traces{spans("evil", true, 1), spans("victim", true, 1000), spans("a", false, 3), spans("a", false, 5)} {
+				if err := l.pushTraces(context.Background(), td); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger WHERE request_id = 'same'"); n != 2 {
+			t.Errorf("a reused request id: %d rows, want 2", n)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_ledger WHERE service IN ('evil', 'victim')"); n != 1001 {
+			t.Errorf("the pre-empted span: %d nanos, want both calls (1001)", n)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_ledger WHERE service = 'a'"); n != 8 {
+			t.Errorf("spans without ids: %d nanos, want both (8)", n)
+		}
+	})
+}

@@ -4,14 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"math"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/genops-mesh/otelcol-genops/internal/pricing"
+	"github.com/genops-mesh/otelcol-genops/internal/safetext"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -120,6 +123,35 @@ func newRow(a attrs, ts pcommon.Timestamp, reporter string) (row, bool) {
 	return r, true
 }
 
+// maxText bounds a text column: model names and ids come from requests,
+// and a caller must not grow the ledger by a megabyte a row.
+const maxText = 256
+
+// clean makes every text column safe to store: no invalid UTF-8, NUL or
+// other control characters (PostgreSQL refuses a NUL in text, and one
+// refused row would hold back its whole batch), at most maxText bytes.
+// It returns how many values it changed.
+func (r *row) clean() int {
+	n := 0
+	for _, p := range []*string{&r.requestID, &r.team, &r.project, &r.customerID, &r.costCenter, &r.tier,
+		&r.environment, &r.feature, &r.namespace, &r.workload, &r.service, &r.cluster, &r.provider, &r.model,
+		&r.currency, &r.priceRow} {
+		v, changed := safetext.Strip(*p)
+		if len(v) > maxText {
+			cut := maxText
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			v, changed = v[:cut], true
+		}
+		if changed {
+			*p = v
+			n++
+		}
+	}
+	return n
+}
+
 // idempotencyKey is what makes a replayed record the same row: for an
 // access log line the request id, the reporting side and workload, the
 // line's start time and the caller's address; for a span its trace and
@@ -132,6 +164,11 @@ func idempotencyKey(kind string, ts pcommon.Timestamp, parts ...string) string {
 		h.add(p)
 	}
 	return h.sum()
+}
+
+// tokenString writes token counts for a key.
+func tokenString(t [5]int64) string {
+	return fmt.Sprint(t[0], t[1], t[2], t[3], t[4])
 }
 
 // contentKey is the key of a record without a request id: its time and

@@ -121,9 +121,39 @@ func TestPricingServiceTier(t *testing.T) {
 	cfg := openConfig()
 	cfg.AIWorkloads = nil
 	g, tt := pricingGovernance(t, cfg)
-	got := attrsOf(t, g, aiCall(time.Time{}, call(map[string]any{"http.response.header.x-genops-service-tier": "flex"})))
-	if got["genops.cost.total"] != 2.0 || rejected(t, tt, "service_tier", "untrusted") != 1 {
-		t.Errorf("a tier header from a workload that may not state it: %v, counted %d", got["genops.cost.total"], rejected(t, tt, "service_tier", "untrusted"))
+	for i, claim := range []map[string]any{{"http.response.header.x-genops-service-tier": "flex"}, {"openai.response.service_tier": "flex"}} {
+		got := attrsOf(t, g, aiCall(time.Time{}, call(claim)))
+		if got["genops.cost.total"] != 2.0 || rejected(t, tt, "service_tier", "untrusted") != int64(i+1) {
+			t.Errorf("%v from a workload that may not state its cost: %v, counted %d", claim, got["genops.cost.total"], rejected(t, tt, "service_tier", "untrusted"))
+		}
+	}
+}
+
+// The priced row's provider decides how tokens are counted: a call that
+// says its Claude model is OpenAI's (input including the cache) is not
+// billed the cheaper way.
+func TestPricingProviderClaim(t *testing.T) {
+	cfg := openConfig()
+	cfg.AIWorkloads = nil
+	g, _ := pricingGovernance(t, cfg)
+	usage := map[string]any{"gen_ai.request.model": "claude-3-7-sonnet", "gen_ai.usage.input_tokens": 1_000_000,
+		"gen_ai.usage.cache_read.input_tokens": 1_000_000}
+	honest := attrsOf(t, g, aiCall(time.Time{}, usage))
+	usage["gen_ai.provider.name"] = "openai"
+	claimed := attrsOf(t, g, aiCall(time.Time{}, usage))
+	if honest["genops.cost.total"] != 3.3 || claimed["genops.cost.total"] != 3.3 {
+		t.Errorf("honest %v, claiming openai %v; want 3.3 both", honest["genops.cost.total"], claimed["genops.cost.total"])
+	}
+}
+
+// A stated cost in another currency than the table's is refused (never 1
+// yen stored as 1 dollar) and the call is priced from the table.
+func TestPricingStatedCurrency(t *testing.T) {
+	g, tt := pricingGovernance(t, openConfig())
+	got := attrsOf(t, g, aiCall(dayAt("2026-11-20"), map[string]any{"gen_ai.request.model": "gpt-4o-mini",
+		"gen_ai.usage.input_tokens": 1_000_000, "genops.cost.total": 1.0, "genops.cost.currency": "JPY"}))
+	if got["genops.cost.total"] != 0.12 || got["genops.cost.currency"] != "USD" || rejected(t, tt, "cost", "inconsistent") != 1 {
+		t.Errorf("%v %v, counted %d", got["genops.cost.total"], got["genops.cost.currency"], rejected(t, tt, "cost", "inconsistent"))
 	}
 }
 

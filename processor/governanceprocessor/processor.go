@@ -649,7 +649,11 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 	// a claim, checked here and written again below.
 	stated, hasStated := int64(0), false
 	if v, ok := r.get(slotCostTotal); ok {
-		if f, reason, valid := costAmount(v, lim.MaxCostPerRequest); g.statedCost(ctx, f, reason, valid, statesCost) {
+		if cur, ok := r.str(slotCostCurrency); statesCost && ok && cur != "" && !strings.EqualFold(cur, g.currency()) {
+			// A cost in another currency is not a cost in the table's:
+			// never store 1 yen as 1 dollar.
+			g.reject(ctx, claimCost, rejectInconsistent)
+		} else if f, reason, valid := costAmount(v, lim.MaxCostPerRequest); g.statedCost(ctx, f, reason, valid, statesCost) {
 			stated, hasStated = nanosOf(f), true
 		}
 		r.remove(slotCostTotal)
@@ -733,7 +737,14 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 					r.setStr(slotProvider, provider)
 				}
 			}
-			table, priced = g.tableCost(ctx, row, provider, usage)
+			// How tokens are counted is the priced row's provider's
+			// (a Claude row counts Anthropic's way whatever the call
+			// says its provider is); the call's only without one.
+			billing := row.Provider
+			if billing == "" {
+				billing = strings.ToLower(provider)
+			}
+			table, priced = g.tableCost(ctx, row, billing, usage)
 		}
 	}
 	switch {
@@ -754,24 +765,30 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 }
 
 // serviceTier is the tier a call states it was served in, lower case:
-// the workload's own openai.response.service_tier (else the request's),
-// else an AI workload's x-genops-service-tier response header (from
-// another workload it is counted, claim service_tier). A tier the price
-// row does not name prices the call at the row's own prices.
+// openai.response.service_tier (else the request's), else the
+// x-genops-service-tier response header. A tier lowers the price, so only
+// a workload in ai_workloads may state it, as its cost and token headers;
+// from another workload it is counted (claim service_tier) and the call
+// is priced at the row's own prices, as is a tier the row does not name.
 func (g *governance) serviceTier(ctx context.Context, r *record, header func(slot) (string, bool), statesCost bool) string {
+	tier := ""
 	for _, s := range []slot{slotResponseServiceTier, slotRequestServiceTier} {
 		if v, ok := r.str(s); ok && v != "" {
-			v, _ = Sanitize(v, 32)
-			return strings.ToLower(v)
+			tier, _ = Sanitize(v, 32)
+			break
 		}
 	}
-	if v, ok := header(slotHeaderServiceTier); ok {
-		if statesCost {
-			return strings.ToLower(v)
-		}
+	if tier == "" {
+		tier, _ = header(slotHeaderServiceTier)
+	}
+	if tier == "" {
+		return ""
+	}
+	if !statesCost {
 		g.reject(ctx, claimServiceTier, rejectUntrusted)
+		return ""
 	}
-	return ""
+	return strings.ToLower(tier)
 }
 
 // tableCost is the exact cost of usage under row, or false (counted) when

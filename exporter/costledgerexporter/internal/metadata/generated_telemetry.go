@@ -23,11 +23,13 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter          metric.Meter
-	mu             sync.Mutex
-	registrations  []metric.Registration
-	LedgerInserted metric.Int64Counter
-	LedgerRows     metric.Int64Counter
+	meter               metric.Meter
+	mu                  sync.Mutex
+	registrations       []metric.Registration
+	LedgerCleanedValues metric.Int64Counter
+	LedgerInserted      metric.Int64Counter
+	LedgerRefused       metric.Int64Counter
+	LedgerRows          metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -59,9 +61,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.LedgerCleanedValues, err = builder.meter.Int64Counter(
+		"genops.ledger.cleaned_values",
+		metric.WithDescription("Text values of ledger rows cleaned before writing (invalid UTF-8, NUL and other control characters removed, or cut to 256 bytes), which the database would refuse or a caller could grow the ledger with. [Development]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.LedgerInserted, err = builder.meter.Int64Counter(
 		"genops.ledger.inserted",
 		metric.WithDescription("Ledger rows the database newly stored (offered rows less those whose idempotency key it already had). [Development]"),
+		metric.WithUnit("{row}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LedgerRefused, err = builder.meter.Int64Counter(
+		"genops.ledger.refused",
+		metric.WithDescription("Ledger rows the database refused one by one (a data error) after their batch failed, logged with their idempotency key and dropped so that they do not hold back every other row. [Development]"),
 		metric.WithUnit("{row}"),
 	)
 	errs = errors.Join(errs, err)

@@ -19,9 +19,17 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.LedgerCleanedValues.Add(context.Background(), 1)
 	tb.LedgerInserted.Add(context.Background(), 1)
+	tb.LedgerRefused.Add(context.Background(), 1)
 	tb.LedgerRows.Add(context.Background(), 1)
+	AssertEqualLedgerCleanedValues(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualLedgerInserted(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLedgerRefused(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLedgerRows(t, testTel,

@@ -518,3 +518,45 @@ func TestLedgerKeys(t *testing.T) {
 		}
 	})
 }
+
+// A call is billed at the time the governance processor priced it
+// (genops.cost.time), not at the time the record states: a sender that
+// claims last month does not move its call out of this month's bill. The
+// stated time stays in call_ts, where the key needs it.
+func TestLedgerBillingTime(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		claimed := t0.AddDate(0, -1, 0)
+		ld := accessLogs(call{requestID: "backdated", at: claimed, direction: "inbound", team: "ml", in: 10, nanos: 5})
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutInt("genops.cost.time", t0.UnixNano())
+		for range 2 {
+			if err := l.pushLogs(context.Background(), ld); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 1 {
+			t.Fatalf("%d rows", n)
+		}
+		var ts, callTS any
+		if err := db.QueryRow("SELECT ts, call_ts FROM genops_cost_ledger").Scan(&ts, &callTS); err != nil {
+			t.Fatal(err)
+		}
+		asTime := func(v any) time.Time {
+			switch x := v.(type) {
+			case time.Time:
+				return x.UTC()
+			case string:
+				tt, _ := time.Parse(ledgerdb.TSLayout, x)
+				return tt
+			}
+			return time.Time{}
+		}
+		if !asTime(ts).Equal(t0) || !asTime(callTS).Equal(claimed) {
+			t.Errorf("ts %v (want the priced time %v), call_ts %v (want the stated %v)", ts, t0, callTS, claimed)
+		}
+		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_daily WHERE day = '2026-11-03'"); n != 5 {
+			t.Errorf("the daily rollup bills it on %d nanos of the priced day", n)
+		}
+	})
+}

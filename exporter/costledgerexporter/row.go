@@ -20,9 +20,10 @@ import (
 
 // row is one priced call: a row of genops_cost_ledger.
 type row struct {
-	ts            time.Time
-	key           string // idempotency key
-	requestID     string // envoy.request_id or trace id, for reconciliation
+	ts            time.Time // billed at: genops.cost.time, else callTS
+	callTS        time.Time // the time the record states (its key hashes it)
+	key           string    // idempotency key
+	requestID     string    // envoy.request_id or trace id, for reconciliation
 	reporter      string
 	team, project string
 	customerID    string
@@ -87,7 +88,10 @@ var workloadKeys = []string{
 // newRow reads a governed record into a row; ok is false for a record
 // that carries neither tokens nor a cost (not an AI call).
 func newRow(a attrs, ts pcommon.Timestamp, reporter string) (row, bool) {
-	r := row{ts: ts.AsTime().UTC(), reporter: reporter}
+	r := row{ts: ts.AsTime().UTC(), callTS: ts.AsTime().UTC(), reporter: reporter}
+	if v, ok := a.rec.Get(semconv.AttrCostTime); ok && v.Type() == pcommon.ValueTypeInt && v.Int() > 0 {
+		r.ts = time.Unix(0, v.Int()).UTC()
+	}
 	any := false
 	for i, k := range tokenKeys {
 		r.tokens[i] = a.int(k)

@@ -34,20 +34,20 @@ func (s *store) conflictTarget() string {
 	if s.version < 2 {
 		return "(idempotency_key)"
 	}
-	return "(ts, idempotency_key)"
+	return "(call_ts, idempotency_key)"
 }
 
 // schemaVersion is the ledger schema this build writes; migrations[v-1]
 // brings a database from v-1 to v.
 const schemaVersion = 2
 
-// ledgerColumns in insert order.
+// ledgerColumns in insert order; call_ts, last, is schema version 2's.
 var ledgerColumns = []string{
 	"ts", "idempotency_key", "request_id", "reporter",
 	"team", "project", "customer_id", "cost_center", "customer_tier", "environment", "feature",
 	"namespace", "workload", "service", "cluster", "provider", "model",
 	"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
-	"cost_nanos", "currency", "price_row",
+	"cost_nanos", "currency", "price_row", "call_ts",
 }
 
 // migrations by engine: each entry one schema version.
@@ -95,24 +95,36 @@ GROUP BY %s, team, project, customer_id, cost_center, provider, model, currency`
 )` + options
 	}
 	rollups := rollup("genops_cost_hourly", "hour", hour) + ";\n" + rollup("genops_cost_daily", "day", day) + ";"
-	// v2: the primary key is (ts, idempotency_key), so that inserts of
-	// calls, which arrive in about time order, land at the right edge of
-	// the key's B-tree instead of at a random page of it (the key is a
-	// hash): an insert then touches the same few pages however large
-	// the ledger is (BENCHMARKS.md, session 8). The key alone stays
-	// unique: the time is part of what it hashes. The ts index is the
-	// key's prefix now. SQLite cannot change a primary key, so its table
-	// is rebuilt, WITHOUT ROWID: the table is the key's B-tree.
-	v2 := `ALTER TABLE genops_cost_ledger DROP CONSTRAINT genops_cost_ledger_pkey;
-ALTER TABLE genops_cost_ledger ADD PRIMARY KEY (ts, idempotency_key);
-DROP INDEX genops_cost_ledger_ts;`
+	// v2 (session 8):
+	//   - call_ts: the time the record states, which its idempotency key
+	//     hashes; ts is now the time the call is billed at (the
+	//     governance processor's genops.cost.time: the record's, unless
+	//     a network sender claimed one more than an hour old or in the
+	//     future), so a sender cannot move its calls into another month.
+	//     The rows of v1 were billed at the time they state: call_ts = ts.
+	//   - the primary key is (call_ts, idempotency_key), so that inserts
+	//     of calls, which arrive in about time order, land at the right
+	//     edge of the key's B-tree instead of at a random page of it (the
+	//     key is a hash): an insert touches the same few pages however
+	//     large the ledger is (BENCHMARKS.md, session 8). The key alone
+	//     stays unique: call_ts is part of what it hashes.
+	// SQLite cannot change a primary key: its table is rebuilt, WITHOUT
+	// ROWID (the table is the key's B-tree).
+	v2 := `ALTER TABLE genops_cost_ledger ADD COLUMN call_ts ` + tsType + `;
+UPDATE genops_cost_ledger SET call_ts = ts;
+ALTER TABLE genops_cost_ledger ALTER COLUMN call_ts SET NOT NULL;
+ALTER TABLE genops_cost_ledger DROP CONSTRAINT genops_cost_ledger_pkey;
+ALTER TABLE genops_cost_ledger ADD PRIMARY KEY (call_ts, idempotency_key);`
 	if kind == "sqlite" {
+		v1cols := strings.Join(ledgerColumns[:len(ledgerColumns)-1], ", ") + ", inserted_at"
 		v2 = `DROP VIEW genops_cost_hourly;
 DROP VIEW genops_cost_daily;
-` + table("genops_cost_ledger_v2", "idempotency_key TEXT NOT NULL", ",\n\tPRIMARY KEY (ts, idempotency_key)", " WITHOUT ROWID") + `;
-INSERT INTO genops_cost_ledger_v2 SELECT * FROM genops_cost_ledger;
+` + table("genops_cost_ledger_v2", "idempotency_key TEXT NOT NULL",
+			",\n\tcall_ts "+tsType+" NOT NULL,\n\tPRIMARY KEY (call_ts, idempotency_key)", " WITHOUT ROWID") + `;
+INSERT INTO genops_cost_ledger_v2 (` + v1cols + `, call_ts) SELECT ` + v1cols + `, ts FROM genops_cost_ledger;
 DROP TABLE genops_cost_ledger;
 ALTER TABLE genops_cost_ledger_v2 RENAME TO genops_cost_ledger;
+CREATE INDEX genops_cost_ledger_ts ON genops_cost_ledger (ts);
 ` + rollups
 	}
 	return []string{
@@ -208,7 +220,7 @@ func (s *store) migrate(ctx context.Context, target int) error {
 const insertChunk = 400
 
 // insert writes rows in one transaction, each chunk one multi-row INSERT
-// … ON CONFLICT (ts, idempotency_key) DO NOTHING, and returns how many were
+// … ON CONFLICT (call_ts, idempotency_key) DO NOTHING, and returns how many were
 // new. All or nothing: a failed batch is retried whole, and the rows it
 // did write are then conflicts.
 func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
@@ -224,12 +236,13 @@ func (s *store) insert(ctx context.Context, rows []row) (int64, error) {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	var inserted int64
-	placeholders := "(" + strings.TrimSuffix(strings.Repeat("?,", len(ledgerColumns)), ",") + ")"
+	columns := s.columns()
+	placeholders := "(" + strings.TrimSuffix(strings.Repeat("?,", len(columns)), ",") + ")"
 	for start := 0; start < len(rows); start += insertChunk {
 		chunk := rows[start:min(start+insertChunk, len(rows))]
 		var q strings.Builder
-		q.WriteString("INSERT INTO genops_cost_ledger (" + strings.Join(ledgerColumns, ", ") + ") VALUES ")
-		args := make([]any, 0, len(chunk)*len(ledgerColumns))
+		q.WriteString("INSERT INTO genops_cost_ledger (" + strings.Join(columns, ", ") + ") VALUES ")
+		args := make([]any, 0, len(chunk)*len(columns))
 		for i := range chunk {
 			if i > 0 {
 				q.WriteByte(',')
@@ -260,11 +273,23 @@ func (s *store) appendArgs(args []any, r *row) []any {
 	if r.priced {
 		cost, currency, priceRow = r.costNanos, r.currency, r.priceRow
 	}
-	return append(args, ts, r.key, r.requestID, r.reporter,
+	args = append(args, ts, r.key, r.requestID, r.reporter,
 		r.team, r.project, r.customerID, r.costCenter, r.tier, r.environment, r.feature,
 		r.namespace, r.workload, r.service, r.cluster, r.provider, r.model,
 		r.tokens[0], r.tokens[1], r.tokens[2], r.tokens[3], r.tokens[4],
 		cost, currency, priceRow)
+	if s.version >= 2 {
+		args = append(args, ledgerdb.TimeArg(s.kind, r.callTS))
+	}
+	return args
+}
+
+// columns are the columns the database's schema version has.
+func (s *store) columns() []string {
+	if s.version < 2 {
+		return ledgerColumns[:len(ledgerColumns)-1]
+	}
+	return ledgerColumns
 }
 
 func (s *store) close() error { return s.db.Close() }
@@ -272,7 +297,7 @@ func (s *store) close() error { return s.db.Close() }
 // copyInsert is insert for PostgreSQL: the batch is COPYed into a
 // temporary table (pgx's binary COPY, several times faster than
 // multi-row INSERTs), then moved into the ledger with one INSERT … SELECT
-// … ON CONFLICT (ts, idempotency_key) DO NOTHING, in one transaction.
+// … ON CONFLICT (call_ts, idempotency_key) DO NOTHING, in one transaction.
 func (s *store) copyInsert(ctx context.Context, rows []row) (int64, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -291,11 +316,11 @@ func (s *store) copyInsert(ctx context.Context, rows []row) (int64, error) {
 			(LIKE genops_cost_ledger INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"genops_ledger_in"}, ledgerColumns,
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"genops_ledger_in"}, s.columns(),
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) { return s.appendArgs(nil, &rows[i]), nil })); err != nil {
 			return err
 		}
-		cols := strings.Join(ledgerColumns, ", ")
+		cols := strings.Join(s.columns(), ", ")
 		tag, err := tx.Exec(ctx, "INSERT INTO genops_cost_ledger ("+cols+") SELECT "+cols+
 			" FROM genops_ledger_in ON CONFLICT "+s.conflictTarget()+" DO NOTHING")
 		if err != nil {

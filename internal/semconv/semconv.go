@@ -31,6 +31,11 @@ const (
 	// (glob@valid_from, "default"), or "stated" for a cost the workload
 	// stated itself.
 	AttrCostPriceRow = "genops.cost.price_row"
+	// AttrCostTime is the time (Unix nanoseconds, an integer) the call
+	// was priced at, which is the time it is billed at: the record's,
+	// unless a sender over the network claimed one more than an hour old
+	// or in the future (then its arrival).
+	AttrCostTime = "genops.cost.time"
 )
 
 // PriceRowStated is AttrCostPriceRow of a cost an AI workload stated.

@@ -175,6 +175,20 @@ func TestPricingEffectiveDate(t *testing.T) {
 	if net["genops.cost.price_row"] != "gpt-4o-mini*@2026-11-15" || rejected(t, tt, "timestamp", "over_limit") != 1 {
 		t.Errorf("a backdated network call: %v, counted %d", net["genops.cost.price_row"], rejected(t, tt, "timestamp", "over_limit"))
 	}
+	// The priced time is the billed time (genops.cost.time): the record's
+	// own, or the arrival of a network call that claimed too old a one;
+	// whatever time a record arrives with is replaced.
+	if before["genops.cost.time"] != dayAt("2026-11-14").UnixNano() {
+		t.Errorf("billed at %v, want the call's time", before["genops.cost.time"])
+	}
+	if at, _ := net["genops.cost.time"].(int64); time.Since(time.Unix(0, at)) > time.Minute {
+		t.Errorf("a backdated network call billed at %v, want its arrival", time.Unix(0, at))
+	}
+	forged := attrsOf(t, g, aiCall(dayAt("2026-11-15"), map[string]any{"gen_ai.request.model": "gpt-4o-mini",
+		"gen_ai.usage.input_tokens": 1_000_000, "genops.cost.time": dayAt("2020-01-01").UnixNano()}))
+	if forged["genops.cost.time"] != dayAt("2026-11-15").UnixNano() {
+		t.Errorf("a forged genops.cost.time was kept: %v", forged["genops.cost.time"])
+	}
 	recent := attrsFrom(t, g, from("10.0.0.99"), aiCall(time.Now().Add(-30*time.Minute), call))
 	if recent["genops.cost.total"] == nil || rejected(t, tt, "timestamp", "over_limit") != 1 {
 		t.Errorf("a recent network call: %v", recent)

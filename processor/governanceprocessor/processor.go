@@ -660,6 +660,7 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 		r.remove(slotCostCurrency)
 	}
 	r.remove(slotCostPriceRow)
+	r.remove(slotCostTime)
 	header := func(s slot) (string, bool) {
 		v, ok := r.str(s)
 		if !ok {
@@ -726,10 +727,19 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 			}
 		}
 	}
+	if !any && !hasStated {
+		return
+	}
+	// The time the call is priced at is the time it is billed at: a
+	// ledger puts it in that hour, day and month (genops.cost.time), so a
+	// sender that claims another time moves neither its price nor its
+	// bill.
+	at := g.callTime(ctx, c)
+	r.setInt(slotCostTime, at.UnixNano())
 	var row *pricing.Row
 	table, priced := int64(0), false
 	if g.prices != nil && any {
-		if row, priced = g.prices.Lookup(model, g.callTime(ctx, c)); priced {
+		if row, priced = g.prices.Lookup(model, at); priced {
 			row = row.ForTier(g.serviceTier(ctx, r, header, statesCost))
 			if provider == "" {
 				provider = row.Provider

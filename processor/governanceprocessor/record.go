@@ -69,6 +69,7 @@ const (
 	slotHeaderTokensCacheWrite
 	slotHeaderTokensReasoning
 	slotCostPriceRow
+	slotCostTime
 	slotResponseServiceTier
 	slotRequestServiceTier
 	slotHeaderServiceTier
@@ -150,6 +151,7 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderTokensCacheWrite: respTokensCacheWrite,
 		slotHeaderTokensReasoning:  respTokensReasoning,
 		slotCostPriceRow:           semconv.AttrCostPriceRow,
+		slotCostTime:               semconv.AttrCostTime,
 		slotResponseServiceTier:    semconv.AttrOpenAIResponseServiceTier,
 		slotRequestServiceTier:     semconv.AttrOpenAIRequestServiceTier,
 		slotHeaderServiceTier:      respServiceTier,

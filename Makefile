@@ -65,6 +65,7 @@ tidy-check:
 	cd test/peers/kube && $(GO) mod tidy -diff
 	cd test/peers/helm && $(GO) mod tidy -diff
 	cd test/peers/jaeger && $(GO) mod tidy -diff
+	cd test/peers/sloth && $(GO) mod tidy -diff
 
 ## bench: benchmarks of this repository; where an issue asks, a stock contrib
 ## component runs on the same input in the same run (sub-benchmarks impl=...)

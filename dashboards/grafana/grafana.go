@@ -137,7 +137,7 @@ func SLOs(f *slo.File) (dashboard.Dashboard, error) {
 		"For each SLO of the SLO file: current SLI, objective, error budget left and its history, burn rates, firing alerts, and latency percentiles with exemplars that open the trace in Jaeger.", "slo").
 		WithVariable(datasourceVar("jaeger", "Jaeger", "jaeger"))
 	for _, s := range f.SLOs {
-		sel := fmt.Sprintf(`slo="%s"`, s.Name)
+		sel := promrules.IDSelector(s) // namespace, service and name: SLO names repeat across services
 		window := promrules.WindowString(s.Window)
 		long := promrules.ErrorRatioRecord(window)
 		src := promrules.SourceOf(s) // the SLO's own events: access logs, Istio's or Linkerd's metrics

@@ -260,8 +260,8 @@ func sloLabels(s slo.SLO) map[string]string {
 	return l
 }
 
-// idSelector selects an SLO's recorded series by its ID.
-func idSelector(s slo.SLO) string {
+// IDSelector selects an SLO's recorded series (and its alerts) by its ID.
+func IDSelector(s slo.SLO) string {
 	return fmt.Sprintf(`namespace=%q,service=%q,slo=%q`, s.Namespace, s.Service, s.Name)
 }
 
@@ -284,7 +284,7 @@ func factorList(ws []BurnWindow, window time.Duration) string {
 func group(s slo.SLO) Group {
 	g := Group{Name: GroupName(s)}
 	labels := sloLabels(s)
-	sel := idSelector(s)
+	sel := IDSelector(s)
 	window := WindowString(s.Window)
 	windows := ratioWindows
 	if !slices.Contains(windows, window) {

@@ -49,7 +49,7 @@ func TestCommittedRulesWithPromtool(t *testing.T) {
 		t.Skip("promtool not found (make test installs it)")
 	}
 	for _, args := range [][]string{
-		{"check", "rules", filepath.Join(generatedDir, rulesFile)},
+		{"check", "rules", "--lint=all", "--lint-fatal", filepath.Join(generatedDir, rulesFile)},
 		{"test", "rules", filepath.Join(generatedDir, rulesTestFile)},
 	} {
 		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {

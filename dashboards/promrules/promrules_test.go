@@ -217,7 +217,7 @@ func TestPromtool(t *testing.T) {
 	}
 	for _, name := range []string{"example", "extra", "proxy"} {
 		for _, args := range [][]string{
-			{"check", "rules", filepath.Join("testdata", name+"-rules.yaml")},
+			{"check", "rules", "--lint=all", "--lint-fatal", filepath.Join("testdata", name+"-rules.yaml")},
 			{"test", "rules", filepath.Join("testdata", name+"-rules.test.yaml")},
 		} {
 			out, err := exec.Command(promtool, args...).CombinedOutput()

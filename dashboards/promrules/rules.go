@@ -325,7 +325,10 @@ func group(s slo.SLO) Group {
 			conds = append(conds, fmt.Sprintf("(%s{%s} > %s and %s{%s} > %s)",
 				ErrorRatioRecord(w.Long), sel, threshold, ErrorRatioRecord(w.Short), sel, threshold))
 		}
-		alertLabels := map[string]string{"severity": tier.severity}
+		// The SLO's ID as static labels too (the series carry them
+		// already): no two groups then hold the same alert, which
+		// promtool's lint reports as duplicate rules.
+		alertLabels := map[string]string{"severity": tier.severity, "slo": s.Name, "service": s.Service, "namespace": s.Namespace}
 		maps.Copy(alertLabels, tier.cfg.Labels)
 		annotations := map[string]string{
 			"summary": fmt.Sprintf("%s: the error budget of %s is burning too fast", s.Name, s.Service),
@@ -350,6 +353,7 @@ func group(s slo.SLO) Group {
 	absentLabels := map[string]string{}
 	maps.Copy(absentLabels, s.Labels)
 	absentLabels["severity"], absentLabels["slo"] = "ticket", s.Name
+	absentLabels["service"], absentLabels["namespace"] = s.Service, s.Namespace
 	if s.Team != "" {
 		absentLabels["team"] = s.Team
 	}

@@ -44,11 +44,8 @@ var (
 		semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject, semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter,
 		semconv.LabelGenOpsTier, semconv.LabelResponseCodeClass, semconv.LabelAvailability, semconv.LabelReporter, semconv.LabelCluster,
 	}
-	durationLabels = []string{
-		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelService, semconv.LabelRoute, semconv.LabelGenOpsTeam,
-		semconv.LabelGenOpsProject, semconv.LabelGenOpsTier, semconv.LabelReporter, semconv.LabelCluster,
-	}
-	costLabels = []string{
+	durationLabels = semconv.RequestDurationLabels
+	costLabels     = []string{
 		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
 		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelProvider, semconv.LabelModel,
 		semconv.LabelCurrency, semconv.LabelCluster,

@@ -266,3 +266,11 @@ const (
 	PromLinkerdResponseTotal   = "response_total"
 	PromLinkerdLatencyMs       = "response_latency_ms"
 )
+
+// RequestDurationLabels are the labels of genops_request_duration_seconds
+// (ARCHITECTURE.md, metric contract), in order: the sli connector writes
+// them, and a latency SLO may split or narrow only by these.
+var RequestDurationLabels = []string{
+	LabelNamespace, LabelApp, LabelService, LabelRoute, LabelGenOpsTeam,
+	LabelGenOpsProject, LabelGenOpsTier, LabelReporter, LabelCluster,
+}

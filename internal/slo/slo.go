@@ -10,11 +10,12 @@ package slo
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -267,6 +268,17 @@ var splittable = []string{
 	semconv.LabelVersion, semconv.LabelCluster, semconv.LabelApp,
 }
 
+// latencyLabels are the splittable labels the latency histogram has.
+func latencyLabels() []string {
+	var out []string
+	for _, l := range splittable {
+		if slices.Contains(semconv.RequestDurationLabels, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // ParseFile reads and validates an SLO file.
 func ParseFile(path string) (*File, error) {
 	b, err := os.ReadFile(path)
@@ -296,14 +308,14 @@ func Parse(r io.Reader) (*File, error) {
 		return nil, Errors{{Msg: "empty file: expected a list under slos:"}}
 	}
 	var spec fileSpec
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&spec); err != nil && !errors.Is(err, io.EOF) {
-		return nil, Errors{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	// Unknown keys are found on the node tree, each with its line, so
+	// that a misspelt key does not hide the file's other problems.
+	errs := unknownKeys(&root, reflect.TypeFor[fileSpec](), "", "")
+	if err := yaml.Unmarshal(b, &spec); err != nil {
+		return nil, append(errs, Error{Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
 	}
 	// Line numbers of each SLO, from the node tree.
 	lines := sloLines(&root)
-	var errs Errors
 	f := &File{}
 	seen := map[string]int{}
 	if len(spec.SLOs) == 0 {
@@ -384,6 +396,18 @@ func Parse(r io.Reader) (*File, error) {
 		for _, l := range s.By {
 			if !slices.Contains(splittable, l) {
 				add("by", "%q is not a label an SLO can be split by (one of %s)", l, strings.Join(splittable, ", "))
+			}
+		}
+		if ind.Latency != nil && (s.Source == "" || s.Source == SourceAccessLogs) {
+			// The latency histogram has fewer labels than the request
+			// counter: a split or a matcher on one it lacks would group
+			// by nothing or match nothing.
+			for field, labels := range map[string][]string{"by": s.By, "matchers": slices.Sorted(maps.Keys(s.Matchers))} {
+				for _, l := range labels {
+					if slices.Contains(splittable, l) && !slices.Contains(semconv.RequestDurationLabels, l) {
+						add(field, "%q is not a label of %s: a latency SLO can use %s", l, semconv.PromRequestDurationSeconds, strings.Join(latencyLabels(), ", "))
+					}
+				}
 			}
 		}
 		switch s.Source {
@@ -476,6 +500,68 @@ func Parse(r io.Reader) (*File, error) {
 		return nil, errs
 	}
 	return f, nil
+}
+
+// unknownKeys reports every mapping key of n that t (a spec struct, by
+// its yaml tags) does not have, with its line, the SLO it is in and its
+// path.
+func unknownKeys(n *yaml.Node, t reflect.Type, sloName, path string) Errors {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.DocumentNode {
+		var errs Errors
+		for _, c := range n.Content {
+			errs = append(errs, unknownKeys(c, t, sloName, path)...)
+		}
+		return errs
+	}
+	var errs Errors
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, item := range n.Content {
+			name, itemPath := sloName, path
+			if t.Elem() == reflect.TypeFor[sloSpec]() {
+				// Fields of an SLO are named from the SLO, as Parse names them.
+				name, itemPath = mappingValue(item, "name"), ""
+			}
+			errs = append(errs, unknownKeys(item, t.Elem(), name, itemPath)...)
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, value := n.Content[i], n.Content[i+1]
+			field, ok := fieldByTag(t, key.Value)
+			full := strings.TrimPrefix(path+"."+key.Value, ".")
+			if !ok {
+				errs = append(errs, Error{Line: key.Line, SLO: sloName, Field: full, Msg: "unknown field (misspelt?)"})
+				continue
+			}
+			errs = append(errs, unknownKeys(value, field.Type, sloName, full)...)
+		}
+	}
+	return errs
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+func mappingValue(n *yaml.Node, key string) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 // sloLines returns the line of each item of the top-level "slos" list.

@@ -66,7 +66,7 @@ func TestParseRejects(t *testing.T) {
 	for _, tc := range []struct{ doc, want string }{
 		{"", "empty file"},
 		{"slos: []", "no SLOs"},
-		{"slos:\n  - name: a\n    objectve: 99\n", "field objectve not found"},
+		{"slos:\n  - name: a\n    objectve: 99\n", `line 3: slo "a": objectve: unknown field`},
 		{"slos: [", "did not find expected"},
 	} {
 		_, err := Parse(strings.NewReader(tc.doc))
@@ -152,5 +152,61 @@ func TestThresholds(t *testing.T) {
 	f, err := Parse(strings.NewReader("slos:\n  - {name: a, service: s, namespace: n, objective: 99, indicator: {latency: {threshold: 0.4s}}}\n"))
 	if err != nil || f.SLOs[0].Indicator.Latency.Threshold != 400*time.Millisecond {
 		t.Errorf("threshold 0.4s in a file: %v", err)
+	}
+}
+
+// A latency SLO may split or narrow only by labels the latency histogram
+// has: genops_customer_id, genops_cost_center and version are the request
+// counter's only, and rules grouping by them would group by nothing.
+func TestLatencyLabels(t *testing.T) {
+	for doc, want := range map[string]string{
+		"by: [genops_customer_id, version, genops_cost_center]": `by: "genops_customer_id" is not a label of genops_request_duration_seconds`,
+		"matchers: {version: v2}":                               `matchers: "version" is not a label of genops_request_duration_seconds`,
+		"by: [genops_customer_tier, route]":                     "",
+	} {
+		_, err := Parse(strings.NewReader("slos:\n  - {name: a, service: s, namespace: n, objective: 99, indicator: {latency: {threshold: 1s}}, " + strings.Replace(doc, ": ", ": ", 1) + "}\n"))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", doc, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want %q", doc, err, want)
+		}
+	}
+	// The same splits are fine for availability: the request counter has them.
+	if _, err := Parse(strings.NewReader("slos:\n  - {name: a, service: s, namespace: n, objective: 99, indicator: {availability: {}}, by: [genops_customer_id, version]}\n")); err != nil {
+		t.Error(err)
+	}
+}
+
+// A misspelt key does not hide the file's other problems: every one is
+// reported at once, each with its line (genopsctl validate prints them).
+func TestUnknownKeysAndOtherErrors(t *testing.T) {
+	doc := `slos:
+  - name: a
+    service: s
+    namespace: n
+    objectve: 99
+    indicator: {latency: {threshold: 1s, treshold: 2s}}
+    alerting: {page: {lables: {x: y}}}
+  - name: b
+    namespace: n
+    objective: 120
+    indicator: {availability: {}}
+`
+	_, err := Parse(strings.NewReader(doc))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`line 5: slo "a": objectve: unknown field`,
+		`line 6: slo "a": indicator.latency.treshold: unknown field`,
+		`line 7: slo "a": alerting.page.lables: unknown field`,
+		`slo "a": objective: required`,
+		`slo "b": service: required`,
+		`slo "b": objective: 120 is not a percentage`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
 	}
 }

@@ -114,6 +114,21 @@ func TestDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := Describe([]dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], chargeback})
+	// The page promises every panel's query: each target is shown.
+	if strings.Contains(got, unshownQuery) {
+		t.Errorf("docs/dashboards.md leaves out queries:\n%s", got)
+	}
+	targets := 0
+	for _, d := range []dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], chargeback} {
+		for _, p := range d.Panels {
+			if p.Panel != nil {
+				targets += len(p.Panel.Targets)
+			}
+		}
+	}
+	if shown := strings.Count(got, "```promql\n") + strings.Count(got, "```sql\n"); shown != targets || targets == 0 {
+		t.Errorf("%d queries shown of %d panel targets", shown, targets)
+	}
 	path := filepath.Join("..", "..", "docs", "dashboards.md")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

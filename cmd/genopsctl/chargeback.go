@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -166,9 +168,15 @@ func writeChargeback(w io.Writer, r chargebackReport, output string) error {
 		return enc.Encode(r)
 	case "csv":
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{r.By, "currency", "calls", "unpriced_calls", "input_tokens", "cache_read_tokens", "output_tokens", "cost_nanos", "cost"})
-		for _, l := range append(r.Lines, r.Totals...) {
-			_ = cw.Write([]string{l.Key, l.Currency, strconv.FormatInt(l.Calls, 10), strconv.FormatInt(l.UnpricedCalls, 10),
+		// The line column tells a total from a team (or customer) that
+		// is named "total".
+		_ = cw.Write([]string{"line", r.By, "currency", "calls", "unpriced_calls", "input_tokens", "cache_read_tokens", "output_tokens", "cost_nanos", "cost"})
+		for i, l := range append(slices.Clone(r.Lines), r.Totals...) {
+			kind, key := "item", l.Key
+			if i >= len(r.Lines) {
+				kind, key = "total", ""
+			}
+			_ = cw.Write([]string{kind, key, l.Currency, strconv.FormatInt(l.Calls, 10), strconv.FormatInt(l.UnpricedCalls, 10),
 				strconv.FormatInt(l.InputTokens, 10), strconv.FormatInt(l.CacheReadTokens, 10), strconv.FormatInt(l.OutputTokens, 10),
 				strconv.FormatInt(l.CostNanos, 10), l.Cost})
 		}
@@ -188,7 +196,11 @@ func writeChargeback(w io.Writer, r chargebackReport, output string) error {
 	for _, l := range r.Lines {
 		line(l)
 	}
+	// A rule, then the totals as [total]: a team named "total" is not
+	// read as one.
+	fmt.Fprintf(tw, "%s\t\t\t\t\t\t\t\t\n", strings.Repeat("-", 8))
 	for _, t := range r.Totals {
+		t.Key = "[total]"
 		line(t)
 	}
 	if err := tw.Flush(); err != nil {

@@ -55,6 +55,7 @@ type usageKey struct{ day, model string }
 func newReconcile() *cobra.Command {
 	var dsn, usage string
 	var tolerance float64
+	var tokensOnly bool
 	cmd := &cobra.Command{
 		Use:   "reconcile",
 		Short: "Compare the cost ledger with a provider's usage export, per day and model",
@@ -75,6 +76,16 @@ percent, or a day and model is on one side only.`,
 			if len(export) == 0 {
 				return fmt.Errorf("%s: no rows", usage)
 			}
+			withCost := false
+			for _, u := range export {
+				withCost = withCost || u.hasCost
+			}
+			if !withCost && !tokensOnly {
+				// Without the provider's cost a price table mistake cannot
+				// show: say so rather than report that nothing differs.
+				return fmt.Errorf("%s: no cost column (one of %s, or %s in cents): a price table mistake cannot show; pass --tokens-only to compare the token counts alone",
+					usage, strings.Join(usageColumns["cost"], ", "), strings.Join(usageColumns["cost_cents"], ", "))
+			}
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
@@ -92,7 +103,8 @@ percent, or a day and model is on one side only.`,
 	}
 	cmd.Flags().StringVar(&dsn, "dsn", "sqlite:genops-ledger.db", "the ledger: postgres://… or sqlite:PATH")
 	cmd.Flags().StringVar(&usage, "usage", "", "the provider's usage export (CSV)")
-	cmd.Flags().Float64Var(&tolerance, "tolerance", 1, "cost drift, in percent, above which a day and model is reported as differing")
+	cmd.Flags().Float64Var(&tolerance, "tolerance", 1, "cost drift (token drift with --tokens-only), in percent, above which a day and model is reported as differing")
+	cmd.Flags().BoolVar(&tokensOnly, "tokens-only", false, "accept an export without a cost column and compare the token counts")
 	_ = cmd.MarkFlagRequired("usage")
 	return cmd
 }
@@ -113,7 +125,7 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 	col := map[string]int{}
 	parts := map[string][]int{}
 	for i, h := range header {
-		name := strings.NewReplacer(" ", "_", ".", "_").Replace(strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))))
+		name := columnName(h)
 		for q, aliases := range usageColumns {
 			for _, a := range aliases {
 				if _, seen := col[q]; name == a && !seen {
@@ -207,6 +219,28 @@ func readUsage(path string) (map[usageKey]*usageRow, error) {
 		}
 	}
 	return out, nil
+}
+
+// columnName is a header as the column lists name it: lower case, every
+// run of other characters than letters and digits one underscore, none at
+// the ends ("Cost (USD)" is cost_usd, "cache_creation.ephemeral_5m_input_tokens"
+// cache_creation_ephemeral_5m_input_tokens).
+func columnName(h string) string {
+	h = strings.ToLower(strings.TrimPrefix(h, "\ufeff"))
+	var b strings.Builder
+	gap := false
+	for _, c := range h {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			if gap && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(c)
+			gap = false
+		} else {
+			gap = true
+		}
+	}
+	return b.String()
 }
 
 // centsToNanos: an amount in cents, read as nano-cents, in nano-units
@@ -318,6 +352,13 @@ func writeReconcile(w io.Writer, export, ours map[usageKey]*usageRow, tolerance 
 				if l.input == e.input && l.cached == e.cached && l.output == e.output {
 					note += ": same tokens, check the price table"
 				}
+				bad++
+			}
+		default:
+			// No cost in the export (--tokens-only): the tokens decide.
+			ledgerTokens, exportTokens := l.input+l.cached+l.output, e.input+e.cached+e.output
+			if drift := float64(ledgerTokens-exportTokens) / float64(max(exportTokens, 1)) * 100; math.Abs(drift) > tolerance {
+				note = fmt.Sprintf("tokens %+.2f%%", drift)
 				bad++
 			}
 		}

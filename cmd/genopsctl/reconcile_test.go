@@ -67,3 +67,26 @@ func TestReadUsageAnthropicReport(t *testing.T) {
 		t.Errorf("%+v", *u)
 	}
 }
+
+// An export without a cost column cannot show a price table mistake:
+// reconcile says so instead of reporting that nothing differs, unless
+// told to compare tokens alone, when token drift is what it flags.
+// "Cost (USD)" is a cost column.
+func TestReconcileWithoutCost(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+	ledgertest.Fill(t, dsn, ledgertest.November)
+	noCost := filepath.Join(t.TempDir(), "usage.csv")
+	if err := os.WriteFile(noCost, []byte("start_time,model,input_tokens,input_cached_tokens,output_tokens,batch\n1793491200,gpt-4o-mini,1,0,1,false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "reconcile", "--dsn", dsn, "--usage", noCost); err == nil || !strings.Contains(err.Error(), "no cost column") {
+		t.Errorf("an export without cost: %v", err)
+	}
+	out, err := run(t, "reconcile", "--dsn", dsn, "--usage", noCost, "--tokens-only")
+	if err == nil || !strings.Contains(out, "tokens ") {
+		t.Errorf("--tokens-only with other token counts than the ledger: %v\n%s", err, out)
+	}
+	if got := columnName("Cost (USD)"); got != "cost_usd" {
+		t.Errorf("columnName: %q", got)
+	}
+}

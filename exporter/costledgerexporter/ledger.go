@@ -102,11 +102,14 @@ func (l *ledger) pushLogs(ctx context.Context, ld plog.Logs) error {
 				if !l.wants(reporter) {
 					continue
 				}
+				// The key and call_ts hold the time the record states, or
+				// none: never its arrival, which a replay does not share
+				// (an ALS entry whose start time is out of range has none).
 				ts := lr.Timestamp()
-				if ts == 0 {
-					ts = lr.ObservedTimestamp()
-				}
 				r, ok := newRow(a, ts, reporter)
+				if ts == 0 && !r.billedSet {
+					r.ts = lr.ObservedTimestamp().AsTime().UTC()
+				}
 				if !ok {
 					continue
 				}
@@ -117,7 +120,7 @@ func (l *ledger) pushLogs(ctx context.Context, ld plog.Logs) error {
 					// each billed, while a replayed line is the same row.
 					r.key = idempotencyKey("log2", ts, r.requestID, reporter, r.namespace, r.workload,
 						a.str(semconv.AttrNetworkPeerAddress), a.str("network.peer.port"), a.str(semconv.AttrClientAddress), a.str("client.port"),
-						lr.Body().AsString(), r.model, tokenString(r.tokens))
+						scalar(lr.Body()), r.model, tokenString(r.tokens))
 				} else {
 					r.key = contentKey("log-content", ts, lr.Attributes())
 				}

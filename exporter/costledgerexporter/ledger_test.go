@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -557,6 +558,50 @@ func TestLedgerBillingTime(t *testing.T) {
 		}
 		if n := count(t, db, "SELECT SUM(cost_nanos) FROM genops_cost_daily WHERE day = '2026-11-03'"); n != 5 {
 			t.Errorf("the daily rollup bills it on %d nanos of the priced day", n)
+		}
+	})
+}
+
+// A record without ids is keyed by its content; an array nested 200,000
+// deep in it (or in a log body) is hashed by type and size, never walked
+// by recursion: the stack is small for this test, and walking it would
+// crash the test as it crashed the collector (second outside attempt).
+func TestContentKeyOfDeepValues(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(1 << 20))
+	m := pcommon.NewMap()
+	s := m.PutEmptySlice("deep")
+	for range 200_000 {
+		s = s.AppendEmpty().SetEmptySlice()
+	}
+	a := contentKey("span-content", 1, m)
+	m.PutStr("other", "x")
+	if b := contentKey("span-content", 1, m); a == b || len(a) != 32 {
+		t.Errorf("keys %q and %q", a, b)
+	}
+	body := pcommon.NewValueEmpty()
+	body.SetEmptySlice().AppendEmpty().SetEmptySlice()
+	if got := scalar(body); got != "\x00slice[1]" {
+		t.Errorf("scalar of a nested body: %q", got)
+	}
+}
+
+// A log record that states no time (an ALS entry whose start time was out
+// of range) is keyed without one, not by its arrival: the same entry sent
+// again is the same row (second outside attempt: each replay was a row).
+func TestLedgerRecordWithoutTime(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		for i := range 3 {
+			ld := accessLogs(call{requestID: "no-time", direction: "inbound", team: "ml", in: 10, nanos: 7})
+			lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			lr.SetTimestamp(0)
+			lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(t0.Add(time.Duration(i) * time.Minute)))
+			if err := l.pushLogs(context.Background(), ld); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, openDB(t, dsn), "SELECT COUNT(*) FROM genops_cost_ledger"); n != 1 {
+			t.Errorf("%d rows for one entry sent three times", n)
 		}
 	})
 }

@@ -22,6 +22,7 @@ import (
 type row struct {
 	ts            time.Time // billed at: genops.cost.time, else callTS
 	callTS        time.Time // the time the record states (its key hashes it)
+	billedSet     bool      // ts is the governance processor's genops.cost.time
 	key           string    // idempotency key
 	requestID     string    // envoy.request_id or trace id, for reconciliation
 	reporter      string
@@ -50,12 +51,26 @@ type attrs struct{ res, rec pcommon.Map }
 
 func (a attrs) str(key string) string {
 	if v, ok := a.rec.Get(key); ok {
-		return v.AsString()
+		return scalar(v)
 	}
 	if v, ok := a.res.Get(key); ok {
-		return v.AsString()
+		return scalar(v)
 	}
 	return ""
+}
+
+// scalar is a value's string form; for an array or a map only its type
+// and size: their string form walks the whole value by recursion, and a
+// value nested a million deep overflowed the stack (the governance
+// processor removes such values; this holds without it).
+func scalar(v pcommon.Value) string {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		return fmt.Sprintf("\x00map[%d]", v.Map().Len())
+	case pcommon.ValueTypeSlice:
+		return fmt.Sprintf("\x00slice[%d]", v.Slice().Len())
+	}
+	return v.AsString()
 }
 
 func (a attrs) int(key string) int64 {
@@ -90,7 +105,7 @@ var workloadKeys = []string{
 func newRow(a attrs, ts pcommon.Timestamp, reporter string) (row, bool) {
 	r := row{ts: ts.AsTime().UTC(), callTS: ts.AsTime().UTC(), reporter: reporter}
 	if v, ok := a.rec.Get(semconv.AttrCostTime); ok && v.Type() == pcommon.ValueTypeInt && v.Int() > 0 {
-		r.ts = time.Unix(0, v.Int()).UTC()
+		r.ts, r.billedSet = time.Unix(0, v.Int()).UTC(), true
 	}
 	any := false
 	for i, k := range tokenKeys {
@@ -187,7 +202,7 @@ func contentKey(kind string, ts pcommon.Timestamp, all pcommon.Map) string {
 	for _, k := range keys {
 		v, _ := all.Get(k)
 		h.add(k)
-		h.add(v.AsString())
+		h.add(scalar(v))
 	}
 	return h.sum()
 }

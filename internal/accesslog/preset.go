@@ -2,11 +2,13 @@ package accesslog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
 	"strings"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
@@ -263,6 +265,9 @@ func jsonPresets() []string {
 // otlp receiver — and adds the parsed attributes to the record, keeping
 // the attributes it already has. fields is scratch space, reusable.
 func StructureRecord(p Parser, lr plog.LogRecord, fields *Fields) error {
+	if t := lr.Body().Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+		return errors.New("the body is not an access log line")
+	}
 	body := lr.Body().AsString()
 	if err := p.Parse(body, fields); err != nil {
 		return err

@@ -319,6 +319,9 @@ func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
 // false when the resource is a log file of a pod the informer knows to
 // run no mesh proxy: its lines are no access log.
 func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
+	if n := pruneDeep(res); n > 0 {
+		g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
+	}
 	if o.verified {
 		g.verifyResource(ctx, res, o.reporter)
 		local = o.reporter
@@ -357,8 +360,14 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		}
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
+				if t := lr.Body().Type(); (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(lr.Body()) {
+					lr.Body().SetStr("")
+					g.reject(ctx, claimAttribute, rejectOverLimit)
+				}
 				g.structure(ctx, lr)
-				r.read(g.keys, lr.Attributes())
+				if n := r.read(g.keys, lr.Attributes()); n > 0 {
+					g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
+				}
 				peer := unknownSide
 				if proxyWrote {
 					peer = g.peerPod(r, b.peers, slotPeerAddress)
@@ -423,7 +432,16 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 		local, nsOfResource, _ := g.resource(ctx, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
-				r.read(g.keys, span.Attributes())
+				deep := r.read(g.keys, span.Attributes())
+				for _, e := range span.Events().All() {
+					deep += pruneDeep(e.Attributes())
+				}
+				for _, l := range span.Links().All() {
+					deep += pruneDeep(l.Attributes())
+				}
+				if deep > 0 {
+					g.telemetry.RejectedClaims.Add(ctx, int64(deep), g.rejected[claimAttribute][rejectOverLimit])
+				}
 				// The peer's address on a span is the sender's word: over
 				// the network it names no workload (docs/trust.md).
 				peer := unknownSide
@@ -548,7 +566,7 @@ func (g *governance) dropIdentityClaims(ctx context.Context, r *record, c *call)
 // and has not been parsed yet (no envoy.direction, no status code): what
 // Envoy's OpenTelemetry access logger sends. A line that does not parse is
 // left as it is, marked with envoy.parse_error.
-func (g *governance) structure(_ context.Context, lr plog.LogRecord) {
+func (g *governance) structure(ctx context.Context, lr plog.LogRecord) {
 	if g.accessLog == nil || lr.Body().Type() != pcommon.ValueTypeStr {
 		return
 	}
@@ -560,7 +578,10 @@ func (g *governance) structure(_ context.Context, lr plog.LogRecord) {
 		return
 	}
 	if err := accesslog.StructureRecord(g.accessLog, lr, &g.fields); err != nil {
+		// Counted: a line that does not parse is a request (and maybe an
+		// AI call) that no metric and no ledger row holds.
 		attrs.PutStr(semconv.AttrEnvoyParseError, err.Error())
+		g.reject(ctx, claimAccessLog, rejectUnparsed)
 	}
 }
 

@@ -387,7 +387,8 @@ func FuzzSanitize(f *testing.F) {
 func TestStructuresOTelAccessLogRecords(t *testing.T) {
 	cfg := openConfig()
 	cfg.AccessLogFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %DURATION% %UPSTREAM_CLUSTER% "%REQ(X-GENOPS-TEAM)%"`
-	g := newTestGovernance(t, cfg, nil)
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, cfg, tt)
 	ld := plog.NewLogs()
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	lrs.AppendEmpty().Body().SetStr(`[2026-11-20T10:00:00.000Z] "POST /v1/chat HTTP/2" 503 UF 12 inbound|8080|| "search"`)
@@ -405,5 +406,10 @@ func TestStructuresOTelAccessLogRecords(t *testing.T) {
 	b := got.At(1).Attributes().AsRaw()
 	if b["envoy.parse_error"] == nil || b["genops.team"] != "unknown" {
 		t.Errorf("unparsed line: %v", b)
+	}
+	// Counted: an unparsed line is a request no metric or ledger row
+	// holds (second outside attempt: it went unbilled without a trace).
+	if n := rejected(t, tt, "access_log", "unparsed"); n != 1 {
+		t.Errorf("unparsed lines counted %d, want 1", n)
 	}
 }

@@ -200,10 +200,16 @@ type pending struct {
 	f   float64
 }
 
-// read fills the slots from attrs in one pass.
-func (r *record) read(keys *slotKeys, attrs pcommon.Map) {
+// read fills the slots from attrs in one pass, and removes the values
+// nested too deep to be handled safely (deepValue), returning how many.
+func (r *record) read(keys *slotKeys, attrs pcommon.Map) int {
 	r.keys, r.attrs, r.has, r.pending = keys, attrs, slotSet{}, slotSet{}
+	deep := 0
 	for k, v := range attrs.All() {
+		if t := v.Type(); (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(v) {
+			deep++
+			continue
+		}
 		lo, hi := keys.table.Fields2(k)
 		r.has[0] |= lo
 		r.has[1] |= hi
@@ -214,6 +220,74 @@ func (r *record) read(keys *slotKeys, attrs pcommon.Map) {
 			r.vals[64+bits.TrailingZeros64(hi)] = v
 		}
 	}
+	if deep > 0 {
+		pruneDeep(attrs)
+		// Slots may point at values the removal moved: read again.
+		r.read(keys, attrs)
+	}
+	return deep
+}
+
+// Bounds of a nested attribute value (an array or map inside a map):
+// encoding/json, protobuf marshalling and AsString walk such values by
+// recursion, and an array nested a million deep (a 9.5 MB OTLP request)
+// overflowed the stack of the whole collector — in a persistent queue,
+// on every restart. No attribute this project or the GenAI conventions
+// define nests; a value past these bounds is removed and counted.
+const (
+	maxValueDepth = 32
+	maxValueNodes = 10_000
+)
+
+// deepValue tells whether v nests deeper than maxValueDepth or holds more
+// than maxValueNodes values, without recursion.
+func deepValue(v pcommon.Value) bool {
+	type item struct {
+		v     pcommon.Value
+		depth int
+	}
+	stack := []item{{v, 1}}
+	nodes := 0
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		nodes++
+		if it.depth > maxValueDepth || nodes > maxValueNodes {
+			return true
+		}
+		switch it.v.Type() {
+		case pcommon.ValueTypeSlice:
+			if nodes+len(stack)+it.v.Slice().Len() > maxValueNodes {
+				return true
+			}
+			for _, c := range it.v.Slice().All() {
+				stack = append(stack, item{c, it.depth + 1})
+			}
+		case pcommon.ValueTypeMap:
+			if nodes+len(stack)+it.v.Map().Len() > maxValueNodes {
+				return true
+			}
+			for _, c := range it.v.Map().All() {
+				stack = append(stack, item{c, it.depth + 1})
+			}
+		}
+	}
+	return false
+}
+
+// pruneDeep removes the values of m that deepValue refuses, and returns
+// how many.
+func pruneDeep(m pcommon.Map) int {
+	n := 0
+	m.RemoveIf(func(_ string, v pcommon.Value) bool {
+		t := v.Type()
+		if (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(v) {
+			n++
+			return true
+		}
+		return false
+	})
+	return n
 }
 
 // get is the value the record arrived with.
@@ -233,6 +307,9 @@ func (r *record) str(s slot) (string, bool) {
 	}
 	if s := v.Str(); s != "" { // Str is "" for other types, and cheaper than Type
 		return s, true
+	}
+	if t := v.Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+		return "", true // never a string this processor reads; AsString would walk it
 	}
 	return v.AsString(), true
 }

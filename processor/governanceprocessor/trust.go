@@ -43,11 +43,13 @@ const (
 	claimTokens      // the token counts together (cached or reasoning past their total)
 	claimTimestamp   // the call's time, which picks the price in force
 	claimServiceTier // the service tier, which picks a tier's prices
+	claimAttribute   // an attribute value nested too deep to handle (removed)
+	claimAccessLog   // an OTLP log's body: an access log line (access_log_format)
 	numClaims
 )
 
 var claimNames = [numClaims]string{"input_tokens", "output_tokens", "cost", "workload", "service", "proxy",
-	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp", "service_tier"}
+	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp", "service_tier", "attribute", "access_log"}
 
 const (
 	rejectUntrusted  = iota // the workload may not state it
@@ -59,10 +61,11 @@ const (
 	rejectUnverified   // nothing verified can back it
 	rejectInconsistent // contradicts the record's other numbers
 	rejectConflict     // a stated cost differs from the price table's; the other one was kept (cost_source)
+	rejectUnparsed     // does not parse (envoy.parse_error on the record says why)
 	numRejectReasons
 )
 
-var rejectReasons = [numRejectReasons]string{"untrusted", "not_a_number", "not_finite", "negative", "over_limit", "forged", "unverified", "inconsistent", "conflict"}
+var rejectReasons = [numRejectReasons]string{"untrusted", "not_a_number", "not_finite", "negative", "over_limit", "forged", "unverified", "inconsistent", "conflict", "unparsed"}
 
 func (g *governance) reject(ctx context.Context, claim, reason int) {
 	g.telemetry.RejectedClaims.Add(ctx, 1, g.rejected[claim][reason])
@@ -144,7 +147,7 @@ func (g *governance) verifyResource(ctx context.Context, res pcommon.Map, report
 			return false
 		// The cluster is removed, not counted: Istio's ALS node metadata
 		// names it, and the collector's own setting replaces it.
-		case k != semconv.AttrK8sCluster && !reporter.owns(k, v.AsString()):
+		case k != semconv.AttrK8sCluster && !reporter.owns(k, scalar(v)):
 			forged = true
 		}
 		return true
@@ -352,4 +355,13 @@ func checkCost(f, max float64) (float64, int, bool) {
 		return 0, rejectOverLimit, false
 	}
 	return f + 0, 0, true // + 0 turns -0 into 0
+}
+
+// scalar is a value's string form when it is not an array or map (whose
+// string form walks the whole value), else "".
+func scalar(v pcommon.Value) string {
+	if t := v.Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+		return ""
+	}
+	return v.AsString()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -360,5 +361,68 @@ func TestNamespaceLabelsBeatPodLabels(t *testing.T) {
 	got := attrsOf(t, g, ld)
 	if got["genops.team"] != "sandbox-team" || got["genops.attribution.source"] != "namespace_label" || got["genops.project"] != "support-bot" {
 		t.Errorf("team %v from %v, project %v", got["genops.team"], got["genops.attribution.source"], got["genops.project"])
+	}
+}
+
+// nested is an array value nested depth levels deep, built without
+// recursion.
+func nested(v pcommon.Value, depth int) {
+	s := v.SetEmptySlice()
+	for range depth - 1 {
+		s = s.AppendEmpty().SetEmptySlice()
+	}
+	s.AppendEmpty().SetStr("bottom")
+}
+
+// An attribute nested a million levels deep (a 9.5 MB OTLP request)
+// overflowed the collector's stack wherever a value was walked by
+// recursion, and in a persistent queue on every restart (second outside
+// attempt on the ledger). Values nested past the bounds are removed and
+// counted, wherever they are (record, resource, span events and links,
+// a log body); the rest of the record is kept. The stack is made small
+// for the test: any recursion over the value would crash it.
+func TestDeepValuesAreRemoved(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(1 << 20))
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, openConfig(), tt)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	nested(rs.Resource().Attributes().PutEmpty("deep.resource"), 200_000)
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetKind(ptrace.SpanKindServer)
+	span.Attributes().PutStr("gen_ai.request.model", "gpt-4o")
+	nested(span.Attributes().PutEmpty("deep"), 200_000)
+	nested(span.Attributes().PutEmpty("gen_ai.response.model"), 200_000)
+	nested(span.Attributes().PutEmpty("shallow"), 3)
+	nested(span.Events().AppendEmpty().Attributes().PutEmpty("deep.event"), 200_000)
+	wide := span.Attributes().PutEmptySlice("wide")
+	for range maxValueNodes + 1 {
+		wide.AppendEmpty().SetInt(1)
+	}
+	out, err := g.processTraces(context.Background(), td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.ResourceSpans().At(0)
+	a := got.ScopeSpans().At(0).Spans().At(0).Attributes()
+	for _, k := range []string{"deep", "gen_ai.response.model", "wide"} {
+		if _, ok := a.Get(k); ok {
+			t.Errorf("%s kept", k)
+		}
+	}
+	if _, ok := got.Resource().Attributes().Get("deep.resource"); ok {
+		t.Error("deep.resource kept")
+	}
+	if got.ScopeSpans().At(0).Spans().At(0).Events().At(0).Attributes().Len() != 0 {
+		t.Error("deep.event kept")
+	}
+	if v, ok := a.Get("gen_ai.request.model"); !ok || v.Str() != "gpt-4o" {
+		t.Error("the record's other attributes were not kept")
+	}
+	if _, ok := a.Get("shallow"); !ok {
+		t.Error("a shallow array was removed")
+	}
+	if n := rejected(t, tt, "attribute", "over_limit"); n != 5 {
+		t.Errorf("counted %d, want 5", n)
 	}
 }

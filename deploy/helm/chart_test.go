@@ -144,6 +144,36 @@ func TestSchemaRejectsBadMode(t *testing.T) {
 	}
 }
 
+// The schema refuses unknown keys at every level (values.yaml says so): a
+// misspelt podMonitr.enabled must not render a chart without a
+// PodMonitor; config, the Kubernetes objects passed through and the
+// label maps are the only open ones.
+func TestSchemaRejectsUnknownKeys(t *testing.T) {
+	for _, set := range []string{"podMonitr.enabled=true", "serviceMonitor.intervall=1m", "ports.metric=9999",
+		"ledger.dsnSecrets.name=x", "checkpoints.chown.enable=false", "gateway.autoscaling.maxReplica=3"} {
+		out := renderErr(t, set)
+		if !strings.Contains(out, "Additional property") && !strings.Contains(out, "additional propert") {
+			t.Errorf("--set %s: not refused as an unknown key:\n%s", set, out)
+		}
+	}
+	render(t, "config.processors.batch.timeout=1s", "podLabels.team=ml", "resources.limits.cpu=1")
+}
+
+// The shipped rules and SLO dashboard are generated from the shipped SLO
+// file: with a sloFile of one's own the chart does not ship them as if
+// they were that file's.
+func TestSLOFileOfYourOwn(t *testing.T) {
+	if out := renderErr(t, "sloFile=slos: []", "prometheusRule.enabled=true"); !strings.Contains(out, "genopsctl generate --slo FILE") {
+		t.Errorf("prometheusRule with a sloFile of one's own:\n%s", out)
+	}
+	own := string(render(t, "sloFile=slos: []", "grafanaDashboards.enabled=true"))
+	shipped := string(render(t, "grafanaDashboards.enabled=true"))
+	if strings.Contains(own, "genops-service-slos.json") || !strings.Contains(shipped, "genops-service-slos.json") ||
+		!strings.Contains(own, "genops-cost-by-team.json") {
+		t.Error("with a sloFile of one's own the SLO dashboard of the example SLOs is shipped (or the others are not)")
+	}
+}
+
 func renderErr(t *testing.T, sets ...string) string {
 	t.Helper()
 	helm(t, "version", "--short") // builds helm

@@ -253,3 +253,53 @@ service:
 		}
 	}
 }
+
+// Every listener follows ports.*, as the Service, containerPorts and
+// probes do: a port moved in values moves the collector with it.
+func TestListenersFollowPorts(t *testing.T) {
+	for _, mode := range []string{"daemonset", "gateway"} {
+		conf, spec, _ := renderedConfig(t, "mode="+mode, "ports.metrics=9999", "ports.health=14000", "ports.telemetry=9000",
+			"ports.zipkin=9412", "ports.otlp-grpc=5317", "ports.otlp-http=5318", "ports.als=19002")
+		endpoint := func(path ...string) string {
+			var cur any = conf
+			for _, p := range path {
+				m, _ := cur.(map[string]any)
+				cur = m[p]
+			}
+			s, _ := cur.(string)
+			return s
+		}
+		want := map[string][]string{
+			":9999":  {"exporters", "prometheus", "endpoint"},
+			":14000": {"extensions", "health_check", "endpoint"},
+			":9412":  {"receivers", "zipkin", "endpoint"},
+			":5317":  {"receivers", "otlp", "protocols", "grpc", "endpoint"},
+			":5318":  {"receivers", "otlp", "protocols", "http", "endpoint"},
+		}
+		if mode == "gateway" {
+			want[":19002"] = []string{"receivers", "mesh_access_log", "als", "endpoint"}
+		}
+		for port, path := range want {
+			if got := endpoint(path...); !strings.HasSuffix(got, port) {
+				t.Errorf("%s: %s = %q, want the port %s", mode, strings.Join(path, "."), got, port)
+			}
+		}
+		readers := conf["service"].(map[string]any)["telemetry"].(map[string]any)["metrics"].(map[string]any)["readers"].([]any)
+		prom := readers[0].(map[string]any)["pull"].(map[string]any)["exporter"].(map[string]any)["prometheus"].(map[string]any)
+		if fmt.Sprint(prom["port"]) != "9000" {
+			t.Errorf("%s: telemetry port %v", mode, prom["port"])
+		}
+		// The probes name the port: its containerPort is the value.
+		c := spec.Containers[0]
+		if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Port.String() != "health" {
+			t.Errorf("%s: readiness probe %+v", mode, c.ReadinessProbe)
+		}
+		ports := map[string]int32{}
+		for _, p := range c.Ports {
+			ports[p.Name] = p.ContainerPort
+		}
+		if ports["health"] != 14000 || ports["metrics"] != 9999 {
+			t.Errorf("%s: containerPorts %v", mode, ports)
+		}
+	}
+}

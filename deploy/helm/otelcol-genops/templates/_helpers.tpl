@@ -84,6 +84,24 @@ consul.hashicorp.com/connect-inject: "false"
 {{- with dig "receivers" "otlp" "protocols" "http" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
 {{- with dig "receivers" "mesh_access_log" "als" nil $base }}{{ $_ := set . "tls" (deepCopy $tls) }}{{ end }}
 {{- end }}
+{{- /* Listeners follow ports.*: the Service, containerPorts and probes use
+  the same values. Only the port of each endpoint changes. */}}
+{{- $listeners := list
+  (list (dig "receivers" "otlp" "protocols" "grpc" nil $base) "otlp-grpc")
+  (list (dig "receivers" "otlp" "protocols" "http" nil $base) "otlp-http")
+  (list (dig "receivers" "zipkin" nil $base) "zipkin")
+  (list (dig "receivers" "mesh_access_log" "als" nil $base) "als")
+  (list (dig "exporters" "prometheus" nil $base) "metrics")
+  (list (dig "extensions" "health_check" nil $base) "health") }}
+{{- range $listeners }}
+{{- $l := index . 0 }}
+{{- if and $l (hasKey $l "endpoint") }}
+{{- $_ := set $l "endpoint" (regexReplaceAll ":[0-9]+$" $l.endpoint (printf ":%v" (index $.Values.ports (index . 1)))) }}
+{{- end }}
+{{- end }}
+{{- range (dig "service" "telemetry" "metrics" "readers" list $base) }}
+{{- with dig "pull" "exporter" "prometheus" nil . }}{{ $_ := set . "port" (index $.Values.ports "telemetry") }}{{ end }}
+{{- end }}
 {{- if and (dig "exporters" "cost_ledger" nil $base) (not .Values.ledger.enabled) }}
 {{- $_ := unset $base.exporters "cost_ledger" }}
 {{- range $name, $p := $base.service.pipelines }}

@@ -23,13 +23,26 @@ BENCH        ?= .
 BENCHTIME    ?= 1s
 BENCHCOUNT   ?= 6
 
-.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean
+.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean image
 
 all: build
 
 ## build: compile the collector into bin/otelcol-genops
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/otelcol-genops
+
+## image: the OCI image of the distribution (linux/amd64, linux/arm64) as an
+## OCI layout in bin/image, without a Docker daemon or a base image; the
+## same commit gives the same digest (docs/install.md, "The image")
+IMAGE_ARCHS ?= amd64 arm64
+image:
+	for arch in $(IMAGE_ARCHS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' \
+	    -o $(CURDIR)/bin/linux-$$arch/otelcol-genops ./cmd/otelcol-genops; \
+	done
+	cd build/image && SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
+	  $(GO) run . -out $(CURDIR)/bin/image -version $(VERSION) -revision $$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	  $(foreach a,$(IMAGE_ARCHS),$(a)=$(CURDIR)/bin/linux-$(a)/otelcol-genops)
 
 ## run: build, then run the collector on its embedded default config
 run: build
@@ -66,6 +79,7 @@ tidy-check:
 	cd test/peers/helm && $(GO) mod tidy -diff
 	cd test/peers/jaeger && $(GO) mod tidy -diff
 	cd test/peers/sloth && $(GO) mod tidy -diff
+	cd build/image && $(GO) mod tidy -diff && $(GO) vet .
 
 ## bench: benchmarks of this repository; where an issue asks, a stock contrib
 ## component runs on the same input in the same run (sub-benchmarks impl=...)

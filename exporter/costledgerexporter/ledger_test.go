@@ -605,3 +605,26 @@ func TestLedgerRecordWithoutTime(t *testing.T) {
 		}
 	})
 }
+
+// A record with neither a time nor ids is keyed by its content; the
+// processor's genops.cost.* (its arrival time among them) is not content:
+// the same request retried is the same row (third outside attempt).
+func TestLedgerRetryWithoutTimeOrIDs(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		for i := range 3 {
+			td := ptrace.NewTraces()
+			s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+			s.SetKind(ptrace.SpanKindServer)
+			s.Attributes().PutInt("gen_ai.usage.input_tokens", 1000)
+			s.Attributes().PutDouble("genops.cost.total", 0.0025)
+			s.Attributes().PutInt("genops.cost.time", t0.Add(time.Duration(i)*time.Second).UnixNano())
+			if err := l.pushTraces(context.Background(), td); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, openDB(t, dsn), "SELECT COUNT(*) FROM genops_cost_ledger"); n != 1 {
+			t.Errorf("%d rows for one span retried three times", n)
+		}
+	})
+}

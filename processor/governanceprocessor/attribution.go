@@ -116,6 +116,12 @@ func (d *dimension) accept(raw string) (string, bool) {
 }
 
 func (d *dimension) check(v string) (string, bool) {
+	if _, changed := safetext.Strip(v); changed {
+		// A value with control characters or invalid UTF-8 is refused,
+		// not cleaned: "vic\x00tim" cleaned is another team's "victim"
+		// (third outside attempt).
+		return "", false
+	}
 	v, ok := Sanitize(v, d.maxLen)
 	if !ok {
 		return "", false

@@ -189,8 +189,14 @@ func TestPricingEffectiveDate(t *testing.T) {
 	if forged["genops.cost.time"] != dayAt("2026-11-15").UnixNano() {
 		t.Errorf("a forged genops.cost.time was kept: %v", forged["genops.cost.time"])
 	}
+	// A time in the future is priced now, and counted past a minute of
+	// clock skew (third outside attempt: it was not counted).
+	future := attrsOf(t, g, aiCall(time.Now().Add(30*time.Minute), call))
+	if at, _ := future["genops.cost.time"].(int64); time.Until(time.Unix(0, at)) > time.Minute || rejected(t, tt, "timestamp", "over_limit") != 2 {
+		t.Errorf("a future call billed at %v, counted %d", time.Unix(0, at), rejected(t, tt, "timestamp", "over_limit"))
+	}
 	recent := attrsFrom(t, g, from("10.0.0.99"), aiCall(time.Now().Add(-30*time.Minute), call))
-	if recent["genops.cost.total"] == nil || rejected(t, tt, "timestamp", "over_limit") != 1 {
+	if recent["genops.cost.total"] == nil || rejected(t, tt, "timestamp", "over_limit") != 2 {
 		t.Errorf("a recent network call: %v", recent)
 	}
 }

@@ -319,7 +319,7 @@ func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
 // false when the resource is a log file of a pod the informer knows to
 // run no mesh proxy: its lines are no access log.
 func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
-	if n := pruneDeep(res); n > 0 {
+	if n := pruneDeep(res) + dedupe(res); n > 0 {
 		g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
 	}
 	if o.verified {
@@ -859,6 +859,10 @@ func nanosOf(f float64) int64 {
 // from log files carry the proxy's own time, whatever its age.
 const maxCallAge = time.Hour
 
+// maxClockSkew is how far ahead of this collector's clock a call's time
+// may be before it is counted as a claim (it is priced now either way).
+const maxClockSkew = time.Minute
+
 // callTime is the time that picks a call's price: the record's (a log
 // line's start, a span's start), never later than now; over the network,
 // never more than maxCallAge before now (an older time is counted and
@@ -867,7 +871,13 @@ func (g *governance) callTime(ctx context.Context, c *call) time.Time {
 	now := time.Now()
 	t := c.at.AsTime()
 	switch {
-	case c.at == 0 || t.After(now):
+	case c.at == 0:
+		return now
+	case t.After(now):
+		// Clocks differ by moments; a time further ahead is a claim.
+		if t.Sub(now) > maxClockSkew {
+			g.reject(ctx, claimTimestamp, rejectOverLimit)
+		}
 		return now
 	case c.network && now.Sub(t) > maxCallAge:
 		g.reject(ctx, claimTimestamp, rejectOverLimit)

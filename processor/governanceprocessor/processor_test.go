@@ -288,15 +288,17 @@ func TestWithoutKubernetes(t *testing.T) {
 	}
 }
 
-// Hostile header values never fail a record: control characters are
-// stripped, binary and oversized values are rejected for the next source.
+// Hostile header values never fail a record: a value with control
+// characters, binary or oversized is rejected for the next source (not
+// cleaned: "ml-platform\x00" cleaned would be the real team's name, which
+// the third outside attempt used to bill another team), and counted.
 func TestHostileValues(t *testing.T) {
-	g := newTestGovernance(t, openConfig(), nil)
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, openConfig(), tt)
 	for _, tc := range []struct{ header, want string }{
-		// The control bytes are stripped; what is left, "ml-platform[31m",
-		// is not kebab-case, so the next source (the default) wins.
 		{"ml-platform\x00\x1b[31m", "unknown"},
-		{"ml-platform\x00", "ml-platform"},
+		{"ml-platform\x00", "unknown"},
+		{"ml-platform\u0085", "unknown"},
 		{"\xff\xfe\xfd", "unknown"},
 		{strings.Repeat("a", 10_000), "unknown"},
 		{"  search  ", "search"},

@@ -204,13 +204,16 @@ type pending struct {
 // nested too deep to be handled safely (deepValue), returning how many.
 func (r *record) read(keys *slotKeys, attrs pcommon.Map) int {
 	r.keys, r.attrs, r.has, r.pending = keys, attrs, slotSet{}, slotSet{}
-	deep := 0
+	deep, dup := 0, false
 	for k, v := range attrs.All() {
 		if t := v.Type(); (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(v) {
 			deep++
 			continue
 		}
 		lo, hi := keys.table.Fields2(k)
+		if r.has[0]&lo != 0 || r.has[1]&hi != 0 {
+			dup = true // a key this processor reads, given twice
+		}
 		r.has[0] |= lo
 		r.has[1] |= hi
 		for ; lo != 0; lo &= lo - 1 {
@@ -220,12 +223,33 @@ func (r *record) read(keys *slotKeys, attrs pcommon.Map) int {
 			r.vals[64+bits.TrailingZeros64(hi)] = v
 		}
 	}
-	if deep > 0 {
+	if deep > 0 || dup {
 		pruneDeep(attrs)
+		deep += dedupe(attrs)
 		// Slots may point at values the removal moved: read again.
 		r.read(keys, attrs)
 	}
 	return deep
+}
+
+// dedupe keeps the first value of every key given more than once, and
+// returns how many it removed. OTLP carries attributes as a list, so a
+// key can come twice; the data model says keys are unique, and what
+// follows this processor reads the first. The one value left is the one
+// this processor checks and rewrites (third outside attempt: a claim
+// refused here, given twice, reached the ledger through its other copy).
+func dedupe(m pcommon.Map) int {
+	seen := make(map[string]struct{}, m.Len())
+	n := 0
+	m.RemoveIf(func(k string, _ pcommon.Value) bool {
+		if _, ok := seen[k]; ok {
+			n++
+			return true
+		}
+		seen[k] = struct{}{}
+		return false
+	})
+	return n
 }
 
 // Bounds of a nested attribute value (an array or map inside a map):

@@ -2,6 +2,7 @@ package governanceprocessor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net"
 	"runtime/debug"
@@ -424,5 +425,63 @@ func TestDeepValuesAreRemoved(t *testing.T) {
 	}
 	if n := rejected(t, tt, "attribute", "over_limit"); n != 5 {
 		t.Errorf("counted %d, want 5", n)
+	}
+}
+
+// OTLP carries attributes as a list, so a key can come twice. A claim
+// given twice was refused here through one copy and reached the ledger
+// through the other (third outside attempt: any sender billed 9 million
+// USD to another team's customer). One copy is kept, the first, and it
+// is the one checked and rewritten; the others are removed and counted.
+func TestDuplicateKeys(t *testing.T) {
+	cfg := openConfig()
+	for name, d := range cfg.Dimensions {
+		d.Trust = TrustNever
+		cfg.Dimensions[name] = d
+	}
+	cfg.AIWorkloads = nil
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, cfg, tt)
+	kv := func(k, v string) string { return `{"key":"` + k + `","value":{"stringValue":"` + v + `"}}` }
+	dv := func(k string, v float64) string { return `{"key":"` + k + `","value":{"doubleValue":` + fmt.Sprint(v) + `}}` }
+	doc := `{"resourceSpans":[{"resource":{"attributes":[` + kv("service.name", "attacker") + `,` + kv("service.name", "victim") + `]},
+	"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"x","kind":2,
+	"attributes":[` + kv("gen_ai.request.model", "gpt-4o-mini") + `,{"key":"gen_ai.usage.input_tokens","value":{"intValue":"1"}},` +
+		kv("genops.team", "victim-team") + `,` + kv("genops.team", "victim-team") + `,` +
+		kv("genops.customer_id", "victim-cust") + `,` + kv("genops.customer_id", "victim-cust") + `,` +
+		dv("genops.cost.total", 9e6) + `,` + dv("genops.cost.total", 9e6) + `]}]}]}]}`
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := g.processTraces(context.Background(), td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := out.ResourceSpans().At(0)
+	a := rs.ScopeSpans().At(0).Spans().At(0).Attributes()
+	count := map[string]int{}
+	for k := range a.All() {
+		count[k]++
+	}
+	for k := range rs.Resource().Attributes().All() {
+		count["resource."+k]++
+	}
+	for k, n := range count {
+		if n > 1 {
+			t.Errorf("%s given %d times after the processor", k, n)
+		}
+	}
+	if v, _ := a.Get("genops.team"); v.Str() != "unknown" {
+		t.Errorf("team %q", v.Str())
+	}
+	if v, _ := a.Get("genops.customer_id"); v.Str() != "unknown" {
+		t.Errorf("customer %q", v.Str())
+	}
+	if v, ok := a.Get("genops.cost.total"); ok && v.Double() > 1 {
+		t.Errorf("stated cost kept: %v", v.Double())
+	}
+	if n := rejected(t, tt, "attribute", "over_limit"); n != 4 {
+		t.Errorf("duplicates counted %d, want 4", n)
 	}
 }

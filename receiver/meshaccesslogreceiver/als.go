@@ -169,9 +169,9 @@ func (s *alsServer) appendEntries(ctx context.Context, msg *alsv3.StreamAccessLo
 			s.r.parseError(ctx, errorReason(err), transportALS, err)
 			lr.Attributes().PutStr(semconv.AttrEnvoyParseError, err.Error())
 		}
-		if lr.Timestamp() == 0 {
-			lr.SetTimestamp(observed)
-		}
+		// A line without a valid start time keeps none (its observed time
+		// is set): the time a record states must be the same when it is
+		// read or sent again, or a ledger keyed by it bills it twice.
 		if name := msg.GetIdentifier().GetLogName(); name != "" {
 			lr.Attributes().PutStr(semconv.AttrEnvoyLogName, name)
 		}

@@ -163,9 +163,9 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 			t.r.parseError(ctx, errorReason(err), transportFile, err)
 			lr.Attributes().PutStr(semconv.AttrEnvoyParseError, err.Error())
 		}
-		if lr.Timestamp() == 0 {
-			lr.SetTimestamp(observed)
-		}
+		// A line without a valid start time keeps none (its observed time
+		// is set): the time a record states must be the same when it is
+		// read or sent again, or a ledger keyed by it bills it twice.
 	}
 	for range st.joiner.Truncated - truncatedBefore {
 		t.r.parseError(ctx, "too_long", transportFile, nil)

@@ -443,7 +443,9 @@ func TestDuplicateKeys(t *testing.T) {
 	tt := newTelemetry(t)
 	g := newTestGovernance(t, cfg, tt)
 	kv := func(k, v string) string { return `{"key":"` + k + `","value":{"stringValue":"` + v + `"}}` }
-	dv := func(k string, v float64) string { return `{"key":"` + k + `","value":{"doubleValue":` + fmt.Sprint(v) + `}}` }
+	dv := func(k string, v float64) string {
+		return `{"key":"` + k + `","value":{"doubleValue":` + fmt.Sprint(v) + `}}`
+	}
 	doc := `{"resourceSpans":[{"resource":{"attributes":[` + kv("service.name", "attacker") + `,` + kv("service.name", "victim") + `]},
 	"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"x","kind":2,
 	"attributes":[` + kv("gen_ai.request.model", "gpt-4o-mini") + `,{"key":"gen_ai.usage.input_tokens","value":{"intValue":"1"}},` +

@@ -122,7 +122,11 @@ func (l *ledger) pushLogs(ctx context.Context, ld plog.Logs) error {
 						a.str(semconv.AttrNetworkPeerAddress), a.str("network.peer.port"), a.str(semconv.AttrClientAddress), a.str("client.port"),
 						scalar(lr.Body()), r.model, tokenString(r.tokens))
 				} else {
-					r.key = contentKey("log-content", ts, lr.Attributes())
+					// Its content, and the serving workload (as the
+					// processor verified it): an identical record another
+					// workload sends first does not drop this one (fourth
+					// outside attempt).
+					r.key = contentKey("log-content2", ts, lr.Attributes(), reporter, r.namespace, r.workload, r.service)
 				}
 				rows = append(rows, r)
 			}
@@ -159,7 +163,7 @@ func (l *ledger) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				trace, id := span.TraceID(), span.SpanID()
 				r.requestID = trace.String()
 				if trace.IsEmpty() || id.IsEmpty() {
-					r.key = contentKey("span-content", span.StartTimestamp(), span.Attributes())
+					r.key = contentKey("span-content2", span.StartTimestamp(), span.Attributes(), reporter, r.namespace, r.workload, r.service)
 				} else {
 					// The serving workload too (as the governance processor
 					// verified it): a span another workload sends first with

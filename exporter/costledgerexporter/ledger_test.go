@@ -575,7 +575,7 @@ func TestContentKeyOfDeepValues(t *testing.T) {
 	}
 	a := contentKey("span-content", 1, m)
 	m.PutStr("other", "x")
-	if b := contentKey("span-content", 1, m); a == b || len(a) != 32 {
+	if b := contentKey("span-content", 1, m); a == b || len(a) != 32 || contentKey("span-content", 1, m, "ns-a") == contentKey("span-content", 1, m, "ns-b") {
 		t.Errorf("keys %q and %q", a, b)
 	}
 	body := pcommon.NewValueEmpty()
@@ -625,6 +625,33 @@ func TestLedgerRetryWithoutTimeOrIDs(t *testing.T) {
 		}
 		if n := count(t, openDB(t, dsn), "SELECT COUNT(*) FROM genops_cost_ledger"); n != 1 {
 			t.Errorf("%d rows for one span retried three times", n)
+		}
+	})
+}
+
+// A log record without a request id is keyed by its content and the
+// serving workload: an identical record sent first by another workload
+// does not drop it (fourth outside attempt); a model given as an array
+// is not a model name in the ledger.
+func TestLedgerContentKeyHasTheWorkload(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		for _, ns := range []string{"evil-ns", "victim-ns", "victim-ns"} {
+			ld := accessLogs(call{at: t0, direction: "inbound", team: "ml", in: 1000, nanos: 2500})
+			ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.namespace.name", ns)
+			a := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+			a.Remove("envoy.request_id")
+			a.PutEmptySlice("gen_ai.response.model").AppendEmpty().SetStr("x")
+			if err := l.pushLogs(context.Background(), ld); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 2 {
+			t.Errorf("%d rows, want one per workload", n)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger WHERE model = 'gpt-4o-mini'"); n != 2 {
+			t.Errorf("%d rows with the request model", n)
 		}
 	})
 }

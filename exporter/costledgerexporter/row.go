@@ -51,13 +51,21 @@ type row struct {
 type attrs struct{ res, rec pcommon.Map }
 
 func (a attrs) str(key string) string {
-	if v, ok := a.rec.Get(key); ok {
-		return scalar(v)
+	v, ok := a.rec.Get(key)
+	if !ok {
+		v, ok = a.res.Get(key)
 	}
-	if v, ok := a.res.Get(key); ok {
-		return scalar(v)
+	if !ok {
+		return ""
 	}
-	return ""
+	switch v.Type() {
+	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+		// Never a column's value: the processor reads none of these as a
+		// string either (a model given as an array is priced by the
+		// request model, and the column says so too).
+		return ""
+	}
+	return v.AsString()
 }
 
 // scalar is a value's string form; for an array or a map only its type
@@ -193,8 +201,11 @@ func tokenString(t [5]int64) string {
 
 // contentKey is the key of a record without a request id: its time and
 // every attribute.
-func contentKey(kind string, ts pcommon.Timestamp, all pcommon.Map) string {
+func contentKey(kind string, ts pcommon.Timestamp, all pcommon.Map, identity ...string) string {
 	h := newKeyHash(kind, ts)
+	for _, p := range identity {
+		h.add(p)
+	}
 	keys := make([]string, 0, all.Len())
 	for k := range all.All() {
 		// The price the governance processor wrote depends on when the

@@ -165,11 +165,22 @@ func (t *trustedCaller) trusts(principal, namespace string) bool {
 
 // spiffeNamespace reads the namespace of an Istio SPIFFE id
 // (spiffe://<trust domain>/ns/<namespace>/sa/<service account>).
+// Only that exact shape is read: a path with other segments, or with an
+// empty, "." or ".." segment (spiffe://td/ns/api-gateway/../evil/sa/x,
+// which the SPIFFE specification forbids), names no namespace.
 func spiffeNamespace(id string) string {
-	_, rest, ok := strings.Cut(id, "/ns/")
-	if !ok || !strings.HasPrefix(id, "spiffe://") {
+	rest, ok := strings.CutPrefix(id, "spiffe://")
+	if !ok {
 		return ""
 	}
-	ns, _, _ := strings.Cut(rest, "/")
-	return ns
+	parts := strings.Split(rest, "/")
+	if len(parts) != 5 || parts[1] != "ns" || parts[3] != "sa" {
+		return ""
+	}
+	for _, p := range parts {
+		if p == "" || p == "." || p == ".." {
+			return ""
+		}
+	}
+	return parts[2]
 }

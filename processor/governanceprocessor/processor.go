@@ -401,11 +401,16 @@ func countLogs(rl plog.ResourceLogs) int {
 // id) as a record states it, when a mesh proxy wrote the record: the
 // node's proxy log files (of a pod known to run one, or any pod without
 // Kubernetes), or a connection from a pod that runs one (ALS, Envoy's
-// OpenTelemetry access logger). Never from a span.
+// OpenTelemetry access logger); without Kubernetes, only the files.
+// Never from a span.
 func (g *governance) principal(r *record, o origin, local *side) string {
 	switch {
 	case o.forwarder:
-	case g.store == nil:
+	case g.store == nil && !o.network:
+		// Without Kubernetes nothing tells a proxy's connection from any
+		// other sender's: only the node's files give a principal (fourth
+		// outside attempt: an OTLP log stating the gateway's principal
+		// made its claims trusted).
 	case !o.network && local.found && local.pod.Proxy != "":
 	case o.network && o.reporter.found && o.reporter.pod.Proxy != "":
 	default:

@@ -487,3 +487,34 @@ func TestDuplicateKeys(t *testing.T) {
 		t.Errorf("duplicates counted %d, want 4", n)
 	}
 }
+
+// Without Kubernetes nothing tells a proxy's connection from any other
+// sender's: a principal counts from the node's files only, never from a
+// record sent over the network (fourth outside attempt: an OTLP log
+// stating the gateway's principal made its team and customer claims
+// trusted). A SPIFFE id is read in its exact shape only.
+func TestPrincipalWithoutKubernetes(t *testing.T) {
+	cfg := createDefaultConfig().(*Config) // kubernetes: off, claims only from trusted sources
+	cfg.TrustedSources.Namespaces = []string{"api-gateway"}
+	g := newTestGovernance(t, cfg, nil)
+	gw := "spiffe://cluster.local/ns/api-gateway/sa/gateway"
+	claims := map[string]string{"x-genops-team": "victim", "x-genops-customer-id": "victim-cust"}
+	if got := attrsOf(t, g, inbound("x", "10.0.0.2", gw, claims)); got["genops.customer_id"] != "victim-cust" {
+		t.Errorf("from the node's files, the gateway's principal: %v", got["genops.customer_id"])
+	}
+	if got := attrsFrom(t, g, from("10.0.0.99"), inbound("x", "10.0.0.2", gw, claims)); got["genops.customer_id"] != "unknown" || got["genops.team"] != "unknown" {
+		t.Errorf("over the network, a stated principal was trusted: %v %v", got["genops.team"], got["genops.customer_id"])
+	}
+	for id, want := range map[string]string{
+		gw: "api-gateway",
+		"spiffe://cluster.local/ns/api-gateway/../evil/sa/x": "",
+		"spiffe://cluster.local/ns/api-gateway/sa/gw/extra":  "",
+		"spiffe://cluster.local/ns//sa/gw":                   "",
+		"spiffe://cluster.local/x/ns/api-gateway/sa/gw":      "",
+		"https://cluster.local/ns/api-gateway/sa/gw":         "",
+	} {
+		if got := spiffeNamespace(id); got != want {
+			t.Errorf("spiffeNamespace(%q) = %q, want %q", id, got, want)
+		}
+	}
+}

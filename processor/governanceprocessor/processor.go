@@ -360,7 +360,7 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		}
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				if t := lr.Body().Type(); (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(lr.Body()) {
+				if deepValue(lr.Body()) {
 					lr.Body().SetStr("")
 					g.reject(ctx, claimAttribute, rejectOverLimit)
 				}

@@ -206,7 +206,7 @@ func (r *record) read(keys *slotKeys, attrs pcommon.Map) int {
 	r.keys, r.attrs, r.has, r.pending = keys, attrs, slotSet{}, slotSet{}
 	deep, dup := 0, false
 	for k, v := range attrs.All() {
-		if t := v.Type(); (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(v) {
+		if deepValue(v) {
 			deep++
 			continue
 		}
@@ -263,9 +263,14 @@ const (
 	maxValueNodes = 10_000
 )
 
-// deepValue tells whether v nests deeper than maxValueDepth or holds more
-// than maxValueNodes values, without recursion.
+// deepValue tells whether v, an array or a map, nests deeper than
+// maxValueDepth or holds more than maxValueNodes values, without
+// recursion. Any other value is not: it is answered without allocating,
+// as most attributes are.
 func deepValue(v pcommon.Value) bool {
+	if t := v.Type(); t != pcommon.ValueTypeMap && t != pcommon.ValueTypeSlice {
+		return false
+	}
 	type item struct {
 		v     pcommon.Value
 		depth int
@@ -304,8 +309,7 @@ func deepValue(v pcommon.Value) bool {
 func pruneDeep(m pcommon.Map) int {
 	n := 0
 	m.RemoveIf(func(_ string, v pcommon.Value) bool {
-		t := v.Type()
-		if (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) && deepValue(v) {
+		if deepValue(v) {
 			n++
 			return true
 		}
@@ -332,10 +336,7 @@ func (r *record) str(s slot) (string, bool) {
 	if s := v.Str(); s != "" { // Str is "" for other types, and cheaper than Type
 		return s, true
 	}
-	if t := v.Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
-		return "", true // never a string this processor reads; AsString would walk it
-	}
-	return v.AsString(), true
+	return scalar(v), true // an array or map is never a string this processor reads
 }
 
 // present tells whether the slot has a value, received or written.

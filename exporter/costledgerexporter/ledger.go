@@ -105,11 +105,11 @@ func (l *ledger) pushLogs(ctx context.Context, ld plog.Logs) error {
 				// The key and call_ts hold the time the record states, or
 				// none: never its arrival, which a replay does not share
 				// (an ALS entry whose start time is out of range has none).
-				ts := lr.Timestamp()
-				r, ok := newRow(a, ts, reporter)
-				if ts == 0 && !r.billedSet {
-					r.ts = lr.ObservedTimestamp().AsTime().UTC()
+				ts, billed := lr.Timestamp(), lr.Timestamp()
+				if ts == 0 {
+					billed = lr.ObservedTimestamp()
 				}
+				r, ok := newRow(a, ts, billed, reporter)
 				if !ok {
 					continue
 				}
@@ -156,7 +156,7 @@ func (l *ledger) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				if !l.wants(reporter) {
 					continue
 				}
-				r, ok := newRow(attrs{res: res, rec: span.Attributes()}, span.StartTimestamp(), reporter)
+				r, ok := newRow(attrs{res: res, rec: span.Attributes()}, span.StartTimestamp(), span.StartTimestamp(), reporter)
 				if !ok {
 					continue
 				}

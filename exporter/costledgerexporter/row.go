@@ -21,9 +21,8 @@ import (
 
 // row is one priced call: a row of genops_cost_ledger.
 type row struct {
-	ts            time.Time // billed at: genops.cost.time, else callTS
+	ts            time.Time // billed at: genops.cost.time, else the record's time
 	callTS        time.Time // the time the record states (its key hashes it)
-	billedSet     bool      // ts is the governance processor's genops.cost.time
 	key           string    // idempotency key
 	requestID     string    // envoy.request_id or trace id, for reconciliation
 	reporter      string
@@ -110,11 +109,13 @@ var workloadKeys = []string{
 }
 
 // newRow reads a governed record into a row; ok is false for a record
-// that carries neither tokens nor a cost (not an AI call).
-func newRow(a attrs, ts pcommon.Timestamp, reporter string) (row, bool) {
-	r := row{ts: ts.AsTime().UTC(), callTS: ts.AsTime().UTC(), reporter: reporter}
+// that carries neither tokens nor a cost (not an AI call). stated is the
+// time the record states (call_ts); the row is billed at the governance
+// processor's genops.cost.time, else at billed.
+func newRow(a attrs, stated, billed pcommon.Timestamp, reporter string) (row, bool) {
+	r := row{ts: billed.AsTime().UTC(), callTS: stated.AsTime().UTC(), reporter: reporter}
 	if v, ok := a.rec.Get(semconv.AttrCostTime); ok && v.Type() == pcommon.ValueTypeInt && v.Int() > 0 {
-		r.ts, r.billedSet = time.Unix(0, v.Int()).UTC(), true
+		r.ts = time.Unix(0, v.Int()).UTC()
 	}
 	any := false
 	for i, k := range tokenKeys {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/genops-mesh/otelcol-genops/internal/ledger"
+	"github.com/genops-mesh/otelcol-genops/internal/pricing"
 )
 
 // chargebackColumns: the --by values and their ledger columns.
@@ -152,11 +153,7 @@ func chargeback(ctx context.Context, dsn, col string, start time.Time) (chargeba
 
 // cents renders nano-units to the cent, rounded half to even.
 func cents(nanos int64) string {
-	const perCent = 10_000_000
-	c, rem := nanos/perCent, nanos%perCent
-	if rem > perCent/2 || (rem == perCent/2 && c%2 == 1) {
-		c++
-	}
+	c := pricing.DivHalfEven(nanos, 10_000_000) // nano-units per cent
 	return fmt.Sprintf("%d.%02d", c/100, c%100)
 }
 

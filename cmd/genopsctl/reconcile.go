@@ -246,13 +246,7 @@ func columnName(h string) string {
 // centsToNanos: an amount in cents, read as nano-cents, in nano-units
 // of the currency (divided by 100, rounded half to even: a cents amount
 // with more than seven decimals has digits finer than a nano-unit).
-func centsToNanos(n int64) int64 {
-	q, r := n/100, n%100
-	if r > 50 || r == 50 && q%2 == 1 {
-		q++
-	}
-	return q
-}
+func centsToNanos(n int64) int64 { return pricing.DivHalfEven(n, 100) }
 
 // dayOf takes the day of a date or timestamp column.
 func dayOf(s string) (string, error) {

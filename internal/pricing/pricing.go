@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"os"
@@ -357,12 +358,7 @@ func (r *Row) compile() []error {
 // compileTiers makes a row of each of r's tiers.
 func (r *Row) compileTiers() []error {
 	var errs []error
-	names := make([]string, 0, len(r.Tiers))
-	for name := range r.Tiers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r.Tiers)) {
 		spec := r.Tiers[name]
 		where := r.where + ".tiers." + name
 		switch {
@@ -418,11 +414,30 @@ func validTierName(name string) bool {
 // maxMultiplier), so the product fits 128 bits and the quotient 64.
 func scale(nanos, multiplier int64) int64 {
 	hi, lo := bits.Mul64(uint64(nanos), uint64(multiplier))
-	q, rem := bits.Div64(hi, lo, NanosPerUnit)
-	if rem > NanosPerUnit/2 || rem == NanosPerUnit/2 && q%2 == 1 {
+	q, _ := divHalfEven(hi, lo, NanosPerUnit)
+	return int64(q)
+}
+
+// DivHalfEven is n / d for a non-negative amount n and an even d,
+// rounded half to even, as every amount here is rounded: for the reports
+// that render nano-units in cents, or read cents into nano-units.
+func DivHalfEven(n, d int64) int64 {
+	q, _ := divHalfEven(0, uint64(n), uint64(d))
+	return int64(q)
+}
+
+// divHalfEven is the 128-bit hi:lo divided by d (even), rounded half to
+// even: the one rounding of every amount here. ok is false when the
+// quotient does not fit 64 bits.
+func divHalfEven(hi, lo, d uint64) (q uint64, ok bool) {
+	if hi >= d {
+		return 0, false
+	}
+	q, rem := bits.Div64(hi, lo, d)
+	if rem > d/2 || rem == d/2 && q%2 == 1 {
 		q++
 	}
-	return int64(q)
+	return q, true
 }
 
 // ForTier is the row that prices a call of the named service tier: the
@@ -433,9 +448,6 @@ func (r *Row) ForTier(name string) *Row {
 	}
 	return r
 }
-
-// Tier is the service tier a row prices ("" for a row's own prices).
-func (r *Row) Tier() string { return r.tier }
 
 // ID names a row in a ledger: its glob and the day it took effect, and
 // after a slash the service tier it prices ("gpt-4o*@2026-01-01/batch").
@@ -554,15 +566,8 @@ func (r *Row) Cost(b Billed) (nanos int64, ok bool) {
 			return 0, false
 		}
 	}
-	if hi >= 1_000_000 {
-		return 0, false // the quotient would not fit 64 bits
-	}
-	q, rem := bits.Div64(hi, lo, 1_000_000)
-	switch {
-	case rem > 500_000, rem == 500_000 && q%2 == 1:
-		q++
-	}
-	if q > math.MaxInt64 {
+	q, ok := divHalfEven(hi, lo, 1_000_000)
+	if !ok || q > math.MaxInt64 {
 		return 0, false
 	}
 	return int64(q), true
@@ -698,12 +703,7 @@ func (t *Table) Describe(model string, at time.Time) string {
 		}
 		fmt.Fprintf(&b, "  %-12s %s %s per million tokens%s\n", typ, FormatNanos(r.nanos[i]), t.Currency, note)
 	}
-	names := make([]string, 0, len(r.tiers))
-	for name := range r.tiers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r.tiers)) {
 		tr := r.tiers[name]
 		fmt.Fprintf(&b, "  service tier %s (%s):", name, tr.ID())
 		for i, typ := range TokenTypes {

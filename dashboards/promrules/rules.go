@@ -192,12 +192,7 @@ func SourceOf(s slo.SLO) Source {
 		}
 	}
 	match := [][2]string{{"namespace", s.Namespace}, {"service", s.Service}, {"reporter", semconv.ReporterDestination}}
-	keys := make([]string, 0, len(s.Matchers))
-	for k := range s.Matchers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.Matchers)) {
 		match = append(match, [2]string{k, s.Matchers[k]})
 	}
 	return Source{
@@ -253,11 +248,16 @@ func errorRatioExpr(s slo.SLO, w string) string {
 func sloLabels(s slo.SLO) map[string]string {
 	l := map[string]string{}
 	maps.Copy(l, s.Labels)
-	l["slo"], l["service"], l["namespace"] = s.Name, s.Service, s.Namespace
+	maps.Copy(l, idLabels(s))
 	if s.Team != "" {
 		l["team"] = s.Team
 	}
 	return l
+}
+
+// idLabels are an SLO's ID as labels: slo, service and namespace.
+func idLabels(s slo.SLO) map[string]string {
+	return map[string]string{"slo": s.Name, "service": s.Service, "namespace": s.Namespace}
 }
 
 // IDSelector selects an SLO's recorded series (and its alerts) by its ID.
@@ -328,7 +328,8 @@ func group(s slo.SLO) Group {
 		// The SLO's ID as static labels too (the series carry them
 		// already): no two groups then hold the same alert, which
 		// promtool's lint reports as duplicate rules.
-		alertLabels := map[string]string{"severity": tier.severity, "slo": s.Name, "service": s.Service, "namespace": s.Namespace}
+		alertLabels := idLabels(s)
+		alertLabels["severity"] = tier.severity
 		maps.Copy(alertLabels, tier.cfg.Labels)
 		annotations := map[string]string{
 			"summary": fmt.Sprintf("%s: the error budget of %s is burning too fast", s.Name, s.Service),
@@ -350,13 +351,8 @@ func group(s slo.SLO) Group {
 	if s.Indicator.Latency != nil {
 		metric = src.Duration + "_count"
 	}
-	absentLabels := map[string]string{}
-	maps.Copy(absentLabels, s.Labels)
-	absentLabels["severity"], absentLabels["slo"] = "ticket", s.Name
-	absentLabels["service"], absentLabels["namespace"] = s.Service, s.Namespace
-	if s.Team != "" {
-		absentLabels["team"] = s.Team
-	}
+	absentLabels := sloLabels(s)
+	absentLabels["severity"] = "ticket"
 	g.Rules = append(g.Rules, Rule{
 		Alert:  AbsentAlert,
 		Expr:   fmt.Sprintf("absent(%s{%s})", metric, src.Selector()),

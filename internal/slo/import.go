@@ -313,8 +313,7 @@ func parseQuery(q string) (parser.Expr, error) {
 func counterOf(expr parser.Expr, sloth bool) (counterQuery, error) {
 	var out counterQuery
 	expr = unparen(expr)
-	switch e := expr.(type) {
-	case *parser.AggregateExpr:
+	if e, ok := expr.(*parser.AggregateExpr); ok {
 		if e.Op != parser.SUM {
 			return out, fmt.Errorf("%s: only sum() adds events up (%s)", e.Op, queryShape)
 		}
@@ -323,16 +322,16 @@ func counterOf(expr parser.Expr, sloth bool) (counterQuery, error) {
 		}
 		out.by = slices.Clone(e.Grouping)
 		expr = unparen(e.Expr)
+	}
+	var call *parser.Call
+	switch e := expr.(type) {
+	case *parser.Call:
+		call = e
 	case *parser.BinaryExpr:
 		return out, fmt.Errorf("%q: arithmetic on an event count (%s) changes what is counted; only %s", show(e), e.Op, queryShape)
 	case *parser.NumberLiteral:
 		return out, fmt.Errorf("%q: a number is not an event count", e.String())
-	}
-	call, ok := expr.(*parser.Call)
-	if !ok {
-		if b, isBin := expr.(*parser.BinaryExpr); isBin {
-			return out, fmt.Errorf("%q: arithmetic on an event count (%s) changes what is counted; only %s", show(b), b.Op, queryShape)
-		}
+	default:
 		return out, fmt.Errorf("%q is not %s", show(expr), queryShape)
 	}
 	if call.Func.Name != "rate" && call.Func.Name != "increase" {
@@ -383,7 +382,7 @@ func latencyError(q string, sloth bool) (count, bucket counterQuery, err error) 
 	}
 	b, ok := unparen(expr).(*parser.BinaryExpr)
 	if !ok || b.Op != parser.SUB || b.VectorMatching != nil && (len(b.VectorMatching.MatchingLabels) > 0 || b.VectorMatching.On) {
-		c, cerr := parseCounter(q, sloth)
+		c, cerr := counterOf(expr, sloth)
 		if cerr == nil && c.metric == semconv.PromRequestDurationSeconds+"_bucket" {
 			return count, bucket, errors.New("the error query counts the requests at most le (the fast ones): a latency error query is _count minus _bucket{le=…}, or give the good query")
 		}

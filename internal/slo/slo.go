@@ -402,10 +402,13 @@ func Parse(r io.Reader) (*File, error) {
 			// The latency histogram has fewer labels than the request
 			// counter: a split or a matcher on one it lacks would group
 			// by nothing or match nothing.
-			for field, labels := range map[string][]string{"by": s.By, "matchers": slices.Sorted(maps.Keys(s.Matchers))} {
-				for _, l := range labels {
+			for _, f := range []struct {
+				field  string
+				labels []string
+			}{{"by", s.By}, {"matchers", slices.Sorted(maps.Keys(s.Matchers))}} { // in this order: errors print alike every run
+				for _, l := range f.labels {
 					if slices.Contains(splittable, l) && !slices.Contains(semconv.RequestDurationLabels, l) {
-						add(field, "%q is not a label of %s: a latency SLO can use %s", l, semconv.PromRequestDurationSeconds, strings.Join(latencyLabels(), ", "))
+						add(f.field, "%q is not a label of %s: a latency SLO can use %s", l, semconv.PromRequestDurationSeconds, strings.Join(latencyLabels(), ", "))
 					}
 				}
 			}
@@ -457,16 +460,17 @@ func Parse(r io.Reader) (*File, error) {
 		if n := s.Alerting.Name; n != "" && !alertNameRE.MatchString(n) {
 			add("alerting.name", "%q is not a Prometheus alert name", n)
 		}
-		for field, t := range map[string]struct {
-			spec tierSpec
-			dst  **time.Duration
-		}{"alerting.page.for": {s.Alerting.Page, &out.Alerting.Page.For}, "alerting.ticket.for": {s.Alerting.Ticket, &out.Alerting.Ticket.For}} {
+		for _, t := range []struct {
+			field string
+			spec  tierSpec
+			dst   **time.Duration
+		}{{"alerting.page.for", s.Alerting.Page, &out.Alerting.Page.For}, {"alerting.ticket.for", s.Alerting.Ticket, &out.Alerting.Ticket.For}} {
 			if t.spec.For == "" {
 				continue
 			}
 			d, err := model.ParseDuration(t.spec.For)
 			if err != nil || time.Duration(d) > 24*time.Hour {
-				add(field, "%q: a Prometheus duration up to 1d (0s: fire at once)", t.spec.For)
+				add(t.field, "%q: a Prometheus duration up to 1d (0s: fire at once)", t.spec.For)
 				continue
 			}
 			dd := time.Duration(d)

@@ -11,13 +11,18 @@ package k8smeta
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -79,6 +84,11 @@ type Options struct {
 	NodeName string
 	// Resync is the informers' resync period; 0 disables it.
 	Resync time.Duration
+	// OnError, when set, hears every error listing or watching a
+	// resource (pods, namespaces, replicasets), as client-go's watch
+	// error handler reports it. Start names the last one when the caches
+	// do not sync.
+	OnError func(resource string, err error)
 }
 
 const (
@@ -92,6 +102,13 @@ type Store struct {
 	pods, namespaces, replicaSets cache.SharedIndexInformer
 	factories                     []informers.SharedInformerFactory
 	stop                          chan struct{}
+	// lastErr is the last list or watch error, with its resource.
+	lastErr atomic.Pointer[resourceError]
+}
+
+type resourceError struct {
+	resource string
+	err      error
 }
 
 // New sets up the informers; Start runs them.
@@ -109,6 +126,17 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 		replicaSets: factory.Apps().V1().ReplicaSets().Informer(),
 		factories:   []informers.SharedInformerFactory{podFactory, factory},
 		stop:        make(chan struct{}),
+	}
+	for resource, inf := range map[string]cache.SharedIndexInformer{"pods": s.pods, "namespaces": s.namespaces, "replicasets": s.replicaSets} {
+		if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+			s.lastErr.Store(&resourceError{resource, err})
+			if opts.OnError != nil {
+				opts.OnError(resource, err)
+			}
+			cache.DefaultWatchErrorHandler(ctx, r, err)
+		}); err != nil {
+			return nil, fmt.Errorf("%s watch error handler: %w", resource, err)
+		}
 	}
 	// Keep only what lookups read: a node's pods are many and their specs
 	// are large.
@@ -212,9 +240,34 @@ func (s *Store) Start(ctx context.Context) error {
 		f.Start(s.stop)
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.namespaces.HasSynced, s.replicaSets.HasSynced) {
-		return fmt.Errorf("kubernetes caches did not sync: %w", ctx.Err())
+		if last := s.lastErr.Load(); last != nil {
+			return fmt.Errorf("kubernetes caches did not sync (%w): the last API error (%s, listing %s) was: %w",
+				ctx.Err(), ErrorKind(last.err), last.resource, last.err)
+		}
+		return fmt.Errorf("kubernetes caches did not sync (%w), with no API error: the API server answers slowly or the node has very many pods; raise kubernetes.sync_timeout", ctx.Err())
 	}
 	return nil
+}
+
+// ErrorKind is the kind of a Kubernetes API error, as a metric label and
+// a hint: unauthorized (the token), forbidden (RBAC), unreachable (the
+// address or the network), timeout, expired (a watch that fell behind;
+// client-go lists again by itself), other.
+func ErrorKind(err error) string {
+	var netErr net.Error
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return "unauthorized"
+	case apierrors.IsForbidden(err):
+		return "forbidden"
+	case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
+		return "expired"
+	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		return "timeout"
+	case errors.As(err, &netErr), utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), strings.Contains(err.Error(), "no such host"):
+		return "unreachable"
+	}
+	return "other"
 }
 
 // Stop stops the informers.

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -68,6 +69,16 @@ type governance struct {
 	conflicts [maxDims][numSources][numConflictReasons]metric.AddOption
 	// rejected[c][r] counts a refused claim c for reason r.
 	rejected [numClaims][numRejectReasons]metric.AddOption
+	// attributed[i][s+1] counts the records of the current batch whose
+	// dimension i came from source s (-1: none); flushAttributed adds
+	// them to genops_attribution_records_total once per batch, with the
+	// attribute sets in attributedSets.
+	attributed     [maxDims][numSources + 1]int64
+	attributedSets [maxDims][numSources + 1]metric.AddOption
+	unpriced       [numUnpricedReasons]metric.AddOption
+	// synced is 1 once the Kubernetes caches are synced (the
+	// genops_kubernetes_synced gauge).
+	synced atomic.Int64
 
 	// accessLog structures unparsed access log records (nil when
 	// access_log_format is not set); fields is its scratch space.
@@ -115,6 +126,19 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 			}
 		}
 	}
+	for i, d := range dimensionNames {
+		for s := -1; s < numSources; s++ {
+			name := "none"
+			if s >= 0 {
+				name = defaultSources[s]
+			}
+			g.attributedSets[i][s+1] = metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("dimension", d), attribute.String("source", name)))
+		}
+	}
+	for r, reason := range unpricedReasons {
+		g.unpriced[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason)))
+	}
 	for c, claim := range claimNames {
 		for r, reason := range rejectReasons {
 			g.rejected[c][r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("claim", claim), attribute.String("reason", reason)))
@@ -135,7 +159,47 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		}
 		g.prices = pricing.NewCache(table)
 	}
+	rows := int64(0)
+	if g.prices != nil {
+		rows = int64(len(g.prices.Models))
+	}
+	if err := tb.RegisterPricingRowsCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(rows)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if cfg.Kubernetes.Mode != KubernetesOff {
+		if err := tb.RegisterKubernetesSyncedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(g.synced.Load())
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
+}
+
+// Why a call with token counts got no price (genops_pricing_unpriced_calls_total).
+const (
+	unpricedNoTable = iota
+	unpricedNoRow
+	numUnpricedReasons
+)
+
+var unpricedReasons = [numUnpricedReasons]string{"no_table", "no_row"}
+
+// flushAttributed adds the batch's attribution counts to the telemetry:
+// one Add per dimension and source that occurred, not one per record.
+func (g *governance) flushAttributed(ctx context.Context) {
+	for i := range g.dims {
+		for s, n := range g.attributed[i] {
+			if n > 0 {
+				g.telemetry.AttributionRecords.Add(ctx, n, g.attributedSets[i][s])
+				g.attributed[i][s] = 0
+			}
+		}
+	}
 }
 
 func kubernetesClient(cfg *Config) (kubernetes.Interface, error) {
@@ -167,6 +231,21 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 	if g.cfg.Kubernetes.Mode == KubernetesNode {
 		opts.NodeName = g.cfg.Kubernetes.NodeName
 	}
+	// Every error is counted; one is logged at warn when its kind
+	// changes (client-go retries with backoff, and would repeat it).
+	var lastKind atomic.Value
+	opts.OnError = func(resource string, err error) {
+		kind := k8smeta.ErrorKind(err)
+		g.telemetry.KubernetesAPIErrors.Add(context.Background(), 1, metric.WithAttributes(
+			attribute.String("resource", resource), attribute.String("error", kind)))
+		level := zap.DebugLevel
+		if prev := lastKind.Swap(kind); prev != kind {
+			level = zap.WarnLevel
+		}
+		if ce := g.set.Logger.Check(level, "Kubernetes API error"); ce != nil {
+			ce.Write(zap.String("resource", resource), zap.String("kind", kind), zap.Error(err))
+		}
+	}
 	store, err := k8smeta.New(client, opts)
 	if err != nil {
 		return err
@@ -178,6 +257,7 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 		return err
 	}
 	g.store = store
+	g.synced.Store(1)
 	g.set.Logger.Info("Kubernetes metadata synced", zap.String("mode", g.cfg.Kubernetes.Mode))
 	return nil
 }
@@ -386,6 +466,7 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		}
 		return false
 	})
+	g.flushAttributed(ctx)
 	return ld, nil
 }
 
@@ -466,6 +547,7 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 			}
 		}
 	}
+	g.flushAttributed(ctx)
 	return td, nil
 }
 
@@ -509,6 +591,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	for i := range g.dims {
 		d := &g.dims[i]
 		value, source := g.resolve(ctx, d, r, i, dest, nsLabels, c.trusted)
+		g.attributed[i][source+1]++
 		if value == "" {
 			continue
 		}
@@ -797,6 +880,10 @@ func (g *governance) price(ctx context.Context, r *record, dest *side, c *call) 
 		g.setCost(r, table, row.ID())
 	case hasStated:
 		g.setCost(r, stated, semconv.PriceRowStated)
+	case any && g.prices == nil:
+		g.telemetry.PricingUnpricedCalls.Add(ctx, 1, g.unpriced[unpricedNoTable])
+	case any && row == nil:
+		g.telemetry.PricingUnpricedCalls.Add(ctx, 1, g.unpriced[unpricedNoRow])
 	}
 }
 

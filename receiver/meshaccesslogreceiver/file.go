@@ -2,21 +2,28 @@ package meshaccesslogreceiver
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/matcher"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/split"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
+	"github.com/genops-mesh/otelcol-genops/internal/globhint"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver/internal/kubeletlog"
 )
@@ -30,12 +37,27 @@ type fileTail struct {
 
 	mu    sync.Mutex
 	files map[string]*fileState // by path
+
+	// matcher checks the include patterns apart from fileconsumer, every
+	// matchInterval: fileconsumer says nothing when they match no file.
+	matcher *matcher.Matcher
+	matched atomic.Int64
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// matchInterval is how often watch checks the include patterns: ten poll
+// intervals, at least 2 s.
+func (t *fileTail) matchInterval() time.Duration {
+	return max(10*t.r.cfg.PollInterval, 2*time.Second)
 }
 
 // fileState is what is kept per file between batches: the kubelet wrapping
 // with any split line in progress, and the resource built from its path.
 type fileState struct {
 	mu       sync.Mutex
+	lines    atomic.Int64 // complete lines read
+	errors   atomic.Int64 // of which did not parse or lost a field
 	joiner   *kubeletlog.Joiner
 	resource pcommon.Resource
 	// outside is set when the file's real path (symlinks resolved) leaves
@@ -72,14 +94,98 @@ func (t *fileTail) start(persister operator.Persister) error {
 		return err
 	}
 	t.manager = manager
+	if t.matcher, err = matcher.New(cfg.Criteria); err != nil {
+		return err
+	}
+	if err := t.register(); err != nil {
+		return err
+	}
+	t.done = make(chan struct{})
+	t.check(true)
+	t.wg.Add(1)
+	go t.watch()
 	return manager.Start(operator.NewScopedPersister("mesh_access_log", persister))
 }
 
 func (t *fileTail) stop() error {
+	if t.done != nil {
+		close(t.done)
+		t.wg.Wait()
+	}
 	if t.manager == nil {
 		return nil
 	}
 	return t.manager.Stop()
+}
+
+// register reports the files matched and each matched file's lines and
+// parse errors (the receiver's own telemetry, at each collection).
+func (t *fileTail) register() error {
+	tb := t.r.telemetry
+	perFile := func(value func(*fileState) int64) metric.Int64Callback {
+		return func(_ context.Context, o metric.Int64Observer) error {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			for path, st := range t.files {
+				o.Observe(value(st), metric.WithAttributes(attribute.String(attrLogFilePath, path)))
+			}
+			return nil
+		}
+	}
+	return errors.Join(
+		tb.RegisterReceiverMeshAccessLogFilesMatchedCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(t.matched.Load())
+			return nil
+		}),
+		tb.RegisterReceiverMeshAccessLogFileLinesCallback(perFile(func(st *fileState) int64 { return st.lines.Load() })),
+		tb.RegisterReceiverMeshAccessLogFileParseErrorsCallback(perFile(func(st *fileState) int64 { return st.errors.Load() })),
+	)
+}
+
+func (t *fileTail) watch() {
+	defer t.wg.Done()
+	tick := time.NewTicker(t.matchInterval())
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tick.C:
+			t.check(false)
+		}
+	}
+}
+
+// check matches the include patterns: it sets files_matched, warns when
+// none matches (at start, and again whenever that begins), with what
+// exists instead, and forgets the files that no longer match, so the
+// per-file state and telemetry follow the node's pods instead of growing
+// with every pod the node ever ran.
+func (t *fileTail) check(first bool) {
+	paths, _ := t.matcher.MatchFiles() // an error with no files is "no files match"
+	before := t.matched.Swap(int64(len(paths)))
+	if len(paths) == 0 && (first || before > 0) {
+		var hints []string
+		for _, pattern := range t.r.cfg.Include {
+			hints = append(hints, globhint.Explain(pattern))
+		}
+		t.r.set.Logger.Warn("no access log file matches include: nothing is read until one does",
+			zap.Strings("include", t.r.cfg.Include), zap.Strings("found", hints))
+	}
+	if len(paths) > 0 && before == 0 && !first {
+		t.r.set.Logger.Info("access log files match include again", zap.Int("files", len(paths)))
+	}
+	current := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		current[p] = true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for path := range t.files {
+		if !current[path] {
+			delete(t.files, path)
+		}
+	}
 }
 
 func (t *fileTail) state(path string) *fileState {
@@ -116,11 +222,15 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 	st := t.state(path)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	fail := func(reason string, err error) {
+		st.errors.Add(1)
+		t.r.parseError(ctx, reason, transportFile, err)
+	}
 	if st.outside {
 		// A symlink out of the log directory (to /etc/shadow, say): not
 		// a pod's log. fileconsumer has opened it; nothing of it goes on.
 		for range tokens {
-			t.r.parseError(ctx, "outside_root", transportFile, nil)
+			fail("outside_root", nil)
 		}
 		return nil
 	}
@@ -139,7 +249,8 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 	for _, token := range tokens {
 		content, complete, err := st.joiner.Line(token)
 		if err != nil {
-			t.r.parseError(ctx, "wrapper", transportFile, err)
+			st.lines.Add(1)
+			fail("wrapper", err)
 			if t.r.cfg.OnError == OnErrorPassthrough {
 				t.passthrough(records, string(token), err, observed)
 			}
@@ -148,9 +259,10 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 		if !complete {
 			continue
 		}
+		st.lines.Add(1)
 		line := string(content)
 		if err := t.r.parser.Parse(line, &fields); err != nil {
-			t.r.parseError(ctx, errorReason(err), transportFile, err)
+			fail(errorReason(err), err)
 			if t.r.cfg.OnError == OnErrorPassthrough {
 				t.passthrough(records, line, err, observed)
 			}
@@ -160,7 +272,7 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 		lr.SetObservedTimestamp(observed)
 		if err := t.r.parser.WriteRecord(&fields, lr); err != nil {
 			// The record keeps every field but the one that failed.
-			t.r.parseError(ctx, errorReason(err), transportFile, err)
+			fail(errorReason(err), err)
 			lr.Attributes().PutStr(semconv.AttrEnvoyParseError, err.Error())
 		}
 		// A line without a valid start time keeps none (its observed time
@@ -168,7 +280,8 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 		// read or sent again, or a ledger keyed by it bills it twice.
 	}
 	for range st.joiner.Truncated - truncatedBefore {
-		t.r.parseError(ctx, "too_long", transportFile, nil)
+		st.lines.Add(1)
+		fail("too_long", nil)
 	}
 	n := records.Len()
 	if n == 0 {

@@ -3,6 +3,8 @@ package meshaccesslogreceiver
 import (
 	"context"
 	"fmt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"os"
 	"path/filepath"
 	"strings"
@@ -242,7 +244,79 @@ func TestFileTailBadLines(t *testing.T) {
 				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "wrapper"), attribute.String("transport", "file"))},
 				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "value"), attribute.String("transport", "file"))},
 			}, metricdatatest.IgnoreTimestamp())
+			// The same, per file: which pod's log does not parse.
+			file := attribute.NewSet(attribute.String("log.file.path", path))
+			metadatatest.AssertEqualReceiverMeshAccessLogFileLines(t, tt, []metricdata.DataPoint[int64]{{Value: 7, Attributes: file}}, metricdatatest.IgnoreTimestamp())
+			metadatatest.AssertEqualReceiverMeshAccessLogFileParseErrors(t, tt, []metricdata.DataPoint[int64]{{Value: 5, Attributes: file}}, metricdatatest.IgnoreTimestamp())
 		})
+	}
+}
+
+// A wrong log path is not silent: the receiver warns at start with what
+// exists instead, files_matched says 0 (GenOpsCollectorNoLogFiles), and
+// when files appear and go, the gauge and the per-file series follow.
+func TestFileTailNoFilesMatched(t *testing.T) {
+	dir := t.TempDir()
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tt.Shutdown(context.Background()) })
+	set := metadatatest.NewSettings(tt)
+	core, logs := observer.New(zap.InfoLevel)
+	set.Logger = zap.New(core)
+	start(t, testConfig(dir), set, nopHost())
+
+	warned := logs.FilterMessageSnippet("no access log file matches include").All()
+	if len(warned) != 1 {
+		t.Fatalf("warnings: %v", logs.All())
+	}
+	found := fmt.Sprint(warned[0].ContextMap()["found"])
+	if !strings.Contains(found, filepath.Join(dir, "var", "log", "pods")+" does not exist") || !strings.Contains(found, "nearest directory that does is "+dir) {
+		t.Errorf("the warning does not say what exists: %s", found)
+	}
+	matched := func() int64 {
+		m, err := tt.GetMetric("otelcol.receiver.mesh_access_log.files_matched")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
+	}
+	if n := matched(); n != 0 {
+		t.Errorf("files_matched %d with no file", n)
+	}
+
+	path := podLogPath(t, dir)
+	appendLines(t, path, cri("garbage"))
+	eventually(t, func() bool { return matched() == 1 && perFile(t, tt) == 1 })
+	if len(logs.FilterMessageSnippet("match include again").All()) != 1 {
+		t.Errorf("no notice when files match again: %v", logs.All())
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return matched() == 0 && perFile(t, tt) == 0 })
+	if n := len(logs.FilterMessageSnippet("no access log file matches include").All()); n != 2 {
+		t.Errorf("%d warnings, want 2 (at start, and when the files went)", n)
+	}
+}
+
+// perFile is the number of files with a file_lines series.
+func perFile(t *testing.T, tt *componenttest.Telemetry) int {
+	m, err := tt.GetMetric("otelcol.receiver.mesh_access_log.file_lines")
+	if err != nil {
+		return 0
+	}
+	return len(m.Data.(metricdata.Sum[int64]).DataPoints)
+}
+
+// eventually waits for cond (an upper bound for readiness, not a
+// performance assertion).
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -27,6 +29,11 @@ type TelemetryBuilder struct {
 	mu                   sync.Mutex
 	registrations        []metric.Registration
 	AttributionConflicts metric.Int64Counter
+	AttributionRecords   metric.Int64Counter
+	KubernetesAPIErrors  metric.Int64Counter
+	KubernetesSynced     metric.Int64ObservableGauge
+	PricingRows          metric.Int64ObservableGauge
+	PricingUnpricedCalls metric.Int64Counter
 	RejectedClaims       metric.Int64Counter
 }
 
@@ -39,6 +46,46 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterKubernetesSyncedCallback sets callback for observable KubernetesSynced metric.
+func (builder *TelemetryBuilder) RegisterKubernetesSyncedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.KubernetesSynced, obs: o})
+		return nil
+	}, builder.KubernetesSynced)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterPricingRowsCallback sets callback for observable PricingRows metric.
+func (builder *TelemetryBuilder) RegisterPricingRowsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.PricingRows, obs: o})
+		return nil
+	}, builder.PricingRows)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -63,6 +110,36 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"genops.attribution.conflicts",
 		metric.WithDescription("Records whose header or span tag claimed a value for a dimension that was not kept (untrusted, invalid, or overridden by a platform label), by dimension, the source that won and the reason. [Development]"),
 		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AttributionRecords, err = builder.meter.Int64Counter(
+		"genops.attribution.records",
+		metric.WithDescription("Records attributed, by dimension and the source its value came from; source default (or none) is the share a dashboard shows as unknown (GenOpsCollectorUnknownAttribution). [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.KubernetesAPIErrors, err = builder.meter.Int64Counter(
+		"genops.kubernetes.api_errors",
+		metric.WithDescription("Errors listing or watching the Kubernetes API, by resource and kind of error; the last one is logged at warn and named in the start error (GenOpsCollectorKubernetesAPIErrors). [Development]"),
+		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.KubernetesSynced, err = builder.meter.Int64ObservableGauge(
+		"genops.kubernetes.synced",
+		metric.WithDescription("1 when this processor's Kubernetes caches are synced; 0 while it waits for them (and when kubernetes.mode is off, no series). [Development]"),
+		metric.WithUnit("1"),
+	)
+	errs = errors.Join(errs, err)
+	builder.PricingRows, err = builder.meter.Int64ObservableGauge(
+		"genops.pricing.rows",
+		metric.WithDescription("Rows of the price table this processor loaded (0 without pricing_file). [Development]"),
+		metric.WithUnit("{row}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.PricingUnpricedCalls, err = builder.meter.Int64Counter(
+		"genops.pricing.unpriced_calls",
+		metric.WithDescription("AI calls with token counts that got no cost, by why (GenOpsCollectorUnpricedCalls). [Development]"),
+		metric.WithUnit("{call}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.RejectedClaims, err = builder.meter.Int64Counter(

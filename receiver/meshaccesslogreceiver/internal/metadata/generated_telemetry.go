@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -27,6 +29,9 @@ type TelemetryBuilder struct {
 	mu                                   sync.Mutex
 	registrations                        []metric.Registration
 	ReceiverMeshAccessLogAlsStreamErrors metric.Int64Counter
+	ReceiverMeshAccessLogFileLines       metric.Int64ObservableCounter
+	ReceiverMeshAccessLogFileParseErrors metric.Int64ObservableCounter
+	ReceiverMeshAccessLogFilesMatched    metric.Int64ObservableGauge
 	ReceiverMeshAccessLogParseErrors     metric.Int64Counter
 }
 
@@ -39,6 +44,61 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterReceiverMeshAccessLogFileLinesCallback sets callback for observable ReceiverMeshAccessLogFileLines metric.
+func (builder *TelemetryBuilder) RegisterReceiverMeshAccessLogFileLinesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverMeshAccessLogFileLines, obs: o})
+		return nil
+	}, builder.ReceiverMeshAccessLogFileLines)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverMeshAccessLogFileParseErrorsCallback sets callback for observable ReceiverMeshAccessLogFileParseErrors metric.
+func (builder *TelemetryBuilder) RegisterReceiverMeshAccessLogFileParseErrorsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverMeshAccessLogFileParseErrors, obs: o})
+		return nil
+	}, builder.ReceiverMeshAccessLogFileParseErrors)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverMeshAccessLogFilesMatchedCallback sets callback for observable ReceiverMeshAccessLogFilesMatched metric.
+func (builder *TelemetryBuilder) RegisterReceiverMeshAccessLogFilesMatchedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.ReceiverMeshAccessLogFilesMatched, obs: o})
+		return nil
+	}, builder.ReceiverMeshAccessLogFilesMatched)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -63,6 +123,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol.receiver.mesh_access_log.als_stream_errors",
 		metric.WithDescription("Envoy gRPC access log streams that ended with an error (a garbage message, a disconnect mid-stream). [Development]"),
 		metric.WithUnit("{stream}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverMeshAccessLogFileLines, err = builder.meter.Int64ObservableCounter(
+		"otelcol.receiver.mesh_access_log.file_lines",
+		metric.WithDescription("Lines read from each access log file the include patterns match now (a file that no longer matches is no longer reported). [Development]"),
+		metric.WithUnit("{line}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverMeshAccessLogFileParseErrors, err = builder.meter.Int64ObservableCounter(
+		"otelcol.receiver.mesh_access_log.file_parse_errors",
+		metric.WithDescription("Lines of each access log file the include patterns match now that did not parse or lost a field (GenOpsCollectorParseErrors names the file). [Development]"),
+		metric.WithUnit("{line}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverMeshAccessLogFilesMatched, err = builder.meter.Int64ObservableGauge(
+		"otelcol.receiver.mesh_access_log.files_matched",
+		metric.WithDescription("Files the include patterns match, checked every match_interval; 0 means nothing is read (GenOpsCollectorNoLogFiles). [Development]"),
+		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ReceiverMeshAccessLogParseErrors, err = builder.meter.Int64Counter(

@@ -1,0 +1,150 @@
+package governanceprocessor
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadatatest"
+)
+
+// point is the value of an int64 sum or gauge of the processor's own
+// telemetry at the attributes given (0 when there is none).
+func point(t *testing.T, tt *componenttest.Telemetry, name string, attrs map[string]string) int64 {
+	t.Helper()
+	m, err := tt.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	var points []metricdata.DataPoint[int64]
+	switch d := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		points = d.DataPoints
+	case metricdata.Gauge[int64]:
+		points = d.DataPoints
+	default:
+		t.Fatalf("%s: %T", name, m.Data)
+	}
+next:
+	for _, dp := range points {
+		for k, v := range attrs {
+			if got, _ := dp.Attributes.Value(attribute.Key(k)); got.AsString() != v {
+				continue next
+			}
+		}
+		return dp.Value
+	}
+	return 0
+}
+
+// Every record counts once per dimension under the source its value came
+// from: the share a dashboard shows as "unknown" is source="default"
+// (GenOpsCollectorUnknownAttribution).
+func TestAttributionRecordsBySource(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, kubeConfig(), tt)
+	attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.2", "", nil)) // team from the pod's label
+	ld := inbound("nolabels-0", "10.0.0.2", "", nil)
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.namespace.name", "sandbox")
+	attrsOf(t, g, ld)                                          // from the namespace's label
+	attrsOf(t, g, inbound("unknown-pod", "10.0.0.2", "", nil)) // no pod: the default
+	for _, tc := range []struct {
+		dimension, source string
+		want              int64
+	}{
+		{"team", "pod_label", 1}, {"team", "namespace_label", 1}, {"team", "default", 1},
+		{"customer_id", "default", 3}, {"team", "header", 0},
+	} {
+		if got := point(t, tt, "genops.attribution.records", map[string]string{"dimension": tc.dimension, "source": tc.source}); got != tc.want {
+			t.Errorf("%s from %s: %d records, want %d", tc.dimension, tc.source, got, tc.want)
+		}
+	}
+}
+
+// The price table's size is a gauge (0 without one), and a call with
+// tokens but no price is counted by why (GenOpsCollectorUnpricedCalls).
+func TestPricingRowsAndUnpricedCalls(t *testing.T) {
+	g, tt := pricingGovernance(t, openConfig())
+	if got := point(t, tt, "genops.pricing.rows", nil); got != 4 {
+		t.Errorf("rows: %d, want 4", got)
+	}
+	attrsOf(t, g, aiCall(time.Time{}, map[string]any{"gen_ai.request.model": "my-llama", "gen_ai.usage.input_tokens": 500}))
+	attrsOf(t, g, aiCall(time.Time{}, map[string]any{"gen_ai.request.model": "o3", "gen_ai.usage.input_tokens": 500}))
+	if got := point(t, tt, "genops.pricing.unpriced_calls", map[string]string{"reason": "no_row"}); got != 1 {
+		t.Errorf("unpriced (no row): %d, want 1", got)
+	}
+
+	tt = newTelemetry(t)
+	g = newTestGovernance(t, openConfig(), tt) // no pricing_file
+	attrsOf(t, g, aiCall(time.Time{}, map[string]any{"gen_ai.request.model": "o3", "gen_ai.usage.input_tokens": 500}))
+	attrsOf(t, g, inbound("x", "10.0.0.2", "", nil)) // no tokens: not a call to price
+	if rows := point(t, tt, "genops.pricing.rows", nil); rows != 0 {
+		t.Errorf("rows without a table: %d", rows)
+	}
+	if got := point(t, tt, "genops.pricing.unpriced_calls", map[string]string{"reason": "no_table"}); got != 1 {
+		t.Errorf("unpriced (no table): %d, want 1", got)
+	}
+}
+
+// An API server that refuses the collector's token: start fails naming
+// the refusal (not only "context deadline exceeded"), every error is
+// counted by kind, and the synced gauge stays 0.
+func TestKubernetesErrorIsNamed(t *testing.T) {
+	tt := newTelemetry(t)
+	cfg := kubeConfig()
+	cfg.Kubernetes.SyncTimeout = 2 * time.Second
+	g, err := newGovernance(metadatatest.NewSettings(tt), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewClientset()
+	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewUnauthorized("token expired")
+	})
+	g.newClient = func(*Config) (kubernetes.Interface, error) { return client, nil }
+	err = g.start(context.Background(), componenttest.NewNopHost())
+	if err == nil {
+		_ = g.shutdown(context.Background())
+		t.Fatal("started with an API server that refuses every list")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "unauthorized") || !strings.Contains(msg, "pods") || !strings.Contains(msg, "token expired") {
+		t.Errorf("start error does not name the cause: %v", err)
+	}
+	if n := point(t, tt, "genops.kubernetes.api_errors", map[string]string{"resource": "pods", "error": "unauthorized"}); n < 1 {
+		t.Errorf("API errors counted: %d", n)
+	}
+	if m, err := tt.GetMetric("genops.kubernetes.synced"); err != nil || m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value != 0 {
+		t.Errorf("synced gauge: %+v %v", m, err)
+	}
+
+	// Forbidden (RBAC) is told apart; a synced store says 1.
+	tt = newTelemetry(t)
+	client = fake.NewClientset(clusterObjects()...)
+	client.PrependReactor("list", "replicasets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "replicasets"}, "", nil)
+	})
+	g, err = newGovernance(metadatatest.NewSettings(tt), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.newClient = func(*Config) (kubernetes.Interface, error) { return client, nil }
+	if err := g.start(context.Background(), componenttest.NewNopHost()); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Errorf("forbidden: %v", err)
+	}
+	tt = newTelemetry(t)
+	newTestGovernanceWith(t, cfg, tt)
+	if got := point(t, tt, "genops.kubernetes.synced", nil); got != 1 {
+		t.Errorf("synced gauge after sync: %d", got)
+	}
+}

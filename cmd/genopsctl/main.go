@@ -23,6 +23,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces(), newPricing(), newChargeback(), newReconcile())
+	root.AddCommand(newGenerate(), newValidate(), newImport(), newCoverage(), newTraces(), newPricing(), newChargeback(), newReconcile(), newDoctor())
 	return root
 }

@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -85,11 +86,17 @@ type Options struct {
 	// Resync is the informers' resync period; 0 disables it.
 	Resync time.Duration
 	// OnError, when set, hears every error listing or watching a
-	// resource (pods, namespaces, replicasets), as client-go's watch
-	// error handler reports it. Start names the last one when the caches
-	// do not sync.
+	// resource (pods, namespaces, replicasets): those client-go's watch
+	// error handler reports, and those of Start's probes. Start names the
+	// last one when the caches do not sync.
 	OnError func(resource string, err error)
 }
+
+// probeInterval is how often Start, while it waits for the caches, lists
+// one object of each resource not yet synced, to learn why: client-go's
+// streaming list (WatchListClient, on by default) retries an unreachable
+// or failing API server with backoff and tells no one.
+const probeInterval = 3 * time.Second
 
 const (
 	indexByIP       = "ip"
@@ -102,6 +109,8 @@ type Store struct {
 	pods, namespaces, replicaSets cache.SharedIndexInformer
 	factories                     []informers.SharedInformerFactory
 	stop                          chan struct{}
+	client                        kubernetes.Interface
+	opts                          Options
 	// lastErr is the last list or watch error, with its resource.
 	lastErr atomic.Pointer[resourceError]
 }
@@ -126,13 +135,12 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 		replicaSets: factory.Apps().V1().ReplicaSets().Informer(),
 		factories:   []informers.SharedInformerFactory{podFactory, factory},
 		stop:        make(chan struct{}),
+		client:      client,
+		opts:        opts,
 	}
 	for resource, inf := range map[string]cache.SharedIndexInformer{"pods": s.pods, "namespaces": s.namespaces, "replicasets": s.replicaSets} {
 		if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-			s.lastErr.Store(&resourceError{resource, err})
-			if opts.OnError != nil {
-				opts.OnError(resource, err)
-			}
+			s.report(resource, err)
 			cache.DefaultWatchErrorHandler(ctx, r, err)
 		}); err != nil {
 			return nil, fmt.Errorf("%s watch error handler: %w", resource, err)
@@ -239,7 +247,18 @@ func (s *Store) Start(ctx context.Context) error {
 	for _, f := range s.factories {
 		f.Start(s.stop)
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.namespaces.HasSynced, s.replicaSets.HasSynced) {
+	lastProbe := time.Now()
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		if s.pods.HasSynced() && s.namespaces.HasSynced() && s.replicaSets.HasSynced() {
+			return true, nil
+		}
+		if time.Since(lastProbe) >= probeInterval {
+			s.probe(ctx)
+			lastProbe = time.Now()
+		}
+		return false, nil
+	})
+	if err != nil {
 		if last := s.lastErr.Load(); last != nil {
 			return fmt.Errorf("kubernetes caches did not sync (%w): the last API error (%s, listing %s) was: %w",
 				ctx.Err(), ErrorKind(last.err), last.resource, last.err)
@@ -247,6 +266,41 @@ func (s *Store) Start(ctx context.Context) error {
 		return fmt.Errorf("kubernetes caches did not sync (%w), with no API error: the API server answers slowly or the node has very many pods; raise kubernetes.sync_timeout", ctx.Err())
 	}
 	return nil
+}
+
+func (s *Store) report(resource string, err error) {
+	s.lastErr.Store(&resourceError{resource, err})
+	if s.opts.OnError != nil {
+		s.opts.OnError(resource, err)
+	}
+}
+
+// probe lists one object of each resource whose cache is not synced, as
+// the informer would (the node's pods only in agent mode), and reports
+// the error, if any.
+func (s *Store) probe(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, probeInterval)
+	defer cancel()
+	one := metav1.ListOptions{Limit: 1}
+	if !s.pods.HasSynced() {
+		pods := one
+		if s.opts.NodeName != "" {
+			pods.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", s.opts.NodeName).String()
+		}
+		if _, err := s.client.CoreV1().Pods("").List(ctx, pods); err != nil {
+			s.report("pods", err)
+		}
+	}
+	if !s.namespaces.HasSynced() {
+		if _, err := s.client.CoreV1().Namespaces().List(ctx, one); err != nil {
+			s.report("namespaces", err)
+		}
+	}
+	if !s.replicaSets.HasSynced() {
+		if _, err := s.client.AppsV1().ReplicaSets("").List(ctx, one); err != nil {
+			s.report("replicasets", err)
+		}
+	}
 }
 
 // ErrorKind is the kind of a Kubernetes API error, as a metric label and

@@ -126,6 +126,9 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 			}
 		}
 	}
+	// The self-health series name the processor: a collector runs one
+	// per pipeline.
+	self := attribute.String("processor", set.ID.String())
 	for i, d := range dimensionNames {
 		for s := -1; s < numSources; s++ {
 			name := "none"
@@ -133,11 +136,11 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 				name = defaultSources[s]
 			}
 			g.attributedSets[i][s+1] = metric.WithAttributeSet(attribute.NewSet(
-				attribute.String("dimension", d), attribute.String("source", name)))
+				self, attribute.String("dimension", d), attribute.String("source", name)))
 		}
 	}
 	for r, reason := range unpricedReasons {
-		g.unpriced[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason)))
+		g.unpriced[r] = metric.WithAttributeSet(attribute.NewSet(self, attribute.String("reason", reason)))
 	}
 	for c, claim := range claimNames {
 		for r, reason := range rejectReasons {
@@ -164,14 +167,14 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		rows = int64(len(g.prices.Models))
 	}
 	if err := tb.RegisterPricingRowsCallback(func(_ context.Context, o metric.Int64Observer) error {
-		o.Observe(rows)
+		o.Observe(rows, metric.WithAttributes(self))
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	if cfg.Kubernetes.Mode != KubernetesOff {
 		if err := tb.RegisterKubernetesSyncedCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(g.synced.Load())
+			o.Observe(g.synced.Load(), metric.WithAttributes(self))
 			return nil
 		}); err != nil {
 			return nil, err
@@ -237,13 +240,13 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 	opts.OnError = func(resource string, err error) {
 		kind := k8smeta.ErrorKind(err)
 		g.telemetry.KubernetesAPIErrors.Add(context.Background(), 1, metric.WithAttributes(
-			attribute.String("resource", resource), attribute.String("error", kind)))
+			attribute.String("processor", g.set.ID.String()), attribute.String("resource", resource), attribute.String("error", kind)))
 		level := zap.DebugLevel
 		if prev := lastKind.Swap(kind); prev != kind {
 			level = zap.WarnLevel
 		}
 		if ce := g.set.Logger.Check(level, "Kubernetes API error"); ce != nil {
-			ce.Write(zap.String("resource", resource), zap.String("kind", kind), zap.Error(err))
+			ce.Write(zap.String("api_resource", resource), zap.String("kind", kind), zap.Error(err))
 		}
 	}
 	store, err := k8smeta.New(client, opts)

@@ -122,19 +122,20 @@ func (t *fileTail) stop() error {
 // parse errors (the receiver's own telemetry, at each collection).
 func (t *fileTail) register() error {
 	tb := t.r.telemetry
+	self := attribute.String("receiver", t.r.set.ID.String())
 	perFile := func(value func(*fileState) int64) metric.Int64Callback {
 		return func(_ context.Context, o metric.Int64Observer) error {
 			t.mu.Lock()
 			defer t.mu.Unlock()
 			for path, st := range t.files {
-				o.Observe(value(st), metric.WithAttributes(attribute.String(attrLogFilePath, path)))
+				o.Observe(value(st), metric.WithAttributes(self, attribute.String(attrLogFilePath, path)))
 			}
 			return nil
 		}
 	}
 	return errors.Join(
 		tb.RegisterReceiverMeshAccessLogFilesMatchedCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(t.matched.Load())
+			o.Observe(t.matched.Load(), metric.WithAttributes(self))
 			return nil
 		}),
 		tb.RegisterReceiverMeshAccessLogFileLinesCallback(perFile(func(st *fileState) int64 { return st.lines.Load() })),

@@ -245,7 +245,7 @@ func TestFileTailBadLines(t *testing.T) {
 				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "value"), attribute.String("transport", "file"))},
 			}, metricdatatest.IgnoreTimestamp())
 			// The same, per file: which pod's log does not parse.
-			file := attribute.NewSet(attribute.String("log.file.path", path))
+			file := attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("log.file.path", path))
 			metadatatest.AssertEqualReceiverMeshAccessLogFileLines(t, tt, []metricdata.DataPoint[int64]{{Value: 7, Attributes: file}}, metricdatatest.IgnoreTimestamp())
 			metadatatest.AssertEqualReceiverMeshAccessLogFileParseErrors(t, tt, []metricdata.DataPoint[int64]{{Value: 5, Attributes: file}}, metricdatatest.IgnoreTimestamp())
 		})

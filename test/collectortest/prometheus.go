@@ -25,6 +25,22 @@ type Prometheus struct {
 // installs it).
 func StartPrometheus(t testing.TB, targets []string, ruleFiles ...string) *Prometheus {
 	t.Helper()
+	return StartPrometheusWith(t, PrometheusOptions{Targets: targets, RuleFiles: ruleFiles})
+}
+
+// PrometheusOptions say what a test's Prometheus scrapes and loads.
+type PrometheusOptions struct {
+	Targets   []string
+	RuleFiles []string
+	// NoExemplars starts it without exemplar storage (Prometheus's
+	// default; the project's docs ask for it).
+	NoExemplars bool
+}
+
+// StartPrometheusWith is StartPrometheus with options.
+func StartPrometheusWith(t testing.TB, o PrometheusOptions) *Prometheus {
+	t.Helper()
+	targets, ruleFiles := o.Targets, o.RuleFiles
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -60,8 +76,11 @@ rule_files:
 	}
 	addr := FreeAddr(t)
 	p := &Prometheus{Addr: addr}
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--enable-feature=exemplar-storage")
+	args := []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}
+	if !o.NoExemplars {
+		args = append(args, "--enable-feature=exemplar-storage")
+	}
+	cmd := exec.Command(bin, args...)
 	p.proc = StartCmd(t, cmd)
 	p.proc.Eventually(t, 60*time.Second, func() error {
 		resp, err := http.Get("http://" + addr + "/-/ready")

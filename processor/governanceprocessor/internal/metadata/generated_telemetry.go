@@ -127,7 +127,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.KubernetesSynced, err = builder.meter.Int64ObservableGauge(
 		"genops.kubernetes.synced",
 		metric.WithDescription("1 when this processor's Kubernetes caches are synced; 0 while it waits for them (and when kubernetes.mode is off, no series). [Development]"),
-		metric.WithUnit("1"),
+		metric.WithUnit("{state}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.PricingRows, err = builder.meter.Int64ObservableGauge(

@@ -73,7 +73,7 @@ func AssertEqualKubernetesSynced(t *testing.T, tt *componenttest.Telemetry, dps 
 	want := metricdata.Metrics{
 		Name:        "genops.kubernetes.synced",
 		Description: "1 when this processor's Kubernetes caches are synced; 0 while it waits for them (and when kubernetes.mode is off, no series). [Development]",
-		Unit:        "1",
+		Unit:        "{state}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,
 		},

@@ -139,7 +139,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverMeshAccessLogFilesMatched, err = builder.meter.Int64ObservableGauge(
 		"otelcol.receiver.mesh_access_log.files_matched",
-		metric.WithDescription("Files the include patterns match, checked every match_interval; 0 means nothing is read (GenOpsCollectorNoLogFiles). [Development]"),
+		metric.WithDescription("Files the include patterns match, checked every ten poll intervals (at least every 2 s); 0 means nothing is read (GenOpsCollectorNoLogFiles). [Development]"),
 		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)

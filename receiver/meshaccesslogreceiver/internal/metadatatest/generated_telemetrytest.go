@@ -72,7 +72,7 @@ func AssertEqualReceiverMeshAccessLogFileParseErrors(t *testing.T, tt *component
 func AssertEqualReceiverMeshAccessLogFilesMatched(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol.receiver.mesh_access_log.files_matched",
-		Description: "Files the include patterns match, checked every match_interval; 0 means nothing is read (GenOpsCollectorNoLogFiles). [Development]",
+		Description: "Files the include patterns match, checked every ten poll intervals (at least every 2 s); 0 means nothing is read (GenOpsCollectorNoLogFiles). [Development]",
 		Unit:        "{file}",
 		Data: metricdata.Gauge[int64]{
 			DataPoints: dps,

@@ -1,0 +1,691 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/matcher"
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/collector/confmap"
+	"gopkg.in/yaml.v3"
+
+	"github.com/genops-mesh/otelcol-genops/dashboards/promrules"
+	"github.com/genops-mesh/otelcol-genops/internal/globhint"
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor"
+	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
+)
+
+// The shares above which doctor names a problem: the collector alerts'
+// defaults (promrules.Collector).
+const (
+	doctorUnknownShare    = 0.2
+	doctorParseErrorShare = 0.01
+)
+
+// watchedDimensions are the dimensions whose unknown share doctor
+// reports: those pod and namespace labels carry (customer_id is unknown
+// for every request without a customer, and that is no mistake).
+var watchedDimensions = []string{governanceprocessor.DimTeam, governanceprocessor.DimProject, governanceprocessor.DimCostCenter}
+
+func newDoctor() *cobra.Command {
+	var d doctor
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Read a running collector (and Prometheus) and name the likely mistakes, with the fix",
+		Long: `doctor reads a running collector's own metrics (--collector, its telemetry
+port, 8888 by default), its config file (--config) and, optionally, the
+Prometheus that scrapes it (--prometheus), and prints in plain words what is
+likely wrong: no access log file matched (with the glob and what exists),
+lines that do not parse, requests attributed to unknown (with the label to
+set and, from Prometheus, the workloads), Kubernetes caches not synced (with
+the API error's kind), unpriced AI calls, Prometheus scraping the collector's
+own port instead of the exporter's, exemplar storage off, SLO rules or
+series absent. It exits 1 when it found something, 0 when not.
+docs/operations.md, "Troubleshooting", explains each finding.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if d.collector == "" && d.config == "" && d.prometheus == "" {
+				return errors.New("nothing to check: give --collector, --config or --prometheus")
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), d.timeout)
+			defer cancel()
+			d.run(ctx)
+			d.print(cmd.OutOrStdout())
+			if len(d.findings) > 0 {
+				cmd.SilenceErrors = true // the findings are the message
+				return errSilentExit
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&d.collector, "collector", "", "the collector's own telemetry, e.g. http://127.0.0.1:8888 (/metrics is added)")
+	cmd.Flags().StringVar(&d.config, "config", "", "the collector's config file (${env:…} references are expanded from this environment)")
+	cmd.Flags().StringVar(&d.prometheus, "prometheus", "", "the Prometheus that scrapes the collector, e.g. http://prometheus:9090")
+	cmd.Flags().DurationVar(&d.timeout, "timeout", 30*time.Second, "how long all the checks may take")
+	return cmd
+}
+
+// errSilentExit makes genopsctl exit 1 after the findings.
+var errSilentExit = errors.New("doctor found problems")
+
+// finding is one likely mistake: what is seen, why it matters and how
+// to fix it.
+type finding struct {
+	check  string // a stable name: no_files, parse_errors, unknown, kubernetes, unpriced, wrong_port, exemplars, slo, alerts, unreachable
+	title  string
+	detail []string
+	fix    string
+}
+
+type doctor struct {
+	collector, config, prometheus string
+	timeout                       time.Duration
+
+	cfg      *collectorConfig
+	metrics  map[string]*dto.MetricFamily
+	prom     promv1.API
+	findings []finding
+	checked  []string
+}
+
+func (d *doctor) add(f finding) { d.findings = append(d.findings, f) }
+
+func (d *doctor) run(ctx context.Context) {
+	if d.config != "" {
+		cfg, err := loadCollectorConfig(d.config)
+		if err != nil {
+			d.add(finding{check: "config", title: "the config file cannot be read", detail: []string{err.Error()},
+				fix: "check the path, then `otelcol-genops validate --config FILE`"})
+		} else {
+			d.cfg = cfg
+			d.checked = append(d.checked, "config "+d.config)
+			d.checkConfig()
+		}
+	}
+	if d.collector != "" {
+		if err := d.scrape(ctx); err != nil {
+			d.add(finding{check: "unreachable", title: "the collector's own metrics cannot be read", detail: []string{err.Error()},
+				fix: "give its telemetry port (service.telemetry.metrics, 8888 by default; GENOPS_TELEMETRY_PORT), e.g. through `kubectl port-forward` or the API server's pod proxy"})
+		} else {
+			d.checked = append(d.checked, "collector "+d.collector)
+			d.checkFiles()
+			d.checkParseErrors()
+			d.checkAttribution(ctx)
+			d.checkKubernetes()
+			d.checkPricing()
+		}
+	}
+	if d.prometheus != "" {
+		client, err := promapi.NewClient(promapi.Config{Address: d.prometheus})
+		if err == nil {
+			d.prom = promv1.NewAPI(client)
+			_, err = d.prom.Buildinfo(ctx)
+		}
+		if err != nil {
+			d.add(finding{check: "unreachable", title: "Prometheus cannot be reached", detail: []string{err.Error()},
+				fix: "give Prometheus's base URL (e.g. http://127.0.0.1:9090)"})
+			d.prom = nil
+		} else {
+			d.checked = append(d.checked, "prometheus "+d.prometheus)
+			d.checkScrape(ctx)
+			d.checkExemplars(ctx)
+			d.checkRules(ctx)
+			if d.metrics == nil {
+				d.checkAttribution(ctx) // from Prometheus alone
+			}
+		}
+	}
+}
+
+func (d *doctor) print(w io.Writer) {
+	if len(d.findings) == 0 {
+		fmt.Fprintf(w, "No problem found. Checked: %s.\n", strings.Join(d.checked, ", "))
+		return
+	}
+	for i, f := range d.findings {
+		fmt.Fprintf(w, "%d. %s [%s]\n", i+1, f.title, f.check)
+		for _, l := range f.detail {
+			fmt.Fprintf(w, "   %s\n", l)
+		}
+		fmt.Fprintf(w, "   Fix: %s\n\n", f.fix)
+	}
+	fmt.Fprintf(w, "%d finding(s). Checked: %s. Each is explained in docs/operations.md, \"Troubleshooting\".\n", len(d.findings), strings.Join(d.checked, ", "))
+}
+
+// --- the collector's config ---
+
+// collectorConfig is what doctor reads of a collector config: the access
+// log receivers' patterns, the governance processors' labels, the
+// Prometheus exporters.
+type collectorConfig struct {
+	fileReceivers map[string][]string // receiver id: include patterns
+	governance    map[string]*governanceprocessor.Config
+	exporters     map[string]map[string]any // prometheus exporters by id
+	telemetryPort string
+}
+
+var envRef = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+func loadCollectorConfig(path string) (*collectorConfig, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	expanded := envRef.ReplaceAllStringFunc(string(raw), func(ref string) string {
+		m := envRef.FindStringSubmatch(ref)
+		if v, ok := os.LookupEnv(m[1]); ok {
+			return v
+		}
+		return m[2]
+	})
+	var doc struct {
+		Receivers  map[string]map[string]any `yaml:"receivers"`
+		Processors map[string]map[string]any `yaml:"processors"`
+		Exporters  map[string]map[string]any `yaml:"exporters"`
+		Service    struct {
+			Telemetry struct {
+				Metrics struct {
+					Readers []struct {
+						Pull struct {
+							Exporter struct {
+								Prometheus struct {
+									Port any `yaml:"port"`
+								} `yaml:"prometheus"`
+							} `yaml:"exporter"`
+						} `yaml:"pull"`
+					} `yaml:"readers"`
+				} `yaml:"metrics"`
+			} `yaml:"telemetry"`
+		} `yaml:"service"`
+	}
+	if err := yaml.Unmarshal([]byte(expanded), &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg := &collectorConfig{fileReceivers: map[string][]string{}, governance: map[string]*governanceprocessor.Config{}, exporters: map[string]map[string]any{}}
+	for id, body := range doc.Receivers {
+		if componentType(id) != "mesh_access_log" {
+			continue
+		}
+		rc := meshaccesslogreceiver.NewFactory().CreateDefaultConfig().(*meshaccesslogreceiver.Config)
+		if err := confmap.NewFromStringMap(body).Unmarshal(rc); err != nil {
+			return nil, fmt.Errorf("receivers: %s: %w", id, err)
+		}
+		if len(rc.Include) > 0 {
+			cfg.fileReceivers[id] = rc.Include
+		}
+	}
+	for id, body := range doc.Processors {
+		if componentType(id) != "governance" {
+			continue
+		}
+		pc := governanceprocessor.NewFactory().CreateDefaultConfig().(*governanceprocessor.Config)
+		if err := confmap.NewFromStringMap(body).Unmarshal(pc); err != nil {
+			return nil, fmt.Errorf("processors: %s: %w", id, err)
+		}
+		cfg.governance[id] = pc
+	}
+	for id, body := range doc.Exporters {
+		if componentType(id) == "prometheus" {
+			if body == nil {
+				body = map[string]any{}
+			}
+			cfg.exporters[id] = body
+		}
+	}
+	for _, r := range doc.Service.Telemetry.Metrics.Readers {
+		if p := r.Pull.Exporter.Prometheus.Port; p != nil {
+			cfg.telemetryPort = fmt.Sprint(p)
+		}
+	}
+	return cfg, nil
+}
+
+func componentType(id string) string {
+	t, _, _ := strings.Cut(id, "/")
+	return t
+}
+
+// checkConfig reports what the config alone shows: exemplars that the
+// exporter cannot expose; and, without a collector to ask, patterns that
+// match no file on this machine.
+func (d *doctor) checkConfig() {
+	for _, id := range slices.Sorted(mapKeys(d.cfg.exporters)) {
+		if open, _ := d.cfg.exporters[id]["enable_open_metrics"].(bool); !open {
+			d.add(finding{check: "exemplars", title: fmt.Sprintf("exporter %s does not expose exemplars", id),
+				detail: []string{"Without OpenMetrics the Prometheus exporter drops exemplars, so latency panels link to no trace."},
+				fix:    fmt.Sprintf("set exporters.%s.enable_open_metrics: true", id)})
+		}
+	}
+	if d.collector != "" {
+		return // the collector says what it matches (checkFiles)
+	}
+	for _, id := range slices.Sorted(mapKeys(d.cfg.fileReceivers)) {
+		include := d.cfg.fileReceivers[id]
+		m, err := matcher.New(matcher.Criteria{Include: include})
+		if err != nil {
+			continue
+		}
+		if files, _ := m.MatchFiles(); len(files) == 0 {
+			d.add(noFiles(id, include, "on this machine"))
+		}
+	}
+}
+
+func noFiles(receiver string, include []string, where string) finding {
+	f := finding{check: "no_files", title: fmt.Sprintf("receiver %s matches no access log file", receiver),
+		fix: "mount the node's /var/log/pods into the collector (the chart's DaemonSet does) and make include match the proxies' container logs, e.g. /var/log/pods/*/istio-proxy/*.log"}
+	if len(include) == 0 {
+		f.detail = append(f.detail, "Give --config to see its include patterns.")
+	}
+	for _, p := range include {
+		f.detail = append(f.detail, fmt.Sprintf("include %s: %s %s", p, where, globhint.Explain(p)))
+	}
+	return f
+}
+
+// --- the collector's own metrics ---
+
+func (d *doctor) scrape(ctx context.Context) error {
+	u, err := url.Parse(d.collector)
+	if err != nil {
+		return err
+	}
+	if u.Scheme == "" {
+		u, err = url.Parse("http://" + d.collector)
+		if err != nil {
+			return err
+		}
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/metrics"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	d.metrics, err = parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return fmt.Errorf("GET %s: not Prometheus text: %w", u, err)
+	}
+	if d.metrics["otelcol_process_uptime_seconds_total"] == nil && d.metrics["otelcol_process_uptime"] == nil {
+		if _, ok := d.metrics[semconv.PromRequestsTotal]; ok {
+			return fmt.Errorf("%s is the Prometheus exporter's port (it has %s), not the collector's own telemetry (8888 by default)", u, semconv.PromRequestsTotal)
+		}
+	}
+	return nil
+}
+
+// sample is one series of a scraped family: labels and value.
+type sample struct {
+	labels map[string]string
+	value  float64
+}
+
+func (d *doctor) samples(name string) []sample {
+	mf := d.metrics[name]
+	if mf == nil {
+		return nil
+	}
+	var out []sample
+	for _, m := range mf.GetMetric() {
+		s := sample{labels: map[string]string{}}
+		for _, l := range m.GetLabel() {
+			s.labels[l.GetName()] = l.GetValue()
+		}
+		switch {
+		case m.Counter != nil:
+			s.value = m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			s.value = m.GetGauge().GetValue()
+		case m.Untyped != nil:
+			s.value = m.GetUntyped().GetValue()
+		default:
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (d *doctor) checkFiles() {
+	for _, s := range d.samples("otelcol_receiver_mesh_access_log_files_matched") {
+		if s.value != 0 {
+			continue
+		}
+		id := s.labels["receiver"]
+		var include []string
+		if d.cfg != nil {
+			include = d.cfg.fileReceivers[id]
+		}
+		d.add(noFiles(id, include, "where doctor runs,"))
+	}
+}
+
+func (d *doctor) checkParseErrors() {
+	lines := map[string]float64{}
+	for _, s := range d.samples("otelcol_receiver_mesh_access_log_file_lines_total") {
+		lines[s.labels["log_file_path"]] += s.value
+	}
+	type bad struct {
+		path          string
+		errors, lines float64
+	}
+	var files []bad
+	for _, s := range d.samples("otelcol_receiver_mesh_access_log_file_parse_errors_total") {
+		p := s.labels["log_file_path"]
+		if n := lines[p]; n > 0 && s.value/n > doctorParseErrorShare {
+			files = append(files, bad{p, s.value, n})
+		}
+	}
+	if len(files) == 0 {
+		return
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].errors > files[j].errors })
+	f := finding{check: "parse_errors", title: fmt.Sprintf("%d access log file(s) have lines that do not parse", len(files)),
+		fix: "make the receiver's format (preset, format or json_keys) the one the mesh writes: the proxies' access log format is set by the mesh (deploy/mesh has the snippets); a file of another container (not a proxy) does not belong in include"}
+	for i, b := range files {
+		if i == 5 {
+			f.detail = append(f.detail, fmt.Sprintf("… and %d more", len(files)-5))
+			break
+		}
+		f.detail = append(f.detail, fmt.Sprintf("%s: %.0f of %.0f lines (%.1f%%)", b.path, b.errors, b.lines, 100*b.errors/b.lines))
+	}
+	reasons := map[string]float64{}
+	for _, s := range d.samples("otelcol_receiver_mesh_access_log_parse_errors_total") {
+		reasons[s.labels["reason"]] += s.value
+	}
+	var rs []string
+	for _, r := range slices.Sorted(mapKeys(reasons)) {
+		rs = append(rs, fmt.Sprintf("%s %.0f", r, reasons[r]))
+	}
+	f.detail = append(f.detail, "Why (all files): "+strings.Join(rs, ", ")+" (prefix or delimiter: another format; wrapper: not a kubelet CRI/docker log; value: a field of the wrong kind)")
+	d.add(f)
+}
+
+func (d *doctor) checkAttribution(ctx context.Context) {
+	total, unknown := map[string]float64{}, map[string]float64{}
+	for _, s := range d.samples("genops_attribution_records_total") {
+		dim := s.labels["dimension"]
+		total[dim] += s.value
+		if src := s.labels["source"]; src == "default" || src == "none" {
+			unknown[dim] += s.value
+		}
+	}
+	var dims []string
+	for _, dim := range watchedDimensions {
+		if total[dim] > 0 && unknown[dim]/total[dim] > doctorUnknownShare {
+			dims = append(dims, dim)
+		}
+	}
+	workloads := d.unknownWorkloads(ctx)
+	if len(dims) == 0 && len(workloads) == 0 {
+		return
+	}
+	f := finding{check: "unknown", title: "requests are attributed to unknown",
+		fix: "label the workloads' pods (or their namespace) with the governance labels, or send the x-genops-* headers from a trusted caller; `genopsctl coverage` lists unlabelled workloads from the cluster"}
+	for _, dim := range dims {
+		f.detail = append(f.detail, fmt.Sprintf("%s: %.0f%% of %.0f records fell to the default%s", dim, 100*unknown[dim]/total[dim], total[dim], d.labelHint(dim)))
+	}
+	if len(workloads) > 0 {
+		f.detail = append(f.detail, "Workloads with genops_team=\"unknown\" requests (Prometheus): "+strings.Join(workloads, ", "))
+	}
+	d.add(f)
+}
+
+// labelHint names the label that carries a dimension, from the config (or
+// the default config).
+func (d *doctor) labelHint(dim string) string {
+	labels := governanceprocessor.NewFactory().CreateDefaultConfig().(*governanceprocessor.Config).Labels
+	if d.cfg != nil {
+		for _, id := range slices.Sorted(mapKeys(d.cfg.governance)) {
+			labels = d.cfg.governance[id].Labels
+			break
+		}
+	}
+	if l := labels[dim]; l != "" {
+		return fmt.Sprintf(": their pods and namespaces lack the label %s", l)
+	}
+	return ": no pod label carries it (processors.governance.labels)"
+}
+
+func (d *doctor) unknownWorkloads(ctx context.Context) []string {
+	if d.prom == nil {
+		return nil
+	}
+	q := fmt.Sprintf(`topk(10, sum by (%s, %s) (%s{%s="unknown"}))`, semconv.LabelNamespace, semconv.LabelService, semconv.PromRequestsTotal, semconv.LabelGenOpsTeam)
+	v, _, err := d.prom.Query(ctx, q, time.Now())
+	if err != nil {
+		return nil
+	}
+	vec, _ := v.(model.Vector)
+	var out []string
+	for _, s := range vec {
+		out = append(out, fmt.Sprintf("%s/%s (%.0f)", s.Metric[semconv.LabelNamespace], s.Metric[semconv.LabelService], float64(s.Value)))
+	}
+	return out
+}
+
+// kubernetesFixes say what each kind of API error asks of the operator.
+var kubernetesFixes = map[string]string{
+	"unauthorized": "the service account token is refused: check the pod's automountServiceAccountToken and that the token is not expired (or the kubeconfig's credentials)",
+	"forbidden":    "RBAC: the collector's ClusterRole needs get, list and watch on pods, namespaces and replicasets (apps); the chart's rbac.yaml has them",
+	"unreachable":  "the API server cannot be reached: check kubernetes.kubeconfig's server, the in-cluster KUBERNETES_SERVICE_HOST, and NetworkPolicies on egress to the API server",
+	"timeout":      "the API server answers too slowly: check its load and raise kubernetes.sync_timeout",
+	"other":        "read the collector's log line \"Kubernetes API error\"",
+}
+
+func (d *doctor) checkKubernetes() {
+	kinds := map[string]float64{}
+	resources := map[string]map[string]bool{}
+	for _, s := range d.samples("genops_kubernetes_api_errors_total") {
+		k := s.labels["error"]
+		if k == "expired" || s.value == 0 {
+			continue // a watch that fell behind: client-go lists again by itself
+		}
+		kinds[k] += s.value
+		if resources[k] == nil {
+			resources[k] = map[string]bool{}
+		}
+		resources[k][s.labels["resource"]] = true
+	}
+	var notSynced []string
+	for _, s := range d.samples("genops_kubernetes_synced") {
+		if s.value == 0 {
+			notSynced = append(notSynced, s.labels["processor"])
+		}
+	}
+	if len(kinds) == 0 && len(notSynced) == 0 {
+		return
+	}
+	f := finding{check: "kubernetes", title: "the Kubernetes caches are not synced or the API refuses the collector"}
+	if len(notSynced) > 0 {
+		f.detail = append(f.detail, fmt.Sprintf("%s waits for its caches: the collector does not start until they sync (kubernetes.sync_timeout), then exits with the API error", strings.Join(notSynced, ", ")))
+	}
+	var fixes []string
+	for _, k := range slices.Sorted(mapKeys(kinds)) {
+		f.detail = append(f.detail, fmt.Sprintf("%.0f %s error(s) listing or watching %s", kinds[k], k, strings.Join(slices.Sorted(mapKeys(resources[k])), ", ")))
+		fix, ok := kubernetesFixes[k]
+		if !ok {
+			fix = kubernetesFixes["other"]
+		}
+		fixes = append(fixes, k+": "+fix)
+	}
+	if len(fixes) == 0 {
+		fixes = append(fixes, "no API error yet: the API server is slow or the node has very many pods; raise kubernetes.sync_timeout")
+	}
+	f.fix = strings.Join(fixes, "; ")
+	d.add(f)
+}
+
+func (d *doctor) checkPricing() {
+	reasons := map[string]float64{}
+	for _, s := range d.samples("genops_pricing_unpriced_calls_total") {
+		if s.value > 0 {
+			reasons[s.labels["reason"]] += s.value
+		}
+	}
+	if len(reasons) == 0 {
+		return
+	}
+	f := finding{check: "unpriced", title: "AI calls get no cost"}
+	if n := reasons["no_table"]; n > 0 {
+		f.detail = append(f.detail, fmt.Sprintf("%.0f call(s) with token counts, and no price table (pricing_file is not set)", n))
+		f.fix = "set processors.governance.pricing_file (config/pricing.yaml is the shipped table; docs/pricing.md)"
+	}
+	if n := reasons["no_row"]; n > 0 {
+		f.detail = append(f.detail, fmt.Sprintf("%.0f call(s) name a model no row of the price table matches", n))
+		f.fix = strings.TrimPrefix(f.fix+"; add a row for the model, or a default row (docs/pricing.md); `genopsctl pricing check` tests the table", "; ")
+	}
+	d.add(f)
+}
+
+// --- Prometheus ---
+
+func (d *doctor) query(ctx context.Context, q string) model.Vector {
+	v, _, err := d.prom.Query(ctx, q, time.Now())
+	if err != nil {
+		return nil
+	}
+	vec, _ := v.(model.Vector)
+	return vec
+}
+
+// checkScrape tells a Prometheus that scrapes the collector's own
+// telemetry and not its exporter: the target is up, and every dashboard is
+// empty.
+func (d *doctor) checkScrape(ctx context.Context) {
+	contract := d.query(ctx, fmt.Sprintf("count(%s)", semconv.PromRequestsTotal))
+	if len(contract) > 0 {
+		return
+	}
+	own := d.query(ctx, `count by (job, instance) ({__name__=~"otelcol_process_uptime_seconds_total|otelcol_process_uptime"})`)
+	f := finding{check: "wrong_port", title: "Prometheus has no " + semconv.PromRequestsTotal}
+	port := "8889"
+	if d.cfg != nil {
+		for _, id := range slices.Sorted(mapKeys(d.cfg.exporters)) {
+			if ep, ok := d.cfg.exporters[id]["endpoint"].(string); ok {
+				port = ep
+			}
+			break
+		}
+	}
+	if len(own) > 0 {
+		var targets []string
+		for _, s := range own {
+			targets = append(targets, fmt.Sprintf("%s (job %s)", s.Metric["instance"], s.Metric["job"]))
+		}
+		f.detail = append(f.detail, "Prometheus scrapes the collector's own telemetry at "+strings.Join(targets, ", ")+", which is up, but not the Prometheus exporter that serves the genops_* series.")
+		f.fix = fmt.Sprintf("scrape the exporter's port too (%s; the chart's PodMonitor scrapes both ports, metrics and telemetry)", port)
+	} else {
+		f.detail = append(f.detail, "Prometheus scrapes no collector at all (no otelcol_process_uptime series either).")
+		f.fix = fmt.Sprintf("add a scrape job for the collector's exporter (%s) and telemetry (8888) ports, or enable the chart's podMonitor", port)
+	}
+	d.add(f)
+}
+
+func (d *doctor) checkExemplars(ctx context.Context) {
+	flags, err := d.prom.Flags(ctx)
+	if err != nil {
+		return
+	}
+	if !strings.Contains(flags["enable-feature"], "exemplar-storage") {
+		d.add(finding{check: "exemplars", title: "Prometheus stores no exemplars",
+			detail: []string{"The latency panels' trace links (exemplars with trace_id) need exemplar storage; enable-feature is \"" + flags["enable-feature"] + "\"."},
+			fix:    "start Prometheus with --enable-feature=exemplar-storage (prometheus-operator: spec.enableFeatures: [exemplar-storage])"})
+	}
+}
+
+func (d *doctor) checkRules(ctx context.Context) {
+	rules, err := d.prom.Rules(ctx, nil)
+	if err != nil {
+		return
+	}
+	slo := 0
+	var absent, firing []string
+	for _, g := range rules.Groups {
+		if strings.HasPrefix(g.Name, "genops-slo:") {
+			slo++
+		}
+		for _, r := range g.Rules {
+			ar, ok := r.(promv1.AlertingRule)
+			if !ok {
+				continue
+			}
+			for _, a := range ar.Alerts {
+				if a.State != promv1.AlertStateFiring {
+					continue
+				}
+				switch {
+				case ar.Name == promrules.AbsentAlert:
+					absent = append(absent, fmt.Sprintf("%s/%s %s", a.Labels["namespace"], a.Labels["service"], a.Labels["slo"]))
+				case strings.HasPrefix(ar.Name, "GenOpsCollector"):
+					firing = append(firing, fmt.Sprintf("%s %s", ar.Name, labelsOf(a.Labels)))
+				}
+			}
+		}
+	}
+	if slo == 0 {
+		d.add(finding{check: "slo", title: "Prometheus has no SLO rules loaded",
+			detail: []string{"No rule group genops-slo:… is loaded: the SLO dashboards and burn-rate alerts have nothing to show."},
+			fix:    "`genopsctl generate --slo FILE` and load prometheus/slo-rules.yaml (or apply kubernetes/slo-prometheusrule.yaml; the chart's prometheusRule.enabled ships the example SLOs')"})
+	}
+	if len(absent) > 0 {
+		sort.Strings(absent)
+		d.add(finding{check: "slo", title: "SLOs whose series are absent (" + promrules.AbsentAlert + " fires)",
+			detail: absent,
+			fix:    "the SLO's namespace and service must match the series' labels (docs/slo.md); check that traffic of that service reaches the collector and that Prometheus scrapes the exporter"})
+	}
+	if len(firing) > 0 {
+		sort.Strings(firing)
+		d.add(finding{check: "alerts", title: "collector alerts are firing", detail: firing,
+			fix: "each alert's runbook is in docs/operations.md under its name"})
+	}
+}
+
+func labelsOf(ls model.LabelSet) string {
+	var parts []string
+	for k, v := range ls {
+		if k == model.AlertNameLabel || k == "severity" {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%q", k, v))
+	}
+	sort.Strings(parts)
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/genops-mesh/otelcol-genops/test/collectortest"
+)
+
+// genopsLine is an access log line in the istio_genops preset (what
+// deploy/mesh configures) with these x-genops-* request headers and AI
+// response headers ("" is "-").
+func genopsLine(team, project, costCenter, model, tokensIn string) string {
+	q := func(s string) string {
+		if s == "" {
+			s = "-"
+		}
+		return `"` + s + `"`
+	}
+	return fmt.Sprintf(`2026-11-20T10:00:00.000000000Z stdout F [2026-11-20T10:00:00.000Z] "POST /v1/chat/completions HTTP/2" 200 - via_upstream - "-" 512 2048 120 100 "-" "python-httpx/0.27.0" "req-1" "llm.ai:8080" "10.1.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.1.0.7:8080 10.1.0.66:40000 - default %s %s "-" %s "-" "-" "-" %s "-" %s "-" "-"`+"\n",
+		q(team), q(project), q(costCenter), q(model), q(tokensIn))
+}
+
+// doctorCollector runs the built collector on log files under dir with
+// the given receivers' include patterns (by receiver name) and returns
+// its config file, its telemetry and exporter addresses.
+func doctorCollector(t *testing.T, include map[string]string, openMetrics bool, env ...string) (cfg, telemetry, exporter string, col *collectortest.Process) {
+	t.Helper()
+	telemetry, exporter = collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	health := collectortest.FreeAddr(t)
+	var receivers, names []string
+	for name, pattern := range include {
+		receivers = append(receivers, fmt.Sprintf("  %s:\n    include: [%s]\n    start_at: beginning\n    poll_interval: 50ms\n    format: istio_genops\n", name, pattern))
+		names = append(names, name)
+	}
+	root := filepath.Join("..", "..")
+	cfg = collectortest.WriteConfig(t, fmt.Sprintf(`extensions:
+  health_check:
+    endpoint: %s
+receivers:
+%sprocessors:
+  governance:
+%s    kubernetes:
+      mode: off
+    pricing_file: %s
+connectors:
+  sli:
+    slo_file: %s
+    flush_interval: 200ms
+exporters:
+  prometheus:
+    endpoint: %s
+    enable_open_metrics: %t
+service:
+  extensions: [health_check]
+  pipelines:
+    logs:
+      receivers: [%s]
+      processors: [governance]
+      exporters: [sli]
+    metrics:
+      receivers: [sli]
+      exporters: [prometheus]
+  telemetry:
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: false
+                without_units: true
+`, health, strings.Join(receivers, ""), collectortest.TrustEveryClaim, filepath.Join(root, "config", "pricing.yaml"),
+		filepath.Join(root, "config", "slo.yaml"), exporter, openMetrics, strings.Join(names, ", "), collectortest.Port(t, telemetry)))
+	col = collectortest.Start(t, []string{"--config", cfg}, env...)
+	col.WaitHealthy(t, health)
+	return cfg, telemetry, exporter, col
+}
+
+func writePodLog(t *testing.T, dir string, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(dir, "pods", "ai_llm-0_5b1c6d9e-1111-2222-3333-444455556666", "istio-proxy", "0.log")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runDoctor(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd := newRoot()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(append([]string{"doctor"}, args...))
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+// Each mistake the operable issue names, made for real against the built
+// collector and a real Prometheus, and named by doctor with its fix: a
+// receiver whose glob matches nothing (and what exists), a file with lines
+// that do not parse, requests with no team (and the label to set), an AI
+// call no price row matches, Prometheus scraping the collector's own port
+// instead of the exporter's, Prometheus without exemplar storage and an
+// exporter without OpenMetrics, no SLO rules loaded.
+func TestDoctorNamesEachMistake(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for range 10 {
+		lines = append(lines, genopsLine("", "", "", "", ""))
+	}
+	lines = append(lines, genopsLine("", "", "", "my-llama", "500"), "2026-11-20T10:00:00.000000000Z stdout F garbage\n",
+		"2026-11-20T10:00:00.000000000Z stdout F [2026-11-20T10:00:00.000Z] \"GET\n")
+	logPath := writePodLog(t, dir, lines...)
+	cfg, telemetry, _, col := doctorCollector(t, map[string]string{
+		"mesh_access_log":       filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
+		"mesh_access_log/wrong": filepath.Join(dir, "containers", "*istio-proxy*.log"),
+	}, false)
+	// The wrong port: Prometheus scrapes the collector's telemetry only.
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry}, NoExemplars: true})
+	col.Eventually(t, 60*time.Second, func() error {
+		out, _ := runDoctor(t, "--collector", "http://"+telemetry)
+		if !strings.Contains(out, "[unpriced]") || !strings.Contains(out, "[parse_errors]") {
+			return fmt.Errorf("not yet read:\n%s", out)
+		}
+		if r, err := prom.Query("otelcol_process_uptime_seconds_total"); err != nil || len(r) == 0 {
+			return fmt.Errorf("prometheus has not scraped the collector: %v", err)
+		}
+		return nil
+	})
+
+	out, err := runDoctor(t, "--collector", "http://"+telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr)
+	if err == nil {
+		t.Errorf("doctor exited 0 with findings:\n%s", out)
+	}
+	for _, want := range []string{
+		// the glob, and what exists instead
+		"1. exporter prometheus does not expose exemplars [exemplars]", "enable_open_metrics: true",
+		"receiver mesh_access_log/wrong matches no access log file [no_files]",
+		filepath.Join(dir, "containers") + " does not exist; the nearest directory that does is " + dir + ", and it holds 1 entries: pods/",
+		// the file, how many lines, why
+		"[parse_errors]", logPath + ": 2 of 13 lines (15.4%)", "Why (all files): delimiter 1, prefix 1",
+		// no team: all 11 records, and the label
+		"[unknown]", "team: 100% of 11 records fell to the default: their pods and namespaces lack the label genops.ai/team",
+		"project: 100% of 11 records", "cost_center: 100% of 11 records",
+		// the model no row prices
+		"[unpriced]", "1 call(s) name a model no row of the price table matches",
+		// Prometheus
+		"[wrong_port]", "Prometheus scrapes the collector's own telemetry at " + telemetry + " (job otelcol-genops), which is up",
+		"Prometheus stores no exemplars [exemplars]", "--enable-feature=exemplar-storage",
+		"Prometheus has no SLO rules loaded [slo]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "[kubernetes]") || strings.Contains(out, "receiver mesh_access_log matches no") {
+		t.Errorf("a finding of something that is fine:\n%s", out)
+	}
+	if strings.Contains(out, "customer_id") {
+		t.Errorf("customer_id is unknown for every request without a customer, no mistake:\n%s", out)
+	}
+}
+
+// The same pipeline set up right: doctor finds nothing and exits 0.
+func TestDoctorHealthy(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for range 20 {
+		lines = append(lines, genopsLine("ml-platform", "support-bot", "cc-ai", "gpt-4o-mini", "500"))
+	}
+	writePodLog(t, dir, lines...)
+	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
+		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
+	}, true)
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
+		Targets:   []string{telemetry, exporter},
+		RuleFiles: []string{filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")},
+	})
+	col.Eventually(t, 60*time.Second, func() error {
+		if r, err := prom.Query("genops_requests_total"); err != nil || len(r) == 0 {
+			return fmt.Errorf("no genops_requests_total in Prometheus yet: %v", err)
+		}
+		return nil
+	})
+	out, err := runDoctor(t, "--collector", "http://"+telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr)
+	if err != nil || !strings.HasPrefix(out, "No problem found. Checked: config "+cfg+", collector http://"+telemetry+", prometheus http://"+prom.Addr) {
+		t.Errorf("doctor on a healthy collector: %v\n%s", err, out)
+	}
+}
+
+// An API server that cannot be reached: the collector waits for its
+// caches (and does not start) while its telemetry says why; doctor names
+// the kind of error and the fix.
+func TestDoctorKubernetesUnreachable(t *testing.T) {
+	closed := collectortest.FreeAddr(t) // nothing listens there
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://%s", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`, closed)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	telemetry := collectortest.FreeAddr(t)
+	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %s
+processors:
+  governance:
+    kubernetes:
+      mode: cluster
+      kubeconfig: %s
+      sync_timeout: 5m
+exporters:
+  debug: {}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [governance]
+      exporters: [debug]
+  telemetry:
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: false
+                without_units: true
+`, collectortest.FreeAddr(t), kubeconfig, collectortest.Port(t, telemetry)))
+	col := collectortest.Start(t, []string{"--config", cfg})
+	var out string
+	col.Eventually(t, 60*time.Second, func() error {
+		out, _ = runDoctor(t, "--collector", "http://"+telemetry)
+		if !strings.Contains(out, "unreachable error(s) listing or watching") {
+			return fmt.Errorf("not yet:\n%s", out)
+		}
+		return nil
+	})
+	for _, want := range []string{
+		"the Kubernetes caches are not synced or the API refuses the collector [kubernetes]",
+		"governance waits for its caches",
+		"unreachable: the API server cannot be reached",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(col.Output(), "Kubernetes API error") {
+		t.Errorf("the collector does not log the API error:\n%s", col.Output())
+	}
+}

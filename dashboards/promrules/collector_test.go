@@ -1,0 +1,72 @@
+package promrules
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The collector's alerts, run by promtool on the hand-written tests in
+// testdata/collector-alerts.test.yaml: each fires on the failure it names
+// and no other, and none fires on a healthy collector. Annotations are
+// left out of the rules promtool sees (the tests would restate them);
+// TestCollectorRunbooks checks them.
+func TestCollectorAlerts(t *testing.T) {
+	promtool := promtoolOrSkip(t)
+	dir := t.TempDir()
+	rules := Collector(CollectorOptions{})
+	for i := range rules.Groups[0].Rules {
+		rules.Groups[0].Rules[i].Annotations = nil
+	}
+	if err := os.WriteFile(filepath.Join(dir, "collector-rules.yaml"), marshal(t, rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(filepath.Join("testdata", "collector-alerts.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "test.yaml"), tests, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "test", "rules", "test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
+	// Every alert is provoked there.
+	for _, r := range rules.Groups[0].Rules {
+		if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n        exp_alerts:\n          - exp_labels") {
+			t.Errorf("%s is never provoked in testdata/collector-alerts.test.yaml", r.Alert)
+		}
+	}
+	// The full rules (with annotations) pass promtool's checks.
+	full := filepath.Join(dir, "full.yaml")
+	if err := os.WriteFile(full, marshal(t, Collector(CollectorOptions{})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", "--lint=all", "--lint-fatal", full).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules: %v\n%s", err, out)
+	}
+}
+
+// Every collector alert links to its section of docs/operations.md, and
+// the section exists.
+func TestCollectorRunbooks(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Collector(CollectorOptions{}).Groups[0].Rules {
+		if !strings.HasSuffix(r.Annotations["runbook_url"], "docs/operations.md#"+strings.ToLower(r.Alert)) {
+			t.Errorf("%s: runbook_url %q", r.Alert, r.Annotations["runbook_url"])
+		}
+		if !strings.Contains(string(doc), "\n### "+r.Alert+"\n") {
+			t.Errorf("docs/operations.md has no section \"### %s\"", r.Alert)
+		}
+		if r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+			t.Errorf("%s: no summary or description", r.Alert)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -265,7 +266,7 @@ func componentType(id string) string {
 // exporter cannot expose; and, without a collector to ask, patterns that
 // match no file on this machine.
 func (d *doctor) checkConfig() {
-	for _, id := range slices.Sorted(mapKeys(d.cfg.exporters)) {
+	for _, id := range slices.Sorted(maps.Keys(d.cfg.exporters)) {
 		if open, _ := d.cfg.exporters[id]["enable_open_metrics"].(bool); !open {
 			d.add(finding{check: "exemplars", title: fmt.Sprintf("exporter %s does not expose exemplars", id),
 				detail: []string{"Without OpenMetrics the Prometheus exporter drops exemplars, so latency panels link to no trace."},
@@ -275,7 +276,7 @@ func (d *doctor) checkConfig() {
 	if d.collector != "" {
 		return // the collector says what it matches (checkFiles)
 	}
-	for _, id := range slices.Sorted(mapKeys(d.cfg.fileReceivers)) {
+	for _, id := range slices.Sorted(maps.Keys(d.cfg.fileReceivers)) {
 		include := d.cfg.fileReceivers[id]
 		m, err := matcher.New(matcher.Criteria{Include: include})
 		if err != nil {
@@ -302,15 +303,13 @@ func noFiles(receiver string, include []string, where string) finding {
 // --- the collector's own metrics ---
 
 func (d *doctor) scrape(ctx context.Context) error {
-	u, err := url.Parse(d.collector)
+	raw := d.collector
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw // host:port
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return err
-	}
-	if u.Scheme == "" {
-		u, err = url.Parse("http://" + d.collector)
-		if err != nil {
-			return err
-		}
 	}
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/metrics"
@@ -421,7 +420,7 @@ func (d *doctor) checkParseErrors() {
 		reasons[s.labels["reason"]] += s.value
 	}
 	var rs []string
-	for _, r := range slices.Sorted(mapKeys(reasons)) {
+	for _, r := range slices.Sorted(maps.Keys(reasons)) {
 		rs = append(rs, fmt.Sprintf("%s %.0f", r, reasons[r]))
 	}
 	f.detail = append(f.detail, "Why (all files): "+strings.Join(rs, ", ")+" (prefix or delimiter: another format; wrapper: not a kubelet CRI/docker log; value: a field of the wrong kind)")
@@ -463,9 +462,8 @@ func (d *doctor) checkAttribution(ctx context.Context) {
 func (d *doctor) labelHint(dim string) string {
 	labels := governanceprocessor.NewFactory().CreateDefaultConfig().(*governanceprocessor.Config).Labels
 	if d.cfg != nil {
-		for _, id := range slices.Sorted(mapKeys(d.cfg.governance)) {
-			labels = d.cfg.governance[id].Labels
-			break
+		if g, ok := firstOf(d.cfg.governance); ok {
+			labels = g.Labels
 		}
 	}
 	if l := labels[dim]; l != "" {
@@ -528,8 +526,8 @@ func (d *doctor) checkKubernetes() {
 		f.detail = append(f.detail, fmt.Sprintf("%s waits for its caches: the collector does not start until they sync (kubernetes.sync_timeout), then exits with the API error", strings.Join(notSynced, ", ")))
 	}
 	var fixes []string
-	for _, k := range slices.Sorted(mapKeys(kinds)) {
-		f.detail = append(f.detail, fmt.Sprintf("%.0f %s error(s) listing or watching %s", kinds[k], k, strings.Join(slices.Sorted(mapKeys(resources[k])), ", ")))
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		f.detail = append(f.detail, fmt.Sprintf("%.0f %s error(s) listing or watching %s", kinds[k], k, strings.Join(slices.Sorted(maps.Keys(resources[k])), ", ")))
 		fix, ok := kubernetesFixes[k]
 		if !ok {
 			fix = kubernetesFixes["other"]
@@ -588,11 +586,10 @@ func (d *doctor) checkScrape(ctx context.Context) {
 	f := finding{check: "wrong_port", title: "Prometheus has no " + semconv.PromRequestsTotal}
 	port := "8889"
 	if d.cfg != nil {
-		for _, id := range slices.Sorted(mapKeys(d.cfg.exporters)) {
-			if ep, ok := d.cfg.exporters[id]["endpoint"].(string); ok {
+		if exp, ok := firstOf(d.cfg.exporters); ok {
+			if ep, ok := exp["endpoint"].(string); ok {
 				port = ep
 			}
-			break
 		}
 	}
 	if len(own) > 0 {
@@ -680,12 +677,13 @@ func labelsOf(ls model.LabelSet) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
+// firstOf is the value under m's smallest key: with several components
+// of a type, the first by id.
+func firstOf[V any](m map[string]V) (V, bool) {
+	keys := slices.Sorted(maps.Keys(m))
+	if len(keys) == 0 {
+		var zero V
+		return zero, false
 	}
+	return m[keys[0]], true
 }

@@ -194,8 +194,9 @@ func TestDoctorHealthy(t *testing.T) {
 		}
 		return nil
 	})
-	out, err := runDoctor(t, "--collector", "http://"+telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr)
-	if err != nil || !strings.HasPrefix(out, "No problem found. Checked: config "+cfg+", collector http://"+telemetry+", prometheus http://"+prom.Addr) {
+	// A bare host:port is the telemetry's /metrics.
+	out, err := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr)
+	if err != nil || !strings.HasPrefix(out, "No problem found. Checked: config "+cfg+", collector "+telemetry+", prometheus http://"+prom.Addr) {
 		t.Errorf("doctor on a healthy collector: %v\n%s", err, out)
 	}
 }

@@ -109,7 +109,7 @@ func render(t *testing.T, sets ...string) []byte {
 
 // everySwitch turns on every optional object.
 var everySwitch = []string{
-	"serviceMonitor.enabled=true", "podMonitor.enabled=true", "prometheusRule.enabled=true",
+	"serviceMonitor.enabled=true", "podMonitor.enabled=true", "prometheusRule.enabled=true", "collectorAlerts.enabled=true",
 	"grafanaDashboards.enabled=true", "kialiDashboards.enabled=true",
 	"podLabels.team=platform", "podAnnotations.owner=platform",
 	"additionalJobLabels.job-label=x", "additionalJobAnnotations.job-annotation=y",
@@ -165,6 +165,10 @@ func TestSchemaRejectsUnknownKeys(t *testing.T) {
 func TestSLOFileOfYourOwn(t *testing.T) {
 	if out := renderErr(t, "sloFile=slos: []", "prometheusRule.enabled=true"); !strings.Contains(out, "genopsctl generate --slo FILE") {
 		t.Errorf("prometheusRule with a sloFile of one's own:\n%s", out)
+	}
+	// The collector's own alerts do not depend on the SLO file.
+	if out := string(render(t, "sloFile=slos: []", "collectorAlerts.enabled=true")); !strings.Contains(out, "alert: GenOpsCollectorNoLogFiles") {
+		t.Errorf("collectorAlerts with a sloFile of one's own:\n%s", out)
 	}
 	own := string(render(t, "sloFile=slos: []", "grafanaDashboards.enabled=true"))
 	shipped := string(render(t, "grafanaDashboards.enabled=true"))
@@ -275,8 +279,8 @@ func TestTemplateKinds(t *testing.T) {
 	want := map[string]string{
 		"daemonset":            "ClusterRole ClusterRoleBinding ConfigMap DaemonSet Job NetworkPolicy Service ServiceAccount",
 		"gateway":              "ClusterRole ClusterRoleBinding ConfigMap Deployment HorizontalPodAutoscaler Job NetworkPolicy PodDisruptionBudget Service ServiceAccount",
-		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali NetworkPolicy PodMonitor PrometheusRule Service ServiceAccount ServiceMonitor",
-		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule Service ServiceAccount ServiceMonitor",
+		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali NetworkPolicy PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
+		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
 		"gateway-no-autoscale": "ConfigMap Deployment Job Service",
 	}
 	for name, sets := range cases {

@@ -143,7 +143,7 @@ var knownFlags = []string{"LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", 
 var cappableLabels = []string{
 	semconv.LabelNamespace, semconv.LabelApp, semconv.LabelVersion, semconv.LabelService, semconv.LabelRoute,
 	semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject, semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter,
-	semconv.LabelGenOpsTier, semconv.LabelCluster, semconv.LabelProvider, semconv.LabelModel,
+	semconv.LabelGenOpsTier, semconv.LabelCluster, semconv.LabelProvider, semconv.LabelModel, semconv.LabelPolicyName,
 }
 
 // Validate checks the configuration, naming the field at fault.

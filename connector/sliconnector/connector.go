@@ -64,6 +64,15 @@ var (
 		semconv.LabelGenOpsCostCenter, semconv.LabelDirection, semconv.LabelReporter, semconv.LabelCluster,
 	}
 	overflowLabels = []string{semconv.LabelMetric, semconv.LabelLabel}
+	policyLabels   = []string{
+		semconv.LabelNamespace, semconv.LabelService, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelPolicy, semconv.LabelPolicyName,
+		semconv.LabelReporter, semconv.LabelCluster,
+	}
+	attemptLabels = []string{
+		semconv.LabelNamespace, semconv.LabelService, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelReporter, semconv.LabelCluster,
+	}
 )
 
 // sliConnector is shared by the logs-to-metrics and traces-to-metrics
@@ -88,6 +97,8 @@ type sliConnector struct {
 	tokens    *family
 	unpriced  *family
 	tcpBytes  *family // L4 connections (ztunnel)
+	policy    *family // requests a mesh control acted on
+	attempts  *family // upstream attempts (retries)
 	combos    comboCache
 	// hostServices are the services named only by a Host header
 	// (hostService).
@@ -145,8 +156,10 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 	c.tokens = newFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", kindIntSum, tokenLabels, cfg)
 	c.unpriced = newFamily(semconv.MetricUnpricedTokens, "Tokens of AI calls that no price table row priced and no workload stated a cost for, by model, provider and type: billed nowhere.", "{token}", kindIntSum, unpricedLabels, cfg)
 	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
+	c.policy = newFamily(semconv.MetricPolicyEvents, "Requests a mesh control acted on, once per request, by policy: rate_limited (Envoy RL, local_rate_limited, request_rate_limited), denied (UAEX, rbac_access_denied…, ext_authz_denied; policy_name is the RBAC policy Envoy names), circuit_open (UO), retry_exhausted (URX), timeout (UT), fault_injected (FI, DI).", "{request}", kindIntSum, policyLabels, cfg)
+	c.attempts = newFamily(semconv.MetricUpstreamAttempts, "Upstream attempts of requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%); attempts minus requests are retries.", "{attempt}", kindIntSum, attemptLabels, cfg)
 	c.tcpBytes = newFamily(semconv.MetricTCPBytes, "Bytes of L4 connections (Istio ambient mode's ztunnel) by workload and team, sent and received as the reporting side sees them; not HTTP requests.", "By", kindIntSum, tcpLabels, cfg)
-	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes}
+	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes, c.policy, c.attempts}
 	if cfg.Histogram.Exponential.Enabled {
 		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
 		c.exp.scale = cfg.Histogram.Exponential.Scale
@@ -249,6 +262,10 @@ type request struct {
 	hasCost                  bool
 	inTokens, outTokens      int64
 	spanError                bool
+	// details is %RESPONSE_CODE_DETAILS%; attempts
+	// %UPSTREAM_REQUEST_ATTEMPT_COUNT% (0: not logged).
+	details  string
+	attempts int64
 }
 
 // appOfSource tells whether the request's app is its caller's: an
@@ -310,6 +327,8 @@ const (
 	fCost
 	fInputTokens
 	fOutputTokens
+	fDetails
+	fAttempts
 )
 
 // requestFieldKeys are the attributes a request is read from, by field.
@@ -322,7 +341,10 @@ var requestFieldKeys = map[int][]string{
 	fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
 	fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},
 	fCostCenter: {semconv.AttrCostCenter}, fTier: {semconv.AttrCustomerTier},
-	fStatus: {semconv.AttrHTTPResponseStatusCode, "http.status_code"}, fFlags: {semconv.AttrEnvoyResponseFlags},
+	fStatus: {semconv.AttrHTTPResponseStatusCode, "http.status_code"},
+	// Envoy's spans tag response_flags as its access log prints them.
+	fFlags: {semconv.AttrEnvoyResponseFlags, "response_flags"}, fDetails: {semconv.AttrEnvoyResponseCodeDetails},
+	fAttempts:  {semconv.AttrEnvoyUpstreamAttempts},
 	fDirection: {semconv.AttrEnvoyDirection}, fTransport: {"network.transport"},
 	fBytesSent: {semconv.AttrEnvoyBytesSent}, fBytesReceived: {semconv.AttrEnvoyBytesReceived},
 	fDuration: {semconv.AttrEnvoyDurationMs}, fCost: {semconv.AttrCostTotal}, fCurrency: {semconv.AttrCostCurrency},
@@ -395,6 +417,10 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.inTokens = intValue(v) // negative counts are not counted
 	case fOutputTokens:
 		r.outTokens = intValue(v)
+	case fDetails:
+		r.details = v.Str()
+	case fAttempts:
+		r.attempts = max(intValue(v), 0)
 	}
 }
 
@@ -477,11 +503,13 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	if r.res == 0 { // the cache does not name the resource: count without it
 		var cb combo
 		c.countSeries(&cb, r, reporter, now, ex)
+		c.countControls(r, reporter, now)
 		return
 	}
 	h := r.hash()
 	if cb := c.combos.find(h, &r.comboKey); cb != nil {
 		c.update(cb, r, now, ex)
+		c.countControls(r, reporter, now)
 		return
 	}
 	k := r.comboKey // countSeries may derive the service into r
@@ -491,6 +519,7 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	if !c.agg.folded {
 		c.combos.store(h, &k, cb)
 	}
+	c.countControls(r, reporter, now)
 }
 
 // update counts a request in the series of its known combination.
@@ -519,21 +548,58 @@ func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *
 	}
 }
 
+// deriveService sets the request's service when no attribute named it.
+func (c *sliConnector) deriveService(r *request, now pcommon.Timestamp) {
+	v := &r.values
+	if v[ckService] != "" {
+		return
+	}
+	// The service is the workload's (docs/trust.md); a Host header,
+	// which any client writes, names one only when nothing else does,
+	// and then among at most max_host_services.
+	switch {
+	case v[ckApp] != "" && !r.appOfSource():
+		v[ckService] = v[ckApp]
+	case v[ckServerAddress] != "":
+		v[ckService] = c.hostService(serviceFromAuthority(v[ckServerAddress], v[ckNamespace]), now)
+	}
+}
+
+// countControls counts what the mesh's controls did to a request: the
+// policy that acted on it (genops_policy_events_total, at most one per
+// request) and its upstream attempts when its record has them. Few
+// requests have either, so these series are found without the
+// combination cache.
+func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Timestamp) {
+	policy, name := policyOf(r.values[ckFlags], r.details)
+	if policy == "" && r.attempts == 0 {
+		return
+	}
+	c.deriveService(r, now)
+	v := &r.values
+	hReporter := destinationHash
+	if reporter == semconv.ReporterSource {
+		hReporter = sourceHash
+	}
+	hNS, hService, hTeam, hProject := hashValue(v[ckNamespace]), hashValue(v[ckService]), hashValue(v[ckTeam]), hashValue(v[ckProject])
+	hCustomer, hCC, hCluster := hashValue(v[ckCustomer]), hashValue(v[ckCostCenter]), hashValue(v[ckCluster])
+	if policy != "" {
+		key := labelValues{v[ckNamespace], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], policy, name, reporter, v[ckCluster]}
+		hashes := labelHashes{hNS, hService, hTeam, hProject, hCustomer, hCC, hashValue(policy), hashValue(name), hReporter, hCluster}
+		c.agg.add(c.policy, &key, &hashes, 1, now, nil)
+	}
+	if r.attempts > 0 {
+		key := labelValues{v[ckNamespace], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
+		hashes := labelHashes{hNS, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
+		c.agg.add(c.attempts, &key, &hashes, float64(r.attempts), now, nil)
+	}
+}
+
 // countSeries finds (or creates) every series of a request, counts it
 // there, and notes the series in cb.
 func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	v := &r.values
-	if v[ckService] == "" {
-		// The service is the workload's (docs/trust.md); a Host header,
-		// which any client writes, names one only when nothing else does,
-		// and then among at most max_host_services.
-		switch {
-		case v[ckApp] != "" && !r.appOfSource():
-			v[ckService] = v[ckApp]
-		case v[ckServerAddress] != "":
-			v[ckService] = c.hostService(serviceFromAuthority(v[ckServerAddress], v[ckNamespace]), now)
-		}
-	}
+	c.deriveService(r, now)
 	bad := r.spanError || c.classifier.bad(r.status, v[ckFlags])
 	availability, availabilityHash := semconv.AvailabilityGood, goodHash
 	if bad {

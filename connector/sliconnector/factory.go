@@ -50,7 +50,7 @@ func createDefaultConfig() component.Config {
 			// counted per namespace, so that one sender cannot push
 			// everyone else into __overflow__.
 			Labels: map[string]int{
-				semconv.LabelGenOpsCustomerID: 1_000, semconv.LabelService: 1_000, semconv.LabelRoute: 1_000, semconv.LabelApp: 1_000,
+				semconv.LabelGenOpsCustomerID: 1_000, semconv.LabelService: 1_000, semconv.LabelRoute: 1_000, semconv.LabelApp: 1_000, semconv.LabelPolicyName: 100,
 				semconv.LabelVersion: 1_000, semconv.LabelModel: 1_000, semconv.LabelProvider: 100, semconv.LabelCluster: 100,
 			},
 		},

@@ -80,6 +80,7 @@ var simpleOperators = map[string]struct {
 	"RESPONSE_CODE":                     {KindResponseCode, semconv.AttrHTTPResponseStatusCode},
 	"RESPONSE_FLAGS":                    {KindResponseFlags, semconv.AttrEnvoyResponseFlags},
 	"RESPONSE_CODE_DETAILS":             {KindResponseCodeDetails, semconv.AttrEnvoyResponseCodeDetails},
+	"UPSTREAM_REQUEST_ATTEMPT_COUNT":    {KindInt, semconv.AttrEnvoyUpstreamAttempts},
 	"CONNECTION_TERMINATION_DETAILS":    {KindConnectionTerminationDetails, semconv.AttrEnvoyConnectionTerminationDetails},
 	"UPSTREAM_TRANSPORT_FAILURE_REASON": {KindUpstreamTransportFailureReason, semconv.AttrEnvoyUpstreamTransportFailureReason},
 	"BYTES_RECEIVED":                    {KindBytesReceived, semconv.AttrEnvoyBytesReceived},

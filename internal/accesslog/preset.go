@@ -105,6 +105,9 @@ var istioJSONKeys = map[string]string{
 var GenOpsMeshJSONKeys = func() map[string]string {
 	keys := maps.Clone(istioJSONKeys)
 	keys["downstream_peer_uri_san"] = "%DOWNSTREAM_PEER_URI_SAN%"
+	// Retries cost (genops_upstream_attempts_total); a JSON key that an
+	// older mesh config does not write is only absent.
+	keys["upstream_request_attempt_count"] = "%UPSTREAM_REQUEST_ATTEMPT_COUNT%"
 	// x-genops-customer-id is key genops_customer_id, %REQ(X-GENOPS-CUSTOMER-ID)%.
 	add := func(operator string, headers ...string) {
 		for _, h := range headers {

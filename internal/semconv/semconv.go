@@ -138,6 +138,14 @@ const (
 	MetricTCPBytes             = "genops.tcp.bytes"
 	MetricAttributionConflicts = "genops.attribution.conflicts"
 	MetricSeriesOverflow       = "genops.series.overflow"
+	// MetricPolicyEvents counts requests a mesh control acted on (rate
+	// limited, denied, circuit open, retries exhausted, timed out, fault
+	// injected), once per request: genops_policy_events_total.
+	MetricPolicyEvents = "genops.policy.events"
+	// MetricUpstreamAttempts counts the upstream attempts of requests
+	// whose log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%): minus the
+	// requests, the retries (genops_upstream_attempts_total).
+	MetricUpstreamAttempts = "genops.upstream.attempts"
 )
 
 // Prometheus series names of the contract.
@@ -149,6 +157,19 @@ const (
 	PromUnpricedTokensTotal       = "genops_unpriced_tokens_total"
 	PromAttributionConflictsTotal = "genops_attribution_conflicts_total"
 	PromSeriesOverflowTotal       = "genops_series_overflow_total"
+	PromPolicyEventsTotal         = "genops_policy_events_total"
+	PromUpstreamAttemptsTotal     = "genops_upstream_attempts_total"
+)
+
+// Policies of genops_policy_events_total: which mesh control acted on a
+// request (Envoy response flags and response code details).
+const (
+	PolicyRateLimited    = "rate_limited"    // RL; local_rate_limited, request_rate_limited
+	PolicyDenied         = "denied"          // UAEX; rbac_access_denied_matched_policy[…], ext_authz_denied
+	PolicyCircuitOpen    = "circuit_open"    // UO
+	PolicyRetryExhausted = "retry_exhausted" // URX
+	PolicyTimeout        = "timeout"         // UT
+	PolicyFaultInjected  = "fault_injected"  // FI, DI
 )
 
 // Metric labels of the contract.
@@ -171,7 +192,9 @@ const (
 	LabelModel             = "model"
 	LabelCurrency          = "currency"
 	LabelTokenType         = "token_type"
-	LabelDirection         = "direction" // of genops_tcp_bytes_total: sent or received, as the destination sees it
+	LabelDirection         = "direction"   // of genops_tcp_bytes_total: sent or received, as the destination sees it
+	LabelPolicy            = "policy"      // of genops_policy_events_total: PolicyRateLimited …
+	LabelPolicyName        = "policy_name" // the RBAC policy Envoy names, "" when it names none
 	LabelDimension         = "dimension"
 	LabelWinner            = "winner"
 	LabelMetric            = "metric"
@@ -210,6 +233,7 @@ const (
 
 	AttrEnvoyResponseFlags                  = "envoy.response_flags"
 	AttrEnvoyResponseCodeDetails            = "envoy.response_code_details"
+	AttrEnvoyUpstreamAttempts               = "envoy.upstream_request_attempt_count"
 	AttrEnvoyConnectionTerminationDetails   = "envoy.connection_termination_details"
 	AttrEnvoyUpstreamTransportFailureReason = "envoy.upstream_transport_failure_reason"
 	AttrEnvoyBytesReceived                  = "envoy.bytes_received"

@@ -37,7 +37,7 @@ var alsOperators = []string{
 	"UPSTREAM_TRANSPORT_FAILURE_REASON", "BYTES_RECEIVED", "BYTES_SENT", "DURATION",
 	"REQ(X-FORWARDED-FOR)", "REQ(USER-AGENT)", "REQ(X-REQUEST-ID)", "REQ(:AUTHORITY)",
 	"UPSTREAM_HOST", "UPSTREAM_CLUSTER", "UPSTREAM_LOCAL_ADDRESS", "DOWNSTREAM_LOCAL_ADDRESS",
-	"DOWNSTREAM_REMOTE_ADDRESS", "DOWNSTREAM_PEER_URI_SAN", "REQUESTED_SERVER_NAME", "ROUTE_NAME",
+	"DOWNSTREAM_REMOTE_ADDRESS", "DOWNSTREAM_PEER_URI_SAN", "REQUESTED_SERVER_NAME", "ROUTE_NAME", "UPSTREAM_REQUEST_ATTEMPT_COUNT",
 	"REQ(TRACEPARENT)", "REQ(X-B3-TRACEID)",
 }
 
@@ -66,6 +66,7 @@ const (
 	alsDownstreamPeerURISAN
 	alsRequestedServerName
 	alsRouteName
+	alsUpstreamAttempts
 	alsTraceparent
 	alsB3TraceID
 )
@@ -216,6 +217,9 @@ func setCommon(f *accesslog.Fields, c *alsdatav3.AccessLogCommon) {
 	f.Set(alsUpstreamTransportFailureReason, c.GetUpstreamTransportFailureReason())
 	f.Set(alsConnectionTerminationDetails, c.GetConnectionTerminationDetails())
 	f.Set(alsRouteName, c.GetRouteName())
+	if n := c.GetUpstreamRequestAttemptCount(); n > 0 {
+		f.Set(alsUpstreamAttempts, strconv.FormatUint(uint64(n), 10))
+	}
 	if tls := c.GetTlsProperties(); tls != nil {
 		f.Set(alsRequestedServerName, tls.GetTlsSniHostname())
 		for _, san := range tls.GetPeerCertificateProperties().GetSubjectAltName() {

@@ -37,14 +37,15 @@ func istioInboundEntry() *alsdatav3.HTTPAccessLogEntry {
 	start, _ := time.Parse(time.RFC3339Nano, "2020-11-25T21:26:18.409Z")
 	return &alsdatav3.HTTPAccessLogEntry{
 		CommonProperties: &alsdatav3.AccessLogCommon{
-			StartTime:               timestamppb.New(start),
-			Duration:                durationpb.New(3 * time.Millisecond),
-			DownstreamRemoteAddress: socket("10.44.1.23", 37652),
-			DownstreamLocalAddress:  socket("10.44.1.27", 80),
-			UpstreamRemoteAddress:   socket("127.0.0.1", 80),
-			UpstreamLocalAddress:    socket("127.0.0.1", 41854),
-			UpstreamCluster:         "inbound|8000||",
-			RouteName:               "default",
+			StartTime:                   timestamppb.New(start),
+			Duration:                    durationpb.New(3 * time.Millisecond),
+			DownstreamRemoteAddress:     socket("10.44.1.23", 37652),
+			DownstreamLocalAddress:      socket("10.44.1.27", 80),
+			UpstreamRemoteAddress:       socket("127.0.0.1", 80),
+			UpstreamLocalAddress:        socket("127.0.0.1", 41854),
+			UpstreamCluster:             "inbound|8000||",
+			RouteName:                   "default",
+			UpstreamRequestAttemptCount: 2,
 			TlsProperties: &alsdatav3.TLSProperties{
 				TlsSniHostname: "outbound_.8000_._.httpbin.foo.svc.cluster.local",
 				PeerCertificateProperties: &alsdatav3.TLSProperties_CertificateProperties{
@@ -177,9 +178,10 @@ func TestALS(t *testing.T) {
 		}
 	}
 	for k, v := range map[string]any{
-		"http.request.header.x-genops-team": "ml-platform",
-		"envoy.downstream_peer_uri_san":     "spiffe://cluster.local/ns/foo/sa/sleep",
-		"envoy.log_name":                    "http_envoy_accesslog",
+		"http.request.header.x-genops-team":    "ml-platform",
+		"envoy.downstream_peer_uri_san":        "spiffe://cluster.local/ns/foo/sa/sleep",
+		"envoy.log_name":                       "http_envoy_accesslog",
+		"envoy.upstream_request_attempt_count": int64(2),
 	} {
 		if got[k] != v {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)

@@ -40,7 +40,7 @@ const (
 func buildDashboards(f *slo.File) ([]dashboard.Dashboard, error) {
 	var out []dashboard.Dashboard
 	for _, build := range []func() (dashboard.Dashboard, error){
-		grafana.Cost, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) }, grafana.Traffic, grafana.Chargeback,
+		grafana.Cost, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) }, grafana.Traffic, grafana.Policy, grafana.Chargeback,
 	} {
 		d, err := build()
 		if err != nil {

@@ -28,6 +28,7 @@ const (
 	CostUID    = "genops-cost-by-team"
 	SLOUID     = "genops-service-slos"
 	TrafficUID = "genops-mesh-traffic"
+	PolicyUID  = "genops-policy-enforcement"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -208,5 +209,38 @@ func Traffic() (dashboard.Dashboard, error) {
 			query(fmt.Sprintf(`histogram_quantile(%s, sum by (genops_team, service, le) (rate(%s_bucket{%s}[$__rate_interval])))`, fmtFloat(q), semconv.PromRequestDurationSeconds, f),
 				"{{genops_team}} {{service}}").Exemplar(true)))
 	}
+	return b.Build()
+}
+
+// Policy returns the "Policy enforcement" dashboard: which customers and
+// teams the mesh's controls act on (rate limits, authorization denials,
+// circuit breakers, retries, timeouts, injected faults), from
+// genops_policy_events_total and genops_upstream_attempts_total.
+func Policy() (dashboard.Dashboard, error) {
+	f := filter(true)
+	events := func(extra, by string, fn string) string {
+		return fmt.Sprintf(`sum by (%s) (%s(%s{%s%s}[%s]))`, by, fn, semconv.PromPolicyEventsTotal, f, extra,
+			map[string]string{"rate": "$__rate_interval", "increase": "$__range"}[fn])
+	}
+	b := commonVars(base(PolicyUID, "GenOps: policy enforcement",
+		"Requests the mesh's controls acted on (rate limited, denied and by which RBAC policy, circuit open, retries exhausted, timed out, fault injected) by customer, team and service, and the upstream attempts retries cost; from genops_policy_events_total and genops_upstream_attempts_total.", "policy"), true).
+		WithRow(dashboard.NewRowBuilder("Rate limits")).
+		WithPanel(timeseriesPanel("Rate-limited requests by customer (per second)", "reqps", 12,
+			query(events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "rate"), "{{genops_customer_id}} ({{genops_team}})"))).
+		WithPanel(table.NewPanelBuilder().Title("Customers rate limited over the period: requests and share of theirs").Span(12).Height(8).Datasource(promDS()).
+			WithTarget(instant(events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "increase"), "RateLimited")).
+			WithTarget(instant(fmt.Sprintf(`%s / sum by (genops_customer_id, genops_team) (increase(%s{%s}[$__range]) > 0)`,
+				events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "increase"), semconv.PromRequestsTotal, f), "Share"))).
+		WithRow(dashboard.NewRowBuilder("Authorization")).
+		WithPanel(table.NewPanelBuilder().Title("Top denied callers by policy over the period").Span(12).Height(8).Datasource(promDS()).
+			WithTarget(instant(fmt.Sprintf(`topk(20, %s)`, events(`,policy="denied"`, "genops_team, genops_customer_id, service, policy_name", "increase")), "A"))).
+		WithPanel(timeseriesPanel("Denied requests by team (per second)", "reqps", 12,
+			query(events(`,policy="denied"`, "genops_team", "rate"), "{{genops_team}}"))).
+		WithRow(dashboard.NewRowBuilder("Resilience")).
+		WithPanel(timeseriesPanel("Circuit breaker, timeout, retries exhausted and injected faults by service (per second)", "reqps", 12,
+			query(events(`,policy=~"circuit_open|timeout|retry_exhausted|fault_injected"`, "service, policy", "rate"), "{{service}} {{policy}}"))).
+		WithPanel(timeseriesPanel("Upstream attempts and requests by team and service (per second; attempts above requests are retries)", "reqps", 12,
+			query(fmt.Sprintf(`sum by (genops_team, service) (rate(%s{%s}[$__rate_interval]))`, semconv.PromUpstreamAttemptsTotal, f), "{{genops_team}} {{service}} attempts"),
+			query(fmt.Sprintf(`sum by (genops_team, service) (rate(%s{%s}[$__rate_interval]))`, semconv.PromRequestsTotal, filter(false)), "{{genops_team}} {{service}} requests")))
 	return b.Build()
 }

@@ -28,7 +28,7 @@ func all(t *testing.T) map[string]dashboard.Dashboard {
 	}
 	out := map[string]dashboard.Dashboard{}
 	for name, build := range map[string]func() (dashboard.Dashboard, error){
-		CostUID: Cost, TrafficUID: Traffic, SLOUID: func() (dashboard.Dashboard, error) { return SLOs(f) },
+		CostUID: Cost, TrafficUID: Traffic, PolicyUID: Policy, SLOUID: func() (dashboard.Dashboard, error) { return SLOs(f) },
 	} {
 		d, err := build()
 		if err != nil {
@@ -113,13 +113,13 @@ func TestDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Describe([]dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], chargeback})
+	got := Describe([]dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], ds[PolicyUID], chargeback})
 	// The page promises every panel's query: each target is shown.
 	if strings.Contains(got, unshownQuery) {
 		t.Errorf("docs/dashboards.md leaves out queries:\n%s", got)
 	}
 	targets := 0
-	for _, d := range []dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], chargeback} {
+	for _, d := range []dashboard.Dashboard{ds[CostUID], ds[SLOUID], ds[TrafficUID], ds[PolicyUID], chargeback} {
 		for _, p := range d.Panels {
 			if p.Panel != nil {
 				targets += len(p.Panel.Targets)

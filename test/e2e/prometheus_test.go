@@ -204,12 +204,20 @@ func TestPrometheusCostRulesAndDashboards(t *testing.T) {
 // with Grafana's variables replaced as Grafana would ("All" is .*).
 func dashboardQueries(t *testing.T, f *slo.File) []string {
 	t.Helper()
+	out := queriesOf(t, grafana.Cost, grafana.Traffic, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) })
+	if len(out) < 30 {
+		t.Fatalf("only %d dashboard queries found", len(out))
+	}
+	return out
+}
+
+// queriesOf returns every panel query of the dashboards that builds make.
+func queriesOf(t *testing.T, builds ...func() (dashboard.Dashboard, error)) []string {
+	t.Helper()
 	vars := strings.NewReplacer("$__rate_interval", "1m", "$__range", "5m", "$__interval", "15s")
 	labelVar := regexp.MustCompile(`\$[a-z_]+`)
 	var out []string
-	for _, build := range []func() (dashboard.Dashboard, error){
-		grafana.Cost, grafana.Traffic, func() (dashboard.Dashboard, error) { return grafana.SLOs(f) },
-	} {
+	for _, build := range builds {
 		d, err := build()
 		if err != nil {
 			t.Fatal(err)
@@ -231,9 +239,6 @@ func dashboardQueries(t *testing.T, f *slo.File) []string {
 				out = append(out, labelVar.ReplaceAllString(vars.Replace(expr), ".*"))
 			}
 		}
-	}
-	if len(out) < 30 {
-		t.Fatalf("only %d dashboard queries found", len(out))
 	}
 	return out
 }

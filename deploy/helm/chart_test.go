@@ -279,8 +279,8 @@ func TestTemplateKinds(t *testing.T) {
 	want := map[string]string{
 		"daemonset":            "ClusterRole ClusterRoleBinding ConfigMap DaemonSet Job NetworkPolicy Service ServiceAccount",
 		"gateway":              "ClusterRole ClusterRoleBinding ConfigMap Deployment HorizontalPodAutoscaler Job NetworkPolicy PodDisruptionBudget Service ServiceAccount",
-		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali NetworkPolicy PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
-		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
+		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali NetworkPolicy PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
+		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
 		"gateway-no-autoscale": "ConfigMap Deployment Job Service",
 	}
 	for name, sets := range cases {

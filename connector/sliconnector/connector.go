@@ -64,13 +64,15 @@ var (
 		semconv.LabelGenOpsCostCenter, semconv.LabelDirection, semconv.LabelReporter, semconv.LabelCluster,
 	}
 	overflowLabels = []string{semconv.LabelMetric, semconv.LabelLabel}
-	policyLabels   = []string{
-		semconv.LabelNamespace, semconv.LabelService, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+	// app is the destination workload's, as Kiali filters a workload's
+	// charts by it.
+	policyLabels = []string{
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelService, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
 		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelPolicy, semconv.LabelPolicyName,
 		semconv.LabelReporter, semconv.LabelCluster,
 	}
 	attemptLabels = []string{
-		semconv.LabelNamespace, semconv.LabelService, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
+		semconv.LabelNamespace, semconv.LabelApp, semconv.LabelService, semconv.LabelGenOpsTeam, semconv.LabelGenOpsProject,
 		semconv.LabelGenOpsCustomerID, semconv.LabelGenOpsCostCenter, semconv.LabelReporter, semconv.LabelCluster,
 	}
 )
@@ -581,16 +583,16 @@ func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Ti
 	if reporter == semconv.ReporterSource {
 		hReporter = sourceHash
 	}
-	hNS, hService, hTeam, hProject := hashValue(v[ckNamespace]), hashValue(v[ckService]), hashValue(v[ckTeam]), hashValue(v[ckProject])
-	hCustomer, hCC, hCluster := hashValue(v[ckCustomer]), hashValue(v[ckCostCenter]), hashValue(v[ckCluster])
+	hNS, hApp, hService, hTeam := hashValue(v[ckNamespace]), hashValue(v[ckApp]), hashValue(v[ckService]), hashValue(v[ckTeam])
+	hProject, hCustomer, hCC, hCluster := hashValue(v[ckProject]), hashValue(v[ckCustomer]), hashValue(v[ckCostCenter]), hashValue(v[ckCluster])
 	if policy != "" {
-		key := labelValues{v[ckNamespace], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], policy, name, reporter, v[ckCluster]}
-		hashes := labelHashes{hNS, hService, hTeam, hProject, hCustomer, hCC, hashValue(policy), hashValue(name), hReporter, hCluster}
+		key := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], policy, name, reporter, v[ckCluster]}
+		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hashValue(policy), hashValue(name), hReporter, hCluster}
 		c.agg.add(c.policy, &key, &hashes, 1, now, nil)
 	}
 	if r.attempts > 0 {
-		key := labelValues{v[ckNamespace], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
-		hashes := labelHashes{hNS, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
+		key := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
+		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
 		c.agg.add(c.attempts, &key, &hashes, float64(r.attempts), now, nil)
 	}
 }

@@ -75,8 +75,8 @@ func TestUpstreamAttempts(t *testing.T) {
 		}
 	}
 	want := []string{
-		`genops.policy.events{genops_team="ml-platform",namespace="ai",policy="retry_exhausted",reporter="destination",service="llm"} 1`,
-		`genops.upstream.attempts{genops_team="ml-platform",namespace="ai",reporter="destination",service="llm"} 9`,
+		`genops.policy.events{app="llm",genops_team="ml-platform",namespace="ai",policy="retry_exhausted",reporter="destination",service="llm"} 1`,
+		`genops.upstream.attempts{app="llm",genops_team="ml-platform",namespace="ai",reporter="destination",service="llm"} 9`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

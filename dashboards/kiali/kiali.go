@@ -48,6 +48,8 @@ func Dashboard() dashboards.MonitoringDashboard {
 				append(splits, agg(semconv.LabelModel, "Model"))...),
 			chart("Latency by customer tier", "seconds", semconv.PromRequestDurationSeconds, dashboards.Histogram, 6, []string{semconv.LabelGenOpsTier},
 				agg(semconv.LabelGenOpsTeam, "Team"), agg(semconv.LabelRoute, "Route")),
+			chart("Policy events (rate limited, denied, circuit open…)", "ops", semconv.PromPolicyEventsTotal, dashboards.Rate, 6, []string{semconv.LabelPolicy},
+				agg(semconv.LabelGenOpsTeam, "Team"), agg(semconv.LabelGenOpsCustomerID, "Customer"), agg(semconv.LabelPolicyName, "Policy name")),
 		},
 	}
 }

@@ -37,10 +37,10 @@ func TestCRDecodesIntoKialiTypes(t *testing.T) {
 		t.Fatalf("%+v", cr)
 	}
 	d := cr.Spec.CustomDashboards[0]
-	if d.Name != Name || d.DiscoverOn != semconv.PromRequestsTotal || len(d.Items) != 4 {
+	if d.Name != Name || d.DiscoverOn != semconv.PromRequestsTotal || len(d.Items) != 5 {
 		t.Errorf("dashboard %+v", d)
 	}
-	contract := []string{semconv.PromRequestsTotal, semconv.PromCostTotal, semconv.PromTokensTotal, semconv.PromRequestDurationSeconds}
+	contract := []string{semconv.PromRequestsTotal, semconv.PromCostTotal, semconv.PromTokensTotal, semconv.PromRequestDurationSeconds, semconv.PromPolicyEventsTotal}
 	for _, it := range d.Items {
 		c := it.Chart
 		if len(c.Metrics) != 1 || !slices.Contains(contract, c.Metrics[0].MetricName) {

@@ -70,3 +70,51 @@ func TestCollectorRunbooks(t *testing.T) {
 		}
 	}
 }
+
+// The opt-in policy alerts of an SLO (alerting.policy), run by promtool on
+// the hand-written tests in testdata/policy-alerts.test.yaml; an SLO
+// without them has neither alert.
+func TestPolicyAlerts(t *testing.T) {
+	promtool := promtoolOrSkip(t)
+	f := mustParse(t, `slos:
+  - name: availability
+    service: llm
+    namespace: ai
+    objective: 99
+    indicator: {availability: {}}
+    alerting:
+      policy: {rate_limited_share: 0.05, new_denial_source: true}
+`)
+	rules := Generate(f)
+	names := map[string]bool{}
+	for i := range rules.Groups[0].Rules {
+		names[rules.Groups[0].Rules[i].Alert] = true
+		rules.Groups[0].Rules[i].Annotations = nil
+	}
+	if !names[RateLimitedAlert] || !names[NewDenialAlert] {
+		t.Fatalf("alerts: %v", names)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy-rules.yaml"), marshal(t, rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(filepath.Join("testdata", "policy-alerts.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "test.yaml"), tests, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "test", "rules", "test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
+	for _, g := range Generate(exampleFile(t)).Groups {
+		for _, r := range g.Rules {
+			if r.Alert == RateLimitedAlert || r.Alert == NewDenialAlert {
+				t.Errorf("%s: %s without alerting.policy", g.Name, r.Alert)
+			}
+		}
+	}
+}

@@ -56,6 +56,8 @@ const (
 	PageAlert             = "GenOpsSLOErrorBudgetBurnPage"
 	TicketAlert           = "GenOpsSLOErrorBudgetBurnTicket"
 	AbsentAlert           = "GenOpsSLOSourceAbsent"
+	RateLimitedAlert      = "GenOpsCustomerRateLimited"
+	NewDenialAlert        = "GenOpsNewDenialSource"
 )
 
 // BurnWindow is one condition of the multi-window, multi-burn-rate scheme
@@ -346,6 +348,7 @@ func group(s slo.SLO) Group {
 		}
 		g.Rules = append(g.Rules, Rule{Alert: tier.alert, Expr: strings.Join(conds, "\nor\n"), For: forDuration, Labels: alertLabels, Annotations: annotations})
 	}
+	g.Rules = append(g.Rules, policyAlerts(s)...)
 	src := SourceOf(s)
 	metric := src.Requests
 	if s.Indicator.Latency != nil {
@@ -364,4 +367,51 @@ func group(s slo.SLO) Group {
 		},
 	})
 	return g
+}
+
+// policyAlerts are the SLO's opt-in alerts over the policy events of its
+// service (alerting.policy): a customer rate limited on more than a share
+// of its requests for 15 minutes; a caller team denied by a policy that
+// denied it nothing in the day before.
+func policyAlerts(s slo.SLO) []Rule {
+	p := s.Alerting.Policy
+	svc := fmt.Sprintf(`namespace=%q,service=%q`, s.Namespace, s.Service)
+	labels := func() map[string]string {
+		l := idLabels(s)
+		l["severity"] = "ticket"
+		return l
+	}
+	var out []Rule
+	if p.RateLimitedShare > 0 {
+		by := "namespace, service, genops_customer_id, genops_team"
+		out = append(out, Rule{
+			Alert: RateLimitedAlert,
+			Expr: fmt.Sprintf(`sum by (%s) (rate(%s{%s,policy=%q}[15m]))
+/
+sum by (%s) (rate(%s{%s}[15m]))
+> %s`, by, semconv.PromPolicyEventsTotal, svc, semconv.PolicyRateLimited, by, semconv.PromRequestsTotal, svc, fmtFloat(p.RateLimitedShare)),
+			For:    "15m",
+			Labels: labels(),
+			Annotations: map[string]string{
+				"summary":     fmt.Sprintf("customer {{ $labels.genops_customer_id }} is rate limited on {{ $value | humanizePercentage }} of its requests to %s", s.Service),
+				"description": fmt.Sprintf("For 15 minutes the mesh's rate limits refused more than %s%% of the requests of customer {{ $labels.genops_customer_id }} (team {{ $labels.genops_team }}) to %s in %s.", fmtFloat(p.RateLimitedShare*100), s.Service, s.Namespace),
+			},
+		})
+	}
+	if p.NewDenialSource {
+		by := "namespace, service, genops_team, policy_name"
+		denied := fmt.Sprintf(`%s{%s,policy=%q}`, semconv.PromPolicyEventsTotal, svc, semconv.PolicyDenied)
+		out = append(out, Rule{
+			Alert: NewDenialAlert,
+			Expr: fmt.Sprintf(`sum by (%s) (increase(%s[15m])) > 0
+unless
+sum by (%s) (increase(%s[1d] offset 15m)) > 0`, by, denied, by, denied),
+			Labels: labels(),
+			Annotations: map[string]string{
+				"summary":     fmt.Sprintf("team {{ $labels.genops_team }} is newly denied by policy {{ $labels.policy_name }} on %s", s.Service),
+				"description": fmt.Sprintf("An authorization policy of %s in %s denies requests of team {{ $labels.genops_team }} that it did not deny in the day before: a new caller, or a policy change.", s.Service, s.Namespace),
+			},
+		})
+	}
+	return out
 }

@@ -23,10 +23,14 @@ import (
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	tracev3 "github.com/envoyproxy/go-control-plane/envoy/config/trace/v3"
+	localratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
+	securityv1 "istio.io/api/security/v1"
 	telemetryv1 "istio.io/api/telemetry/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -259,10 +263,12 @@ func TestServerSideValidation(t *testing.T) {
 	strict := kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, clientgoscheme.Scheme, clientgoscheme.Scheme, kjson.SerializerOptions{Yaml: true, Strict: true})
 	dryRun := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}
 	resources := map[string]schema.GroupVersionResource{
-		"Namespace": {Version: "v1", Resource: "namespaces"},
-		"Telemetry": {Group: "telemetry.istio.io", Version: "v1", Resource: "telemetries"},
+		"Namespace":           {Version: "v1", Resource: "namespaces"},
+		"Telemetry":           {Group: "telemetry.istio.io", Version: "v1", Resource: "telemetries"},
+		"AuthorizationPolicy": {Group: "security.istio.io", Version: "v1", Resource: "authorizationpolicies"},
+		"EnvoyFilter":         {Group: "networking.istio.io", Version: "v1alpha3", Resource: "envoyfilters"},
 	}
-	for _, path := range []string{"istio/telemetry.yaml", "linkerd/namespace.yaml", "osm/namespace.yaml"} {
+	for _, path := range []string{"istio/telemetry.yaml", "istio/policy.yaml", "linkerd/namespace.yaml", "osm/namespace.yaml"} {
 		for _, d := range docs(t, path) {
 			u := &unstructured.Unstructured{Object: d}
 			if u.GetKind() == "Namespace" {
@@ -287,6 +293,51 @@ func TestServerSideValidation(t *testing.T) {
 				t.Errorf("%s %s/%s: %v", path, u.GetKind(), u.GetName(), err)
 			}
 		}
+	}
+}
+
+// The policy snippets decode strictly into Istio's and Envoy's own types:
+// the AuthorizationPolicy and EnvoyFilter specs into istio.io/api, the
+// local rate limit filter into go-control-plane's LocalRateLimit and the
+// route's rate limit actions into its RateLimit, and the descriptor the
+// filter limits is the one the route's action makes from the team header.
+func TestIstioPolicies(t *testing.T) {
+	var kinds []string
+	for _, d := range docs(t, "istio/policy.yaml") {
+		u := &unstructured.Unstructured{Object: d}
+		kinds = append(kinds, u.GetKind())
+		switch u.GetKind() {
+		case "AuthorizationPolicy":
+			ap := &securityv1.AuthorizationPolicy{}
+			strictProto(t, "AuthorizationPolicy", d["spec"], ap)
+			if ap.GetAction() != securityv1.AuthorizationPolicy_DENY || len(ap.GetRules()) != 2 ||
+				ap.GetRules()[1].GetWhen()[0].GetKey() != "request.headers["+semconv.HeaderTeam+"]" {
+				t.Errorf("AuthorizationPolicy: %v", ap)
+			}
+		case "EnvoyFilter":
+			ef := &networkingv1alpha3.EnvoyFilter{}
+			strictProto(t, "EnvoyFilter", d["spec"], ef)
+			patches := d["spec"].(map[string]any)["configPatches"].([]any)
+			filter := patches[0].(map[string]any)["patch"].(map[string]any)["value"].(map[string]any)["typed_config"].(map[string]any)
+			if filter["type_url"] != "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit" {
+				t.Fatalf("typed_config: %v", filter["type_url"])
+			}
+			lrl := &localratelimitv3.LocalRateLimit{}
+			strictProto(t, "LocalRateLimit", filter["value"], lrl)
+			if err := lrl.ValidateAll(); err != nil {
+				t.Errorf("LocalRateLimit: %v", err)
+			}
+			route := patches[1].(map[string]any)["patch"].(map[string]any)["value"].(map[string]any)["route"].(map[string]any)
+			rl := &routev3.RateLimit{}
+			strictProto(t, "RateLimit", route["rate_limits"].([]any)[0], rl)
+			rh := rl.GetActions()[0].GetRequestHeaders()
+			if rh.GetHeaderName() != semconv.HeaderTeam || rh.GetDescriptorKey() != lrl.GetDescriptors()[0].GetEntries()[0].GetKey() {
+				t.Errorf("the route's action (%s as %s) is not the descriptor the filter limits (%v)", rh.GetHeaderName(), rh.GetDescriptorKey(), lrl.GetDescriptors())
+			}
+		}
+	}
+	if strings.Join(kinds, " ") != "AuthorizationPolicy EnvoyFilter" {
+		t.Errorf("kinds: %v", kinds)
 	}
 }
 

@@ -98,6 +98,19 @@ type Alerting struct {
 	Name   string
 	Page   AlertTier
 	Ticket AlertTier
+	// Policy turns on the service's policy enforcement alerts (opt-in).
+	Policy PolicyAlerts
+}
+
+// PolicyAlerts are the opt-in alerts over genops_policy_events_total for
+// the SLO's service (docs/slo.md, "Policy alerts").
+type PolicyAlerts struct {
+	// RateLimitedShare: alert when a customer is rate limited on more
+	// than this share (0 to 1) of its requests for 15 minutes; 0: off.
+	RateLimitedShare float64
+	// NewDenialSource: alert when a team is denied by a policy (a caller
+	// team and policy_name) that denied it nothing the day before.
+	NewDenialSource bool
 }
 
 // AlertTier is one tier; a disabled tier generates no alert.
@@ -206,9 +219,15 @@ type indicatorSpec struct {
 }
 
 type alertingSpec struct {
-	Name   string   `yaml:"name,omitempty"`
-	Page   tierSpec `yaml:"page,omitempty"`
-	Ticket tierSpec `yaml:"ticket,omitempty"`
+	Name   string     `yaml:"name,omitempty"`
+	Page   tierSpec   `yaml:"page,omitempty"`
+	Ticket tierSpec   `yaml:"ticket,omitempty"`
+	Policy policySpec `yaml:"policy,omitempty"`
+}
+
+type policySpec struct {
+	RateLimitedShare *float64 `yaml:"rate_limited_share,omitempty"`
+	NewDenialSource  bool     `yaml:"new_denial_source,omitempty"`
 }
 
 type tierSpec struct {
@@ -456,6 +475,19 @@ func Parse(r io.Reader) (*File, error) {
 			Name:   s.Alerting.Name,
 			Page:   AlertTier{Disabled: s.Alerting.Page.Disabled, Labels: s.Alerting.Page.Labels, Annotations: s.Alerting.Page.Annotations},
 			Ticket: AlertTier{Disabled: s.Alerting.Ticket.Disabled, Labels: s.Alerting.Ticket.Labels, Annotations: s.Alerting.Ticket.Annotations},
+		}
+		if p := s.Alerting.Policy; p.RateLimitedShare != nil || p.NewDenialSource {
+			if out.Source != SourceAccessLogs {
+				add("alerting.policy", "only for source access_logs (genops_policy_events_total)")
+			}
+			if v := p.RateLimitedShare; v != nil {
+				if !(*v > 0 && *v <= 1) {
+					add("alerting.policy.rate_limited_share", "%v: a share of requests above 0 and at most 1 (0.05 is 5%%)", *v)
+				} else {
+					out.Alerting.Policy.RateLimitedShare = *v
+				}
+			}
+			out.Alerting.Policy.NewDenialSource = p.NewDenialSource
 		}
 		if n := s.Alerting.Name; n != "" && !alertNameRE.MatchString(n) {
 			add("alerting.name", "%q is not a Prometheus alert name", n)

@@ -68,12 +68,21 @@ func TestParseRejects(t *testing.T) {
 		{"slos: []", "no SLOs"},
 		{"slos:\n  - name: a\n    objectve: 99\n", `line 3: slo "a": objectve: unknown field`},
 		{"slos: [", "did not find expected"},
+		{policySLO("access_logs", "rate_limited_share: 5"), "alerting.policy.rate_limited_share: 5: a share of requests above 0 and at most 1"},
+		{policySLO("access_logs", "rate_limited_share: 0"), "alerting.policy.rate_limited_share: 0: a share"},
+		{policySLO("istio", "new_denial_source: true"), "alerting.policy: only for source access_logs"},
+		{policySLO("access_logs", "rate_limited_shar: 0.1"), "alerting.policy.rate_limited_shar: unknown field"},
 	} {
 		_, err := Parse(strings.NewReader(tc.doc))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q) = %v, want %q", tc.doc, err, tc.want)
 		}
 	}
+}
+
+func policySLO(source, policy string) string {
+	return "slos:\n  - name: a\n    service: llm\n    namespace: ai\n    objective: 99\n    source: " + source +
+		"\n    indicator: {availability: {}}\n    alerting:\n      policy: {" + policy + "}\n"
 }
 
 // An objective of 100 is allowed: its error budget is 0, which the rule

@@ -3,6 +3,8 @@ package sliconnector
 import (
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // istioLine is a line in Istio's default access log format (preset
@@ -106,5 +108,39 @@ func TestPolicyOf(t *testing.T) {
 		if p, n := policyOf(tc.flags, tc.details); p != tc.policy || n != tc.name {
 			t.Errorf("policyOf(%q, %q) = %q %q, want %q %q", tc.flags, tc.details, p, n, tc.policy, tc.name)
 		}
+	}
+}
+
+// Envoy's spans tag response_flags as its access log prints them: a
+// circuit breaker's 503 on a span is a circuit_open event of the span's
+// service and team.
+func TestPolicyEventsFromSpans(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "llm")
+	rs.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
+	for _, flags := range []string{"UO", "-", "RL"} {
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetKind(ptrace.SpanKindServer)
+		s.Attributes().PutStr("http.status_code", "503")
+		s.Attributes().PutStr("response_flags", flags)
+		s.Attributes().PutStr("genops.team", "ml-platform")
+	}
+	if err := c.ConsumeTraces(t.Context(), td); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range render(t, c, sink) {
+		if strings.HasPrefix(l, "genops.policy.events") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		`genops.policy.events{genops_team="ml-platform",namespace="ai",policy="circuit_open",reporter="destination",service="llm"} 1`,
+		`genops.policy.events{genops_team="ml-platform",namespace="ai",policy="rate_limited",reporter="destination",service="llm"} 1`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

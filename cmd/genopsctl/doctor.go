@@ -78,7 +78,8 @@ docs/operations.md, "Troubleshooting", explains each finding.`,
 	cmd.Flags().StringVar(&d.collector, "collector", "", "the collector's own telemetry, e.g. http://127.0.0.1:8888 (/metrics is added)")
 	cmd.Flags().StringVar(&d.config, "config", "", "the collector's config file (${env:…} references are expanded from this environment)")
 	cmd.Flags().StringVar(&d.prometheus, "prometheus", "", "the Prometheus that scrapes the collector, e.g. http://prometheus:9090")
-	cmd.Flags().DurationVar(&d.timeout, "timeout", 30*time.Second, "how long all the checks may take")
+	cmd.Flags().DurationVar(&d.timeout, "timeout", 60*time.Second, "how long all the checks may take")
+	cmd.Flags().DurationVar(&d.window, "window", 15*time.Second, "how long to watch the collector's counters: what they do meanwhile decides, when anything happens (0: their totals since it started)")
 	return cmd
 }
 
@@ -96,10 +97,11 @@ type finding struct {
 
 type doctor struct {
 	collector, config, prometheus string
-	timeout                       time.Duration
+	timeout, window               time.Duration
 
 	cfg      *collectorConfig
 	metrics  map[string]*dto.MetricFamily
+	before   map[string]*dto.MetricFamily // the first scrape, a window before metrics
 	prom     promv1.API
 	findings []finding
 	checked  []string
@@ -119,19 +121,6 @@ func (d *doctor) run(ctx context.Context) {
 			d.checkConfig()
 		}
 	}
-	if d.collector != "" {
-		if err := d.scrape(ctx); err != nil {
-			d.add(finding{check: "unreachable", title: "the collector's own metrics cannot be read", detail: []string{err.Error()},
-				fix: "give its telemetry port (service.telemetry.metrics, 8888 by default; GENOPS_TELEMETRY_PORT), e.g. through `kubectl port-forward` or the API server's pod proxy"})
-		} else {
-			d.checked = append(d.checked, "collector "+d.collector)
-			d.checkFiles()
-			d.checkParseErrors()
-			d.checkAttribution(ctx)
-			d.checkKubernetes()
-			d.checkPricing()
-		}
-	}
 	if d.prometheus != "" {
 		client, err := promapi.NewClient(promapi.Config{Address: d.prometheus})
 		if err == nil {
@@ -142,16 +131,72 @@ func (d *doctor) run(ctx context.Context) {
 			d.add(finding{check: "unreachable", title: "Prometheus cannot be reached", detail: []string{err.Error()},
 				fix: "give Prometheus's base URL (e.g. http://127.0.0.1:9090)"})
 			d.prom = nil
-		} else {
-			d.checked = append(d.checked, "prometheus "+d.prometheus)
-			d.checkScrape(ctx)
-			d.checkExemplars(ctx)
-			d.checkRules(ctx)
-			if d.metrics == nil {
-				d.checkAttribution(ctx) // from Prometheus alone
-			}
 		}
 	}
+	if d.collector != "" {
+		if err := d.scrapeTwice(ctx); err != nil {
+			d.add(finding{check: "unreachable", title: "the collector's own metrics cannot be read", detail: []string{err.Error()},
+				fix: "give its telemetry port (service.telemetry.metrics, 8888 by default; GENOPS_TELEMETRY_PORT), e.g. through `kubectl port-forward` or the API server's pod proxy"})
+		} else {
+			d.checked = append(d.checked, "collector "+d.collector)
+			d.checkFiles()
+			d.checkParseErrors()
+			d.checkKubernetes()
+			d.checkPricing()
+		}
+	}
+	if d.metrics != nil || d.prom != nil {
+		d.checkAttribution(ctx) // the collector's counts, and Prometheus's workloads
+	}
+	if d.prom != nil {
+		d.checked = append(d.checked, "prometheus "+d.prometheus)
+		d.checkScrape(ctx)
+		d.checkExemplars(ctx)
+		d.checkRules(ctx)
+	}
+}
+
+// scrapeTwice reads the collector's metrics, waits the window and reads
+// them again: counters are judged by what they did in the window when
+// anything happened in it, so that a problem fixed since the collector
+// started is not reported.
+func (d *doctor) scrapeTwice(ctx context.Context) error {
+	if err := d.scrape(ctx); err != nil {
+		return err
+	}
+	if d.window <= 0 {
+		return nil
+	}
+	d.before = d.metrics
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d.window):
+	}
+	return d.scrape(ctx)
+}
+
+// counted sums a counter's samples by key: now is the total since the
+// collector started, inWindow what it added in the window (equal to now
+// without a window).
+func (d *doctor) counted(name string, key func(map[string]string) string) (now, inWindow map[string]float64) {
+	now, inWindow = map[string]float64{}, map[string]float64{}
+	for _, s := range sampleValues(d.metrics[name]) {
+		now[key(s.labels)] += s.value
+		inWindow[key(s.labels)] += s.value
+	}
+	for _, s := range sampleValues(d.before[name]) {
+		inWindow[key(s.labels)] -= s.value
+	}
+	return now, inWindow
+}
+
+// since says over which time a count was judged.
+func (d *doctor) since(recent bool) string {
+	if recent && d.before != nil {
+		return fmt.Sprintf("in the last %s", d.window)
+	}
+	return "since the collector started"
 }
 
 func (d *doctor) print(w io.Writer) {
@@ -290,12 +335,20 @@ func (d *doctor) checkConfig() {
 
 func noFiles(receiver string, include []string, where string) finding {
 	f := finding{check: "no_files", title: fmt.Sprintf("receiver %s matches no access log file", receiver),
-		fix: "mount the node's /var/log/pods into the collector (the chart's DaemonSet does) and make include match the proxies' container logs, e.g. /var/log/pods/*/istio-proxy/*.log"}
+		fix: "mount the node's /var/log/pods into the collector (the chart's DaemonSet does) and make include match the proxies' container logs (/var/log/pods/*/<proxy container>/*.log: istio-proxy, linkerd-proxy, envoy-sidecar …)"}
 	if len(include) == 0 {
 		f.detail = append(f.detail, "Give --config to see its include patterns.")
 	}
 	for _, p := range include {
 		f.detail = append(f.detail, fmt.Sprintf("include %s: %s %s", p, where, globhint.Explain(p)))
+	}
+	if m, err := matcher.New(matcher.Criteria{Include: include}); err == nil && len(include) > 0 && where != "on this machine" {
+		if files, _ := m.MatchFiles(); len(files) > 0 {
+			// The collector sees another filesystem, or expands ${env:…}
+			// otherwise than doctor did.
+			f.detail = []string{fmt.Sprintf("include %s matches %d file(s) where doctor runs (%s …), none where the collector runs.", strings.Join(include, ", "), len(files), files[0])}
+			f.fix = "the collector sees another filesystem or other values: check its hostPath mount of /var/log/pods and the environment its ${env:…} references take (doctor expanded them from its own)"
+		}
 	}
 	return f
 }
@@ -346,8 +399,9 @@ type sample struct {
 	value  float64
 }
 
-func (d *doctor) samples(name string) []sample {
-	mf := d.metrics[name]
+func (d *doctor) samples(name string) []sample { return sampleValues(d.metrics[name]) }
+
+func sampleValues(mf *dto.MetricFamily) []sample {
 	if mf == nil {
 		return nil
 	}
@@ -387,25 +441,33 @@ func (d *doctor) checkFiles() {
 }
 
 func (d *doctor) checkParseErrors() {
-	lines := map[string]float64{}
-	for _, s := range d.samples("otelcol_receiver_mesh_access_log_file_lines_total") {
-		lines[s.labels["log_file_path"]] += s.value
-	}
+	byFile := func(l map[string]string) string { return l["log_file_path"] }
+	linesNow, linesWindow := d.counted("otelcol_receiver_mesh_access_log_file_lines_total", byFile)
+	errsNow, errsWindow := d.counted("otelcol_receiver_mesh_access_log_file_parse_errors_total", byFile)
 	type bad struct {
 		path          string
 		errors, lines float64
+		since         string
 	}
 	var files []bad
-	for _, s := range d.samples("otelcol_receiver_mesh_access_log_file_parse_errors_total") {
-		p := s.labels["log_file_path"]
-		if n := lines[p]; n > 0 && s.value/n > doctorParseErrorShare {
-			files = append(files, bad{p, s.value, n})
+	for p, n := range linesNow {
+		e, recent := errsNow[p], false
+		if linesWindow[p] > 0 { // lines came in the window: judge them
+			n, e, recent = linesWindow[p], errsWindow[p], true
+		}
+		if n > 0 && e/n > doctorParseErrorShare {
+			files = append(files, bad{p, e, n, d.since(recent)})
 		}
 	}
 	if len(files) == 0 {
 		return
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].errors > files[j].errors })
+	sort.Slice(files, func(i, j int) bool {
+		if files[i].errors != files[j].errors {
+			return files[i].errors > files[j].errors
+		}
+		return files[i].path < files[j].path
+	})
 	f := finding{check: "parse_errors", title: fmt.Sprintf("%d access log file(s) have lines that do not parse", len(files)),
 		fix: "make the receiver's format (preset, format or json_keys) the one the mesh writes: the proxies' access log format is set by the mesh (deploy/mesh has the snippets); a file of another container (not a proxy) does not belong in include"}
 	for i, b := range files {
@@ -413,43 +475,60 @@ func (d *doctor) checkParseErrors() {
 			f.detail = append(f.detail, fmt.Sprintf("… and %d more", len(files)-5))
 			break
 		}
-		f.detail = append(f.detail, fmt.Sprintf("%s: %.0f of %.0f lines (%.1f%%)", b.path, b.errors, b.lines, 100*b.errors/b.lines))
+		f.detail = append(f.detail, fmt.Sprintf("%s: %.0f of %.0f lines (%.1f%%) %s", b.path, b.errors, b.lines, 100*b.errors/b.lines, b.since))
 	}
-	reasons := map[string]float64{}
+	reasons := map[string]map[string]float64{}
 	for _, s := range d.samples("otelcol_receiver_mesh_access_log_parse_errors_total") {
-		reasons[s.labels["reason"]] += s.value
+		if s.labels["reason"] == "proxy_log" || s.labels["transport"] != "file" {
+			continue // the proxy's own lines are no error of format
+		}
+		r := s.labels["receiver"]
+		if reasons[r] == nil {
+			reasons[r] = map[string]float64{}
+		}
+		reasons[r][s.labels["reason"]] += s.value
 	}
-	var rs []string
 	for _, r := range slices.Sorted(maps.Keys(reasons)) {
-		rs = append(rs, fmt.Sprintf("%s %.0f", r, reasons[r]))
+		var rs []string
+		for _, reason := range slices.Sorted(maps.Keys(reasons[r])) {
+			rs = append(rs, fmt.Sprintf("%s %.0f", reason, reasons[r][reason]))
+		}
+		f.detail = append(f.detail, fmt.Sprintf("Why (receiver %s, since it started): %s", r, strings.Join(rs, ", ")))
 	}
-	f.detail = append(f.detail, "Why (all files): "+strings.Join(rs, ", ")+" (prefix or delimiter: another format; wrapper: not a kubelet CRI/docker log; value: a field of the wrong kind)")
+	f.detail = append(f.detail, "(prefix, delimiter, trailing, ambiguous: another text format; json: not a JSON object; wrapper: not a kubelet CRI/docker log; value: a field of the wrong kind; too_long: a line past max_log_size)")
 	d.add(f)
 }
 
 func (d *doctor) checkAttribution(ctx context.Context) {
-	total, unknown := map[string]float64{}, map[string]float64{}
-	for _, s := range d.samples("genops_attribution_records_total") {
-		dim := s.labels["dimension"]
-		total[dim] += s.value
-		if src := s.labels["source"]; src == "default" || src == "none" {
-			unknown[dim] += s.value
+	total, totalWindow := d.counted("genops_attribution_records_total", func(l map[string]string) string { return l["dimension"] })
+	unknown, unknownWindow := d.counted("genops_attribution_records_total", func(l map[string]string) string {
+		if src := l["source"]; src == "default" || src == "none" {
+			return l["dimension"]
 		}
-	}
+		return ""
+	})
 	var dims []string
+	since := map[string]string{}
 	for _, dim := range watchedDimensions {
+		recent := totalWindow[dim] > 0 // records came in the window: judge them
+		if recent {
+			total[dim], unknown[dim] = totalWindow[dim], unknownWindow[dim]
+		}
+		since[dim] = d.since(recent)
 		if total[dim] > 0 && unknown[dim]/total[dim] > doctorUnknownShare {
 			dims = append(dims, dim)
 		}
 	}
 	workloads := d.unknownWorkloads(ctx)
-	if len(dims) == 0 && len(workloads) == 0 {
+	if len(dims) == 0 && (d.metrics != nil || len(workloads) == 0) {
+		// The collector's own counts decide when it was read: the
+		// workloads Prometheus names are totals since they started.
 		return
 	}
 	f := finding{check: "unknown", title: "requests are attributed to unknown",
 		fix: "label the workloads' pods (or their namespace) with the governance labels, or send the x-genops-* headers from a trusted caller; `genopsctl coverage` lists unlabelled workloads from the cluster"}
 	for _, dim := range dims {
-		f.detail = append(f.detail, fmt.Sprintf("%s: %.0f%% of %.0f records fell to the default%s", dim, 100*unknown[dim]/total[dim], total[dim], d.labelHint(dim)))
+		f.detail = append(f.detail, fmt.Sprintf("%s: %.0f%% of %.0f records %s fell to the default%s", dim, 100*unknown[dim]/total[dim], total[dim], since[dim], d.labelHint(dim)))
 	}
 	if len(workloads) > 0 {
 		f.detail = append(f.detail, "Workloads with genops_team=\"unknown\" requests (Prometheus): "+strings.Join(workloads, ", "))
@@ -460,13 +539,21 @@ func (d *doctor) checkAttribution(ctx context.Context) {
 // labelHint names the label that carries a dimension, from the config (or
 // the default config).
 func (d *doctor) labelHint(dim string) string {
-	labels := governanceprocessor.NewFactory().CreateDefaultConfig().(*governanceprocessor.Config).Labels
+	cfg := governanceprocessor.NewFactory().CreateDefaultConfig().(*governanceprocessor.Config)
 	if d.cfg != nil {
 		if g, ok := firstOf(d.cfg.governance); ok {
-			labels = g.Labels
+			cfg = g
+		} else {
+			cfg.Kubernetes.Mode = governanceprocessor.KubernetesNode // unknown: say what labels would do
 		}
+	} else {
+		cfg.Kubernetes.Mode = governanceprocessor.KubernetesNode
 	}
-	if l := labels[dim]; l != "" {
+	header := "x-genops-" + strings.ReplaceAll(dim, "_", "-")
+	if cfg.Kubernetes.Mode == governanceprocessor.KubernetesOff {
+		return fmt.Sprintf(": kubernetes.mode is off, so no pod or namespace label is read; send the %s header from a trusted caller or the genops.%s span tag (or the pod labels Istio's ALS sends)", header, dim)
+	}
+	if l := cfg.Labels[dim]; l != "" {
 		return fmt.Sprintf(": their pods and namespaces lack the label %s", l)
 	}
 	return ": no pod label carries it (processors.governance.labels)"
@@ -499,35 +586,47 @@ var kubernetesFixes = map[string]string{
 }
 
 func (d *doctor) checkKubernetes() {
-	kinds := map[string]float64{}
-	resources := map[string]map[string]bool{}
-	for _, s := range d.samples("genops_kubernetes_api_errors_total") {
-		k := s.labels["error"]
-		if k == "expired" || s.value == 0 {
-			continue // a watch that fell behind: client-go lists again by itself
-		}
-		kinds[k] += s.value
-		if resources[k] == nil {
-			resources[k] = map[string]bool{}
-		}
-		resources[k][s.labels["resource"]] = true
-	}
 	var notSynced []string
 	for _, s := range d.samples("genops_kubernetes_synced") {
 		if s.value == 0 {
 			notSynced = append(notSynced, s.labels["processor"])
 		}
 	}
+	// Errors count while the caches wait, or when they came in the
+	// window: one refused call during a token rotation, long past, is no
+	// problem now.
+	errsNow, errsWindow := d.counted("genops_kubernetes_api_errors_total", func(l map[string]string) string { return l["error"] + "/" + l["resource"] })
+	recent := len(notSynced) == 0 && d.before != nil
+	counts := errsNow
+	if recent {
+		counts = errsWindow
+	}
+	kinds := map[string]float64{}
+	resources := map[string]map[string]bool{}
+	for key, n := range counts {
+		k, resource, _ := strings.Cut(key, "/")
+		if k == "expired" || n <= 0 {
+			continue // a watch that fell behind: client-go lists again by itself
+		}
+		kinds[k] += n
+		if resources[k] == nil {
+			resources[k] = map[string]bool{}
+		}
+		resources[k][resource] = true
+	}
 	if len(kinds) == 0 && len(notSynced) == 0 {
 		return
 	}
-	f := finding{check: "kubernetes", title: "the Kubernetes caches are not synced or the API refuses the collector"}
+	f := finding{check: "kubernetes", title: "the Kubernetes API refuses the collector (its caches keep the last state they saw)"}
+	if len(notSynced) > 0 {
+		f.title = "the Kubernetes caches are not synced"
+	}
 	if len(notSynced) > 0 {
 		f.detail = append(f.detail, fmt.Sprintf("%s waits for its caches: the collector does not start until they sync (kubernetes.sync_timeout), then exits with the API error", strings.Join(notSynced, ", ")))
 	}
 	var fixes []string
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
-		f.detail = append(f.detail, fmt.Sprintf("%.0f %s error(s) listing or watching %s", kinds[k], k, strings.Join(slices.Sorted(maps.Keys(resources[k])), ", ")))
+		f.detail = append(f.detail, fmt.Sprintf("%.0f %s error(s) listing or watching %s %s", kinds[k], k, strings.Join(slices.Sorted(maps.Keys(resources[k])), ", "), d.since(recent)))
 		fix, ok := kubernetesFixes[k]
 		if !ok {
 			fix = kubernetesFixes["other"]
@@ -542,24 +641,34 @@ func (d *doctor) checkKubernetes() {
 }
 
 func (d *doctor) checkPricing() {
-	reasons := map[string]float64{}
-	for _, s := range d.samples("genops_pricing_unpriced_calls_total") {
-		if s.value > 0 {
-			reasons[s.labels["reason"]] += s.value
-		}
-	}
-	if len(reasons) == 0 {
-		return
+	now, inWindow := d.counted("genops_pricing_unpriced_calls_total", func(l map[string]string) string { return l["processor"] + "/" + l["reason"] })
+	_, records := d.counted("genops_attribution_records_total", func(map[string]string) string { return "" })
+	recent := records[""] > 0 // records came in the window: judge them
+	counts := now
+	if recent && d.before != nil {
+		counts = inWindow
 	}
 	f := finding{check: "unpriced", title: "AI calls get no cost"}
-	if n := reasons["no_table"]; n > 0 {
-		f.detail = append(f.detail, fmt.Sprintf("%.0f call(s) with token counts, and no price table (pricing_file is not set)", n))
-		f.fix = "set processors.governance.pricing_file (config/pricing.yaml is the shipped table; docs/pricing.md)"
+	var fixes []string
+	for _, key := range slices.Sorted(maps.Keys(counts)) {
+		n := counts[key]
+		if n <= 0 {
+			continue
+		}
+		processor, reason, _ := strings.Cut(key, "/")
+		switch reason {
+		case "no_table":
+			f.detail = append(f.detail, fmt.Sprintf("%s: %.0f call(s) with token counts %s, and no price table (pricing_file is not set)", processor, n, d.since(recent)))
+			fixes = append(fixes, fmt.Sprintf("set processors.%s.pricing_file (config/pricing.yaml is the shipped table; docs/pricing.md)", processor))
+		case "no_row":
+			f.detail = append(f.detail, fmt.Sprintf("%s: %.0f call(s) %s name a model no row of the price table matches", processor, n, d.since(recent)))
+			fixes = append(fixes, "add a row for the model, or a default row, to the price table (docs/pricing.md); `genopsctl pricing check` tests it")
+		}
 	}
-	if n := reasons["no_row"]; n > 0 {
-		f.detail = append(f.detail, fmt.Sprintf("%.0f call(s) name a model no row of the price table matches", n))
-		f.fix = strings.TrimPrefix(f.fix+"; add a row for the model, or a default row (docs/pricing.md); `genopsctl pricing check` tests the table", "; ")
+	if len(f.detail) == 0 {
+		return
 	}
+	f.fix = strings.Join(slices.Compact(fixes), "; ")
 	d.add(f)
 }
 
@@ -579,10 +688,15 @@ func (d *doctor) query(ctx context.Context, q string) model.Vector {
 // empty.
 func (d *doctor) checkScrape(ctx context.Context) {
 	contract := d.query(ctx, fmt.Sprintf("count(%s)", semconv.PromRequestsTotal))
+	own := d.query(ctx, `count by (job, instance) ({__name__=~"otelcol_process_uptime_seconds_total|otelcol_process_uptime"})`)
 	if len(contract) > 0 {
+		if len(own) == 0 {
+			d.add(finding{check: "wrong_port", title: "Prometheus does not scrape the collector's own telemetry",
+				detail: []string{"Prometheus has genops_* series but no otelcol_process_uptime: the GenOpsCollector* alerts (no log file, parse errors, unknown attribution, Kubernetes errors) see nothing."},
+				fix:    "scrape the telemetry port too (8888, GENOPS_TELEMETRY_PORT; the chart's PodMonitor scrapes both ports, metrics and telemetry)"})
+		}
 		return
 	}
-	own := d.query(ctx, `count by (job, instance) ({__name__=~"otelcol_process_uptime_seconds_total|otelcol_process_uptime"})`)
 	f := finding{check: "wrong_port", title: "Prometheus has no " + semconv.PromRequestsTotal}
 	port := "8889"
 	if d.cfg != nil {
@@ -638,12 +752,14 @@ func (d *doctor) checkRules(ctx context.Context) {
 				if a.State != promv1.AlertStateFiring {
 					continue
 				}
-				switch {
-				case ar.Name == promrules.AbsentAlert:
-					absent = append(absent, fmt.Sprintf("%s/%s %s", a.Labels["namespace"], a.Labels["service"], a.Labels["slo"]))
-				case strings.HasPrefix(ar.Name, "GenOpsCollector"):
+				if strings.HasPrefix(ar.Name, "GenOpsCollector") {
 					firing = append(firing, fmt.Sprintf("%s %s", ar.Name, labelsOf(a.Labels)))
 				}
+			}
+			// The absent alert waits 10 minutes; its expression says now.
+			if ar.Name == promrules.AbsentAlert && len(d.query(ctx, ar.Query)) > 0 {
+				series := strings.TrimSuffix(strings.TrimPrefix(ar.Query, "absent("), ")")
+				absent = append(absent, fmt.Sprintf("%s/%s %s: Prometheus has no %s", ar.Labels["namespace"], ar.Labels["service"], ar.Labels["slo"], series))
 			}
 		}
 	}
@@ -654,7 +770,7 @@ func (d *doctor) checkRules(ctx context.Context) {
 	}
 	if len(absent) > 0 {
 		sort.Strings(absent)
-		d.add(finding{check: "slo", title: "SLOs whose series are absent (" + promrules.AbsentAlert + " fires)",
+		d.add(finding{check: "slo", title: "SLOs whose series are absent (" + promrules.AbsentAlert + " fires after 10 minutes)",
 			detail: absent,
 			fix:    "the SLO's namespace and service must match the series' labels (docs/slo.md); check that traffic of that service reaches the collector and that Prometheus scrapes the exporter"})
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genops-mesh/otelcol-genops/dashboards/promrules"
+	"github.com/genops-mesh/otelcol-genops/internal/slo"
 	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 )
 
@@ -130,7 +132,7 @@ func TestDoctorNamesEachMistake(t *testing.T) {
 	// The wrong port: Prometheus scrapes the collector's telemetry only.
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry}, NoExemplars: true})
 	col.Eventually(t, 60*time.Second, func() error {
-		out, _ := runDoctor(t, "--collector", "http://"+telemetry)
+		out, _ := runDoctor(t, "--collector", "http://"+telemetry, "--window", "0")
 		if !strings.Contains(out, "[unpriced]") || !strings.Contains(out, "[parse_errors]") {
 			return fmt.Errorf("not yet read:\n%s", out)
 		}
@@ -140,7 +142,7 @@ func TestDoctorNamesEachMistake(t *testing.T) {
 		return nil
 	})
 
-	out, err := runDoctor(t, "--collector", "http://"+telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr)
+	out, err := runDoctor(t, "--collector", "http://"+telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "1s")
 	if err == nil {
 		t.Errorf("doctor exited 0 with findings:\n%s", out)
 	}
@@ -150,12 +152,13 @@ func TestDoctorNamesEachMistake(t *testing.T) {
 		"receiver mesh_access_log/wrong matches no access log file [no_files]",
 		filepath.Join(dir, "containers") + " does not exist; the nearest directory that does is " + dir + ", and it holds 1 entries: pods/",
 		// the file, how many lines, why
-		"[parse_errors]", logPath + ": 2 of 13 lines (15.4%)", "Why (all files): delimiter 1, prefix 1",
-		// no team: all 11 records, and the label
-		"[unknown]", "team: 100% of 11 records fell to the default: their pods and namespaces lack the label genops.ai/team",
+		"[parse_errors]", logPath + ": 2 of 13 lines (15.4%) since the collector started",
+		"Why (receiver mesh_access_log, since it started): delimiter 1, prefix 1",
+		// no team: all 11 records; without Kubernetes, headers or span tags
+		"[unknown]", "team: 100% of 11 records since the collector started fell to the default: kubernetes.mode is off, so no pod or namespace label is read; send the x-genops-team header",
 		"project: 100% of 11 records", "cost_center: 100% of 11 records",
-		// the model no row prices
-		"[unpriced]", "1 call(s) name a model no row of the price table matches",
+		// the model no row prices, by the processor that priced
+		"[unpriced]", "governance: 1 call(s) since the collector started name a model no row of the price table matches",
 		// Prometheus
 		"[wrong_port]", "Prometheus scrapes the collector's own telemetry at " + telemetry + " (job otelcol-genops), which is up",
 		"Prometheus stores no exemplars [exemplars]", "--enable-feature=exemplar-storage",
@@ -186,7 +189,7 @@ func TestDoctorHealthy(t *testing.T) {
 	}, true)
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
 		Targets:   []string{telemetry, exporter},
-		RuleFiles: []string{filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")},
+		RuleFiles: []string{llmRules(t)},
 	})
 	col.Eventually(t, 60*time.Second, func() error {
 		if r, err := prom.Query("genops_requests_total"); err != nil || len(r) == 0 {
@@ -195,7 +198,7 @@ func TestDoctorHealthy(t *testing.T) {
 		return nil
 	})
 	// A bare host:port is the telemetry's /metrics.
-	out, err := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr)
+	out, err := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "1s")
 	if err != nil || !strings.HasPrefix(out, "No problem found. Checked: config "+cfg+", collector "+telemetry+", prometheus http://"+prom.Addr) {
 		t.Errorf("doctor on a healthy collector: %v\n%s", err, out)
 	}
@@ -251,14 +254,14 @@ service:
 	col := collectortest.Start(t, []string{"--config", cfg})
 	var out string
 	col.Eventually(t, 60*time.Second, func() error {
-		out, _ = runDoctor(t, "--collector", "http://"+telemetry)
+		out, _ = runDoctor(t, "--collector", "http://"+telemetry, "--window", "1s")
 		if !strings.Contains(out, "unreachable error(s) listing or watching") {
 			return fmt.Errorf("not yet:\n%s", out)
 		}
 		return nil
 	})
 	for _, want := range []string{
-		"the Kubernetes caches are not synced or the API refuses the collector [kubernetes]",
+		"the Kubernetes caches are not synced [kubernetes]",
 		"governance waits for its caches",
 		"unreachable: the API server cannot be reached",
 	} {
@@ -268,5 +271,111 @@ service:
 	}
 	if !strings.Contains(col.Output(), "Kubernetes API error") {
 		t.Errorf("the collector does not log the API error:\n%s", col.Output())
+	}
+}
+
+// Requests without a team, then the workload fixed: doctor names the
+// workload (from Prometheus, with --collector given too), and once the
+// fixed requests flow, it judges what came in its window and finds
+// nothing, although the totals since the start still hold the unknown
+// ones.
+func TestDoctorAfterTheFix(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for range 10 {
+		lines = append(lines, genopsLine("", "", "", "", ""))
+	}
+	path := writePodLog(t, dir, lines...)
+	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
+		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
+	}, true)
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
+		Targets:   []string{telemetry, exporter},
+		RuleFiles: []string{llmRules(t)},
+	})
+	col.Eventually(t, 60*time.Second, func() error {
+		if r, err := prom.Query(`genops_requests_total{genops_team="unknown"}`); err != nil || len(r) == 0 {
+			return fmt.Errorf("no unknown requests in Prometheus yet: %v", err)
+		}
+		return nil
+	})
+	args := []string{"--collector", telemetry, "--config", cfg, "--prometheus", "http://" + prom.Addr}
+	out, _ := runDoctor(t, append(args, "--window", "0")...)
+	if !strings.Contains(out, `Workloads with genops_team="unknown" requests (Prometheus): ai/llm (10)`) {
+		t.Errorf("doctor does not name the workload:\n%s", out)
+	}
+
+	// The fix: the same workload's requests now carry their team.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, _ = runDoctor(t, append(args, "--window", "4s")...)
+	}()
+	time.Sleep(time.Second)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, err := f.WriteString(genopsLine("ml-platform", "support-bot", "cc-ai", "", "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	<-done
+	if strings.Contains(out, "[unknown]") {
+		t.Errorf("doctor reports unknown attribution after the fix:\n%s", out)
+	}
+}
+
+// llmRules writes the rules of an SLO of the llm service in ai, the
+// service the test lines are requests to (the shipped example SLOs name
+// others, whose series are absent).
+func llmRules(t *testing.T) string {
+	t.Helper()
+	f, err := slo.Parse(strings.NewReader("slos:\n  - {name: llm-availability, service: llm, namespace: ai, objective: 99, indicator: {availability: {}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := toYAML("", promrules.Generate(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "slo-rules.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Prometheus scrapes the exporter but not the collector's telemetry, and
+// loads SLO rules of services that send nothing: doctor says the
+// collector alerts are blind and names the SLOs without series at once,
+// not after GenOpsSLOSourceAbsent's 10 minutes.
+func TestDoctorBlindAlertsAndAbsentSLOs(t *testing.T) {
+	dir := t.TempDir()
+	writePodLog(t, dir, genopsLine("ml-platform", "support-bot", "cc-ai", "", ""))
+	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
+		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
+	}, true)
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
+		Targets:   []string{exporter},
+		RuleFiles: []string{filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")},
+	})
+	col.Eventually(t, 60*time.Second, func() error {
+		if r, err := prom.Query(`genops_requests_total`); err != nil || len(r) == 0 {
+			return fmt.Errorf("no genops_requests_total in Prometheus yet: %v", err)
+		}
+		return nil
+	})
+	out, _ := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "0")
+	for _, want := range []string{
+		"Prometheus does not scrape the collector's own telemetry [wrong_port]",
+		`ai/support-bot support-bot-availability: Prometheus has no genops_requests_total{namespace="ai",reporter="destination",service="support-bot"}`,
+		`shop/checkout checkout-latency: Prometheus has no genops_request_duration_seconds_count{namespace="shop",reporter="destination",service="checkout"}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, out)
+		}
 	}
 }

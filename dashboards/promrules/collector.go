@@ -91,15 +91,24 @@ sum without (source) (rate(genops_attribution_records_total{dimension=~%q}[30m])
 			"AI calls with token counts get no cost on {{ $labels.instance }}",
 			"Calls name a model that no row of the price table matches (or the collector has no pricing_file): their tokens are counted in genops_unpriced_tokens_total but cost nothing. Add a row or a default to the price table (docs/pricing.md)."),
 		alert(KubernetesNotSyncedAlert,
-			`genops_kubernetes_synced == 0`, "5m",
+			// max over 15 minutes: a collector that waits sync_timeout (2m by
+			// default) and exits restarts as a new process, and the series
+			// goes stale in between; the last samples still say 0.
+			`max_over_time(genops_kubernetes_synced[15m]) == 0`, "5m",
 			"{{ $labels.processor }} on {{ $labels.instance }} waits for the Kubernetes API",
-			"The governance processor cannot list pods, namespaces or replicasets, so it does not start. genops_kubernetes_api_errors_total says why (unauthorized, forbidden, unreachable, timeout); the collector's log names the API error."),
+			"The governance processor cannot list pods, namespaces or replicasets, so the collector does not start: it exits after kubernetes.sync_timeout (2m by default) naming the API error, and restarts. genops_kubernetes_api_errors_total says why (unauthorized, forbidden, unreachable, timeout)."),
 		alert(KubernetesAPIErrorsAlert,
 			`sum without (resource) (rate(genops_kubernetes_api_errors_total{error!="expired"}[10m])) > 0`, "10m",
 			"{{ $labels.processor }} on {{ $labels.instance }} gets {{ $labels.error }} errors from the Kubernetes API",
 			"The informers keep the last pods they saw and retry; pods started since are attributed to unknown. unauthorized: the service account token; forbidden: the ClusterRole (pods, namespaces, replicasets: get, list, watch); unreachable or timeout: the API server address or a NetworkPolicy."),
 		alert(ExporterNotScrapedAlert,
-			`sum(rate(otelcol_receiver_accepted_log_records_total[10m]) or rate(otelcol_receiver_accepted_spans_total[10m])) > 0
+			// Each sum on its own: "or" of the two rates would keep only the
+			// log series of a receiver (otlp) that takes logs and spans.
+			`(
+  (sum(rate(otelcol_receiver_accepted_log_records_total[10m])) or vector(0))
++
+  (sum(rate(otelcol_receiver_accepted_spans_total[10m])) or vector(0))
+) > 0
 unless on ()
 count(genops_requests_total)`, "10m",
 			"Collectors take in records but Prometheus has no genops_requests_total",

@@ -263,7 +263,13 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 		st.lines.Add(1)
 		line := string(content)
 		if err := t.r.parser.Parse(line, &fields); err != nil {
-			fail(errorReason(err), err)
+			if accesslog.ProxyLog(line) {
+				// The proxy's own log in the same stream: counted, but
+				// not against the file (no sign of a wrong format).
+				t.r.parseError(ctx, accesslog.ReasonProxyLog, transportFile, err)
+			} else {
+				fail(errorReason(err), err)
+			}
 			if t.r.cfg.OnError == OnErrorPassthrough {
 				t.passthrough(records, line, err, observed)
 			}

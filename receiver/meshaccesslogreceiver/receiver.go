@@ -118,7 +118,7 @@ func (r *meshReceiver) Shutdown(ctx context.Context) error {
 // parseError counts a line or entry that did not parse (or lost a field).
 func (r *meshReceiver) parseError(ctx context.Context, reason, transport string, err error) {
 	r.telemetry.ReceiverMeshAccessLogParseErrors.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("reason", reason), attribute.String("transport", transport)))
+		attribute.String("receiver", r.set.ID.String()), attribute.String("reason", reason), attribute.String("transport", transport)))
 	if ce := r.set.Logger.Check(zap.DebugLevel, "access log line not parsed"); ce != nil {
 		ce.Write(zap.String("reason", reason), zap.String("transport", transport), zap.Error(err))
 	}

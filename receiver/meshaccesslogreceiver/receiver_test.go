@@ -213,6 +213,7 @@ func TestFileTailBadLines(t *testing.T) {
 				cri(good[:80]), // truncated mid-line
 				"not even a CRI line\n",
 				cri(badValue),
+				cri("2024-04-12T10:17:44.123456Z\tinfo\tEnvoy proxy is ready"), // the proxy's own log
 				cri(good),
 			)
 			tt := componenttest.NewTelemetry()
@@ -223,7 +224,7 @@ func TestFileTailBadLines(t *testing.T) {
 
 			want := 3 // two good lines and the one with a bad status code
 			if mode == OnErrorPassthrough {
-				want = 7
+				want = 8
 			}
 			records := waitRecords(t, sink, want)
 			withError := 0
@@ -239,14 +240,16 @@ func TestFileTailBadLines(t *testing.T) {
 				t.Errorf("%d records carry envoy.parse_error, want %d", withError, wantErr)
 			}
 			metadatatest.AssertEqualReceiverMeshAccessLogParseErrors(t, tt, []metricdata.DataPoint[int64]{
-				{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "prefix"), attribute.String("transport", "file"))},
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "delimiter"), attribute.String("transport", "file"))},
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "wrapper"), attribute.String("transport", "file"))},
-				{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", "value"), attribute.String("transport", "file"))},
+				{Value: 2, Attributes: attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("reason", "prefix"), attribute.String("transport", "file"))},
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("reason", "delimiter"), attribute.String("transport", "file"))},
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("reason", "wrapper"), attribute.String("transport", "file"))},
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("reason", "value"), attribute.String("transport", "file"))},
+				{Value: 1, Attributes: attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("reason", "proxy_log"), attribute.String("transport", "file"))},
 			}, metricdatatest.IgnoreTimestamp())
-			// The same, per file: which pod's log does not parse.
+			// The same, per file (the proxy's own line is read, and no
+			// error of the file's format): which pod's log does not parse.
 			file := attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("log.file.path", path))
-			metadatatest.AssertEqualReceiverMeshAccessLogFileLines(t, tt, []metricdata.DataPoint[int64]{{Value: 7, Attributes: file}}, metricdatatest.IgnoreTimestamp())
+			metadatatest.AssertEqualReceiverMeshAccessLogFileLines(t, tt, []metricdata.DataPoint[int64]{{Value: 8, Attributes: file}}, metricdatatest.IgnoreTimestamp())
 			metadatatest.AssertEqualReceiverMeshAccessLogFileParseErrors(t, tt, []metricdata.DataPoint[int64]{{Value: 5, Attributes: file}}, metricdatatest.IgnoreTimestamp())
 		})
 	}
@@ -434,6 +437,6 @@ func TestFileTailRefusesSymlinksOutOfRoot(t *testing.T) {
 		t.Errorf("record %v", records[0].Attributes().AsRaw())
 	}
 	metadatatest.AssertEqualReceiverMeshAccessLogParseErrors(t, tt, []metricdata.DataPoint[int64]{
-		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", "outside_root"), attribute.String("transport", "file"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("receiver", "mesh_access_log"), attribute.String("reason", "outside_root"), attribute.String("transport", "file"))},
 	}, metricdatatest.IgnoreTimestamp())
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The window logic alone, on two scrapes a test server gives: API errors
+// that stopped before the window are no finding once the caches are
+// synced; errors during the window are, and say so; errors while the
+// caches wait always are.
+func TestDoctorWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		first, second string
+		want, wantNot string
+	}{
+		{"errors long past", "30", "30", "", "[kubernetes]"},
+		{"errors now", "30", "31", "1 unauthorized error(s) listing or watching pods in the last 50ms", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				v := tc.first
+				if n.Add(1) > 1 {
+					v = tc.second
+				}
+				fmt.Fprintf(w, "otelcol_process_uptime_seconds_total 100\n"+
+					"genops_kubernetes_synced{processor=\"governance\"} 1\n"+
+					"genops_kubernetes_api_errors_total{processor=\"governance\",resource=\"pods\",error=\"unauthorized\"} %s\n", v)
+			}))
+			defer srv.Close()
+			out, _ := runDoctor(t, "--collector", srv.URL, "--window", (50 * time.Millisecond).String())
+			if tc.want != "" && !strings.Contains(out, tc.want) {
+				t.Errorf("doctor does not say %q:\n%s", tc.want, out)
+			}
+			if tc.wantNot != "" && strings.Contains(out, tc.wantNot) {
+				t.Errorf("doctor says %q:\n%s", tc.wantNot, out)
+			}
+		})
+	}
+}
+
+// The collector matches no file, but the pattern matches where doctor
+// runs: doctor says the two see different files or values, not what it
+// would say of a wrong path.
+func TestDoctorNoFilesWhereTheCollectorRuns(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "pods", "a", "istio-proxy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pods", "a", "istio-proxy", "0.log"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := noFiles("mesh_access_log", []string{filepath.Join(dir, "pods", "*", "istio-proxy", "*.log")}, "where doctor runs,")
+	if !strings.Contains(strings.Join(f.detail, " "), "matches 1 file(s) where doctor runs") || !strings.Contains(f.fix, "other values") {
+		t.Errorf("%+v", f)
+	}
+	f = noFiles("mesh_access_log", []string{filepath.Join(dir, "containers", "*.log")}, "where doctor runs,")
+	if !strings.Contains(strings.Join(f.detail, " "), "does not exist") {
+		t.Errorf("%+v", f)
+	}
+}

@@ -118,3 +118,32 @@ func TestPolicyAlerts(t *testing.T) {
 		}
 	}
 }
+
+// The burn factors, windows and the zero-traffic guard, checked against
+// numbers written by hand in testdata/literal-thresholds.test.yaml (the
+// generated tests take their thresholds from Factor, so a wrong factor
+// would pass them).
+func TestLiteralThresholds(t *testing.T) {
+	promtool := promtoolOrSkip(t)
+	f := mustParse(t, "slos:\n  - {name: checkout-availability, service: checkout, namespace: shop, objective: 99.9, window: 30d, indicator: {availability: {}}}\n")
+	rules := Generate(f)
+	for i := range rules.Groups[0].Rules {
+		rules.Groups[0].Rules[i].Annotations = nil
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "literal-rules.yaml"), marshal(t, rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(filepath.Join("testdata", "literal-thresholds.test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "test.yaml"), tests, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "test", "rules", "test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,94 @@
+package sliconnector
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// Envoy durations are whole milliseconds and SLO thresholds are bucket
+// bounds: a request that took exactly a bound is within it (le is "less
+// than or equal"), one millisecond more is not.
+func TestDurationOnEachBound(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.SLOFile = filepath.Join("..", "..", "config", "slo.yaml")
+	cfg.Histogram.Buckets = []time.Duration{250 * time.Millisecond, time.Second}
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	for _, ms := range []int{250, 251, 500, 501, 1000, 1001, 2000, 2001} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range render(t, c, sink) {
+		if strings.HasPrefix(l, "genops.request.duration_bucket") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		`genops.request.duration_bucket{le="+Inf",reporter="destination"} 8`,
+		`genops.request.duration_bucket{le="0.25",reporter="destination"} 1`,
+		`genops.request.duration_bucket{le="0.5",reporter="destination"} 3`,
+		`genops.request.duration_bucket{le="1",reporter="destination"} 5`,
+		`genops.request.duration_bucket{le="2",reporter="destination"} 7`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Between two flushes a series keeps the latest traced record's exemplar:
+// the one a person clicking the panel wants to see.
+func TestLatestExemplar(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	for i := range byte(3) {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 700})
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(int(i)).SetTraceID(pcommon.TraceID{i + 1})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	for name, exs := range firstPointExemplars(t, c, sink) {
+		if exs.Len() != 1 || exs.At(0).TraceID() != (pcommon.TraceID{3}) {
+			t.Errorf("%s: exemplar %v, want the third record's trace", name, exs.At(0).TraceID())
+		}
+	}
+}
+
+// Each failure flag by name makes a 200 bad; flags outside the set
+// (client-side, policy, injected faults) do not.
+func TestEachFailureFlag(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	c := classifier{failureFlags: cfg.Availability.failureSet()}
+	for _, f := range []string{"UH", "UF", "UO", "UT", "LR", "UR", "UC", "URX", "NC", "NR", "DF", "DO", "OM", "UPE", "UMSDR", "DT", "RLSE", "LH"} {
+		if !c.bad(200, f) || !c.bad(200, "DC,"+f) {
+			t.Errorf("flag %s is not a failure", f)
+		}
+	}
+	if len(semconv.FailureFlags) != 18 {
+		t.Errorf("semconv.FailureFlags has %d flags; this test names 18", len(semconv.FailureFlags))
+	}
+	for _, f := range []string{"-", "DC", "DPE", "IH", "SI", "RL", "UAEX", "FI", "DI", "RFCF"} {
+		if c.bad(200, f) {
+			t.Errorf("flag %s is a failure by default", f)
+		}
+	}
+	if c.bad(499, "-") || !c.bad(500, "-") || !c.bad(599, "-") || c.bad(600, "-") {
+		t.Error("only 500 to 599 are bad by status")
+	}
+}
+
+func Example_failureFlags() {
+	fmt.Println(strings.Join(semconv.FailureFlags, " "))
+	// Output: UH UF UO UT LR UR UC URX NC NR DF DO OM UPE UMSDR DT RLSE LH
+}

@@ -68,3 +68,35 @@ func TestDoctorNoFilesWhereTheCollectorRuns(t *testing.T) {
 		t.Errorf("%+v", f)
 	}
 }
+
+// What doctor cannot read is a finding of its own, with the fix.
+func TestDoctorCannotRead(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	addr := closed.Listener.Addr().String()
+	closed.Close() // nothing listens there now
+	out, err := runDoctor(t, "--collector", addr, "--config", filepath.Join(t.TempDir(), "missing.yaml"), "--prometheus", "http://"+addr, "--window", "0")
+	if err == nil {
+		t.Errorf("doctor exited 0:\n%s", out)
+	}
+	for _, want := range []string{
+		"the config file cannot be read [config]",
+		"Prometheus cannot be reached [unreachable]",
+		"the collector's own metrics cannot be read [unreachable]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not say %q:\n%s", want, out)
+		}
+	}
+	// The exporter's port given for the collector's telemetry.
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, `genops_requests_total{namespace="ai"} 3`)
+	}))
+	defer exporter.Close()
+	out, _ = runDoctor(t, "--collector", exporter.URL, "--window", "0")
+	if !strings.Contains(out, "is the Prometheus exporter's port") {
+		t.Errorf("doctor does not say the port is the exporter's:\n%s", out)
+	}
+	if _, err := runDoctor(t); err == nil || !strings.Contains(err.Error(), "nothing to check") {
+		t.Errorf("no flags: %v", err)
+	}
+}

@@ -277,6 +277,9 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 // and its namespace already has c.max values, and reports whether it did.
 func (a *aggregator) applyCap(f *family, c *labelCap, key *labelValues, hashes *labelHashes, now pcommon.Timestamp) bool {
 	k := capKey{f.capNamespace(c, key), key[c.pos]}
+	if k.value == "" {
+		return false // an absent label is no value: nothing to fold
+	}
 	if _, known := c.values[k]; known || c.distinct[k.namespace] < c.max {
 		return false
 	}

@@ -100,7 +100,8 @@ type sliConnector struct {
 	unpriced  *family
 	tcpBytes  *family // L4 connections (ztunnel)
 	policy    *family // requests a mesh control acted on
-	attempts  *family // upstream attempts (retries)
+	attempts  *family // upstream attempts
+	retries   *family // upstream attempts beyond the first
 	combos    comboCache
 	// hostServices are the services named only by a Host header
 	// (hostService).
@@ -159,9 +160,10 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 	c.unpriced = newFamily(semconv.MetricUnpricedTokens, "Tokens of AI calls that no price table row priced and no workload stated a cost for, by model, provider and type: billed nowhere.", "{token}", kindIntSum, unpricedLabels, cfg)
 	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
 	c.policy = newFamily(semconv.MetricPolicyEvents, "Requests a mesh control acted on, once per request, by policy: rate_limited (Envoy RL, local_rate_limited, request_rate_limited), denied (UAEX, rbac_access_denied…, ext_authz_denied; policy_name is the RBAC policy Envoy names), circuit_open (UO), retry_exhausted (URX), timeout (UT), fault_injected (FI, DI).", "{request}", kindIntSum, policyLabels, cfg)
-	c.attempts = newFamily(semconv.MetricUpstreamAttempts, "Upstream attempts of requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%); attempts minus requests are retries.", "{attempt}", kindIntSum, attemptLabels, cfg)
+	c.attempts = newFamily(semconv.MetricUpstreamAttempts, "Upstream attempts of the requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%; 0 for a local reply), counted from the records of the side that retried (the caller's sidecar, a gateway).", "{attempt}", kindIntSum, attemptLabels, cfg)
+	c.retries = newFamily(semconv.MetricUpstreamRetries, "Upstream attempts beyond the first of the requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT% minus one), counted from the records of the side that retried (the caller's sidecar, a gateway).", "{attempt}", kindIntSum, attemptLabels, cfg)
 	c.tcpBytes = newFamily(semconv.MetricTCPBytes, "Bytes of L4 connections (Istio ambient mode's ztunnel) by workload and team, sent and received as the reporting side sees them; not HTTP requests.", "By", kindIntSum, tcpLabels, cfg)
-	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes, c.policy, c.attempts}
+	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes, c.policy, c.attempts, c.retries}
 	if cfg.Histogram.Exponential.Enabled {
 		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
 		c.exp.scale = cfg.Histogram.Exponential.Scale
@@ -266,8 +268,9 @@ type request struct {
 	spanError                bool
 	// details is %RESPONSE_CODE_DETAILS%; attempts
 	// %UPSTREAM_REQUEST_ATTEMPT_COUNT% (0: not logged).
-	details  string
-	attempts int64
+	details     string
+	attempts    int64
+	hasAttempts bool
 }
 
 // appOfSource tells whether the request's app is its caller's: an
@@ -422,7 +425,7 @@ func (r *request) read(k string, v pcommon.Value) {
 	case fDetails:
 		r.details = v.Str()
 	case fAttempts:
-		r.attempts = max(intValue(v), 0)
+		r.attempts, r.hasAttempts = max(intValue(v), 0), true
 	}
 }
 
@@ -505,13 +508,11 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	if r.res == 0 { // the cache does not name the resource: count without it
 		var cb combo
 		c.countSeries(&cb, r, reporter, now, ex)
-		c.countControls(r, reporter, now)
 		return
 	}
 	h := r.hash()
 	if cb := c.combos.find(h, &r.comboKey); cb != nil {
 		c.update(cb, r, now, ex)
-		c.countControls(r, reporter, now)
 		return
 	}
 	k := r.comboKey // countSeries may derive the service into r
@@ -521,7 +522,6 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	if !c.agg.folded {
 		c.combos.store(h, &k, cb)
 	}
-	c.countControls(r, reporter, now)
 }
 
 // update counts a request in the series of its known combination.
@@ -569,12 +569,21 @@ func (c *sliConnector) deriveService(r *request, now pcommon.Timestamp) {
 
 // countControls counts what the mesh's controls did to a request: the
 // policy that acted on it (genops_policy_events_total, at most one per
-// request) and its upstream attempts when its record has them. Few
+// request: a control acts in one sidecar, and the other side's record of
+// the request has no flag of it) and, from the side that retries (the
+// caller's sidecar or a gateway, reporter source), its upstream attempts.
+// It is called for every record, whichever sides reporter counts as
+// requests: circuit breakers, timeouts and retries act in the caller's
+// sidecar, rate limits and RBAC in the server's or a gateway's. Few
 // requests have either, so these series are found without the
 // combination cache.
 func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Timestamp) {
 	policy, name := policyOf(r.values[ckFlags], r.details)
-	if policy == "" && r.attempts == 0 {
+	attempts := r.attempts
+	if reporter != semconv.ReporterSource {
+		attempts = 0 // the server's sidecar logs each attempt as a request of its own
+	}
+	if policy == "" && !r.hasAttempts {
 		return
 	}
 	c.deriveService(r, now)
@@ -590,10 +599,11 @@ func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Ti
 		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hashValue(policy), hashValue(name), hReporter, hCluster}
 		c.agg.add(c.policy, &key, &hashes, 1, now, nil)
 	}
-	if r.attempts > 0 {
+	if r.hasAttempts && reporter == semconv.ReporterSource {
 		key := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
 		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
-		c.agg.add(c.attempts, &key, &hashes, float64(r.attempts), now, nil)
+		c.agg.add(c.attempts, &key, &hashes, float64(attempts), now, nil)
+		c.agg.add(c.retries, &key, &hashes, float64(max(attempts-1, 0)), now, nil)
 	}
 }
 
@@ -750,12 +760,18 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					gateway = c.isGateway(&r)
 				}
 				if gateway {
+					// A gateway's own answers (a rate limit, a denial at
+					// the edge) reach no destination sidecar: they count
+					// as policy events and attempts of the gateway's, as a
+					// caller's, even when its requests do not.
 					if c.cfg.Gateways.Count != GatewayDestination {
+						c.countControls(&r, semconv.ReporterSource, now)
 						continue
 					}
 					side = semconv.ReporterDestination
 				}
 				reporter := c.reporter(side)
+				c.countControls(&r, side, now)
 				if reporter == "" {
 					continue
 				}
@@ -794,12 +810,13 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 					continue
 				}
 				reporter := c.reporter(side)
-				if reporter == "" {
-					continue
-				}
 				r = res
 				for k, v := range span.Attributes().All() {
 					r.read(k, v)
+				}
+				c.countControls(&r, side, now)
+				if reporter == "" {
+					continue
 				}
 				r.spanError = span.Status().Code() == ptrace.StatusCodeError
 				if end, start := span.EndTimestamp(), span.StartTimestamp(); end >= start && start != 0 {

@@ -52,33 +52,81 @@ func TestPolicyEvents(t *testing.T) {
 	compareGolden(t, "policy", got)
 }
 
-// Retries: the attempts Envoy logs (%UPSTREAM_REQUEST_ATTEMPT_COUNT%,
-// a JSON number in istio_genops_json) add up per team and service;
-// records without the field add nothing.
+// Retries: the attempts Envoy logs (%UPSTREAM_REQUEST_ATTEMPT_COUNT%, a
+// JSON number in istio_genops_json) count from the side that retries
+// (the caller's outbound records; the server's sidecar logs each attempt
+// as a request of its own), and so do the controls that act there (UO,
+// UT, URX), whichever sides count as requests. A local reply logs 0
+// attempts: no retry. Records without the field add nothing.
 func TestUpstreamAttempts(t *testing.T) {
-	line := func(code, flags string, attempts string) string {
+	line := func(code, flags string, attempts string, inbound bool) string {
+		cluster := `outbound|8080||llm.ai.svc.cluster.local`
+		if inbound {
+			cluster = `inbound|8080||`
+		}
 		l := `{"start_time":"2026-11-20T10:00:00.000Z","method":"POST","path":"/v1/chat","protocol":"HTTP/2","response_code":` + code +
-			`,"response_flags":"` + flags + `","duration":3,"authority":"llm.ai:8080","genops_team":"ml-platform"`
+			`,"response_flags":"` + flags + `","duration":3,"authority":"llm.ai:8080","upstream_cluster":"` + cluster + `"`
 		if attempts != "" {
 			l += `,"upstream_request_attempt_count":` + attempts
 		}
 		return l + "}"
 	}
-	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
-	ld := logsFromLines(t, "istio_genops_json", []string{line("200", "-", "1"), line("200", "-", "3"), line("503", "URX", "5"), line("200", "-", "")},
-		map[string]any{"k8s.namespace.name": "ai", "app": "llm"}, map[string]any{"genops.team": "ml-platform"})
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config)) // reporter: destination
+	ld := logsFromLines(t, "istio_genops_json", []string{
+		line("200", "-", "1", false), line("200", "-", "3", false), line("503", "URX", "5", false), line("200", "-", "", false),
+		line("429", "RL", "0", false),                            // a local reply of the caller's sidecar
+		line("200", "-", "1", true), line("200", "-", "1", true), // the server's records of attempts
+	}, map[string]any{"k8s.namespace.name": "web", "app": "frontend"}, map[string]any{"genops.team": "web-team"})
 	if err := c.ConsumeLogs(t.Context(), ld); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, l := range render(t, c, sink) {
-		if strings.HasPrefix(l, "genops.upstream.attempts") || strings.HasPrefix(l, "genops.policy.events") {
+		if strings.HasPrefix(l, "genops.upstream") || strings.HasPrefix(l, "genops.policy.events") {
 			got = append(got, l)
 		}
 	}
 	want := []string{
-		`genops.policy.events{app="llm",genops_team="ml-platform",namespace="ai",policy="retry_exhausted",reporter="destination",service="llm"} 1`,
-		`genops.upstream.attempts{app="llm",genops_team="ml-platform",namespace="ai",reporter="destination",service="llm"} 9`,
+		`genops.policy.events{app="frontend",genops_team="web-team",namespace="web",policy="rate_limited",reporter="source",service="llm.ai"} 1`,
+		`genops.policy.events{app="frontend",genops_team="web-team",namespace="web",policy="retry_exhausted",reporter="source",service="llm.ai"} 1`,
+		`genops.upstream.attempts{app="frontend",genops_team="web-team",namespace="web",reporter="source",service="llm.ai"} 9`,
+		`genops.upstream.retries{app="frontend",genops_team="web-team",namespace="web",reporter="source",service="llm.ai"} 6`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A gateway's own answers (rate limited, denied at the edge) reach no
+// destination sidecar: with the gateway's requests left to the
+// destination (the default), they still count as policy events, of the
+// gateway's service, from the side that called (reporter source).
+func TestGatewayLocalReplies(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Gateways.Workloads = []string{"istio-ingressgateway"}
+	c, sink := newTestConnector(t, cfg)
+	ld := logsFromLines(t, "istio", []string{
+		istioLine("429", "RL", "local_rate_limited"),
+		istioLine("403", "-", "rbac_access_denied_matched_policy[ns[istio-system]-policy[edge]-rule[0]]"),
+		istioLine("200", "-", "via_upstream"),
+	}, map[string]any{"k8s.namespace.name": "istio-system", "app": "istio-ingressgateway", "k8s.pod.name": "istio-ingressgateway-abc"},
+		map[string]any{"genops.team": "ml-platform", "genops.customer_id": "cust-9"})
+	if err := c.ConsumeLogs(t.Context(), ld); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range render(t, c, sink) {
+		if !strings.HasPrefix(l, "genops.policy.events") {
+			if strings.HasPrefix(l, "genops.requests") {
+				t.Errorf("a gateway record counted as a request: %s", l)
+			}
+			continue
+		}
+		got = append(got, l)
+	}
+	want := []string{
+		`genops.policy.events{app="istio-ingressgateway",genops_customer_id="cust-9",genops_team="ml-platform",namespace="istio-system",policy="denied",policy_name="ns[istio-system]-policy[edge]-rule[0]",reporter="source",service="istio-ingressgateway"} 1`,
+		`genops.policy.events{app="istio-ingressgateway",genops_customer_id="cust-9",genops_team="ml-platform",namespace="istio-system",policy="rate_limited",reporter="source",service="istio-ingressgateway"} 1`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -229,8 +229,10 @@ func Policy() (dashboard.Dashboard, error) {
 			query(events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "rate"), "{{genops_customer_id}} ({{genops_team}})"))).
 		WithPanel(table.NewPanelBuilder().Title("Customers rate limited over the period: requests and share of theirs").Span(12).Height(8).Datasource(promDS()).
 			WithTarget(instant(events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "increase"), "RateLimited")).
-			WithTarget(instant(fmt.Sprintf(`%s / sum by (genops_customer_id, genops_team) (increase(%s{%s}[$__range]) > 0)`,
-				events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "increase"), semconv.PromRequestsTotal, f), "Share"))).
+			// per reporter, then the larger: with reporter both each
+			// request is counted twice, its rate limit once
+			WithTarget(instant(fmt.Sprintf(`max by (genops_customer_id, genops_team) (%s / sum by (genops_customer_id, genops_team, reporter) (increase(%s{%s}[$__range]) > 0))`,
+				events(`,policy="rate_limited"`, "genops_customer_id, genops_team, reporter", "increase"), semconv.PromRequestsTotal, f), "Share"))).
 		WithRow(dashboard.NewRowBuilder("Authorization")).
 		WithPanel(table.NewPanelBuilder().Title("Top denied callers by policy over the period").Span(12).Height(8).Datasource(promDS()).
 			WithTarget(instant(fmt.Sprintf(`topk(20, %s)`, events(`,policy="denied"`, "genops_team, genops_customer_id, service, policy_name", "increase")), "A"))).
@@ -239,8 +241,7 @@ func Policy() (dashboard.Dashboard, error) {
 		WithRow(dashboard.NewRowBuilder("Resilience")).
 		WithPanel(timeseriesPanel("Circuit breaker, timeout, retries exhausted and injected faults by service (per second)", "reqps", 12,
 			query(events(`,policy=~"circuit_open|timeout|retry_exhausted|fault_injected"`, "service, policy", "rate"), "{{service}} {{policy}}"))).
-		WithPanel(timeseriesPanel("Upstream attempts and requests by team and service (per second; attempts above requests are retries)", "reqps", 12,
-			query(fmt.Sprintf(`sum by (genops_team, service) (rate(%s{%s}[$__rate_interval]))`, semconv.PromUpstreamAttemptsTotal, f), "{{genops_team}} {{service}} attempts"),
-			query(fmt.Sprintf(`sum by (genops_team, service) (rate(%s{%s}[$__rate_interval]))`, semconv.PromRequestsTotal, filter(false)), "{{genops_team}} {{service}} requests")))
+		WithPanel(timeseriesPanel("Retries by calling team and service (upstream attempts beyond the first, per second)", "reqps", 12,
+			query(fmt.Sprintf(`sum by (genops_team, service) (rate(%s{%s}[$__rate_interval]))`, semconv.PromUpstreamRetriesTotal, f), "{{genops_team}} {{service}}")))
 	return b.Build()
 }

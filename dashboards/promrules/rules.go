@@ -379,17 +379,24 @@ func policyAlerts(s slo.SLO) []Rule {
 	labels := func() map[string]string {
 		l := idLabels(s)
 		l["severity"] = "ticket"
+		if s.Team != "" {
+			l["team"] = s.Team // Alertmanager routes by it, as the burn alerts'
+		}
 		return l
 	}
 	var out []Rule
 	if p.RateLimitedShare > 0 {
+		// Per reporter, then the larger: with reporter both, each request
+		// is counted by both sidecars and its rate limit by the one
+		// that applied it.
 		by := "namespace, service, genops_customer_id, genops_team"
 		out = append(out, Rule{
 			Alert: RateLimitedAlert,
-			Expr: fmt.Sprintf(`sum by (%s) (rate(%s{%s,policy=%q}[15m]))
+			Expr: fmt.Sprintf(`max by (%s) (
+  sum by (%s, reporter) (rate(%s{%s,policy=%q}[15m]))
 /
-sum by (%s) (rate(%s{%s}[15m]))
-> %s`, by, semconv.PromPolicyEventsTotal, svc, semconv.PolicyRateLimited, by, semconv.PromRequestsTotal, svc, fmtFloat(p.RateLimitedShare)),
+  sum by (%s, reporter) (rate(%s{%s}[15m]))
+) > %s`, by, by, semconv.PromPolicyEventsTotal, svc, semconv.PolicyRateLimited, by, semconv.PromRequestsTotal, svc, fmtFloat(p.RateLimitedShare)),
 			For:    "15m",
 			Labels: labels(),
 			Annotations: map[string]string{
@@ -399,13 +406,17 @@ sum by (%s) (rate(%s{%s}[15m]))
 		})
 	}
 	if p.NewDenialSource {
+		// A series that exists now and did not in the day before: a
+		// counter's first sample is its first count (5 denials in one
+		// burst are a series at 5, which increase() cannot see), and a
+		// series expired after a quiet while and back is not new.
 		by := "namespace, service, genops_team, policy_name"
 		denied := fmt.Sprintf(`%s{%s,policy=%q}`, semconv.PromPolicyEventsTotal, svc, semconv.PolicyDenied)
 		out = append(out, Rule{
 			Alert: NewDenialAlert,
-			Expr: fmt.Sprintf(`sum by (%s) (increase(%s[15m])) > 0
+			Expr: fmt.Sprintf(`sum by (%s) (%s)
 unless
-sum by (%s) (increase(%s[1d] offset 15m)) > 0`, by, denied, by, denied),
+sum by (%s) (max_over_time(%s[1d] offset 15m))`, by, denied, by, denied),
 			Labels: labels(),
 			Annotations: map[string]string{
 				"summary":     fmt.Sprintf("team {{ $labels.genops_team }} is newly denied by policy {{ $labels.policy_name }} on %s", s.Service),

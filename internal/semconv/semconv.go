@@ -146,6 +146,9 @@ const (
 	// whose log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%): minus the
 	// requests, the retries (genops_upstream_attempts_total).
 	MetricUpstreamAttempts = "genops.upstream.attempts"
+	// MetricUpstreamRetries counts the attempts beyond the first
+	// (genops_upstream_retries_total).
+	MetricUpstreamRetries = "genops.upstream.retries"
 )
 
 // Prometheus series names of the contract.
@@ -159,6 +162,7 @@ const (
 	PromSeriesOverflowTotal       = "genops_series_overflow_total"
 	PromPolicyEventsTotal         = "genops_policy_events_total"
 	PromUpstreamAttemptsTotal     = "genops_upstream_attempts_total"
+	PromUpstreamRetriesTotal      = "genops_upstream_retries_total"
 )
 
 // Policies of genops_policy_events_total: which mesh control acted on a

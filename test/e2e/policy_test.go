@@ -25,9 +25,15 @@ func TestPolicyEnforcement(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Rate limits and RBAC act in the server's sidecar (inbound records);
+	// circuit breakers, timeouts and retries in the caller's (outbound).
 	line := func(team, customer string, code int, flags, details string, attempts int) string {
-		l := fmt.Sprintf(`{"start_time":"2026-11-20T10:00:00.000Z","method":"POST","path":"/v1/chat","protocol":"HTTP/2","response_code":%d,"response_flags":%q,"response_code_details":%q,"duration":3,"authority":"llm.ai:8080","upstream_cluster":"inbound|8080||","genops_team":%q,"genops_customer_id":%q`,
-			code, flags, details, team, customer)
+		cluster := "inbound|8080||"
+		if strings.ContainsAny(flags, "OTX") || attempts > 1 { // UO, UT, URX, retried
+			cluster = "outbound|8080||llm.ai.svc.cluster.local"
+		}
+		l := fmt.Sprintf(`{"start_time":"2026-11-20T10:00:00.000Z","method":"POST","path":"/v1/chat","protocol":"HTTP/2","response_code":%d,"response_flags":%q,"response_code_details":%q,"duration":3,"authority":"llm.ai:8080","upstream_cluster":%q,"genops_team":%q,"genops_customer_id":%q`,
+			code, flags, details, cluster, team, customer)
 		if attempts > 0 {
 			l += `,"upstream_request_attempt_count":` + strconv.Itoa(attempts)
 		}
@@ -115,8 +121,12 @@ service:
 		`sum by (genops_team, policy_name) (genops_policy_events_total{policy="denied"})`:              {"genops_team=search,policy_name=ns[ai]-policy[deny-free]-rule[0]": 3},
 		`sum by (service, policy) (genops_policy_events_total{policy!~"rate_limited|denied"})`: {
 			"policy=circuit_open,service=llm": 2, "policy=timeout,service=llm": 1, "policy=retry_exhausted,service=llm": 2},
-		`sum by (genops_team) (genops_upstream_attempts_total)`: {"genops_team=ml-platform": 15, "genops_team=search": 2 + 1 + 6 + 4 + 1},
-		`sum(genops_requests_total)`:                            {"": 31},
+		// attempts from the callers' records only: the UO, UT, URX and
+		// retried lines (the server logs each attempt as a request)
+		`sum by (genops_team) (genops_upstream_attempts_total)`: {"genops_team=search": 2 + 1 + 6 + 4},
+		`sum by (genops_team) (genops_upstream_retries_total)`:  {"genops_team=search": 4 + 2},
+		// requests: the server's records (reporter destination)
+		`sum(genops_requests_total)`: {"": 5 + 15 + 3 + 1},
 	}
 	col.Eventually(t, 60*time.Second, func() error {
 		for q, w := range want {

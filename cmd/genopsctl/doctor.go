@@ -223,6 +223,7 @@ type collectorConfig struct {
 	fileReceivers map[string][]string // receiver id: include patterns
 	governance    map[string]*governanceprocessor.Config
 	exporters     map[string]map[string]any // prometheus exporters by id
+	piped         map[string]bool           // exporters some pipeline uses
 	telemetryPort string
 }
 
@@ -245,6 +246,9 @@ func loadCollectorConfig(path string) (*collectorConfig, error) {
 		Processors map[string]map[string]any `yaml:"processors"`
 		Exporters  map[string]map[string]any `yaml:"exporters"`
 		Service    struct {
+			Pipelines map[string]struct {
+				Exporters []string `yaml:"exporters"`
+			} `yaml:"pipelines"`
 			Telemetry struct {
 				Metrics struct {
 					Readers []struct {
@@ -294,6 +298,12 @@ func loadCollectorConfig(path string) (*collectorConfig, error) {
 			cfg.exporters[id] = body
 		}
 	}
+	cfg.piped = map[string]bool{}
+	for _, pl := range doc.Service.Pipelines {
+		for _, e := range pl.Exporters {
+			cfg.piped[e] = true
+		}
+	}
 	for _, r := range doc.Service.Telemetry.Metrics.Readers {
 		if p := r.Pull.Exporter.Prometheus.Port; p != nil {
 			cfg.telemetryPort = fmt.Sprint(p)
@@ -312,6 +322,11 @@ func componentType(id string) string {
 // match no file on this machine.
 func (d *doctor) checkConfig() {
 	for _, id := range slices.Sorted(maps.Keys(d.cfg.exporters)) {
+		if !d.cfg.piped[id] {
+			d.add(finding{check: "config", title: fmt.Sprintf("exporter %s is in no pipeline", id),
+				detail: []string{"The collector does not start an exporter no pipeline names: nothing listens on its endpoint, and Prometheus finds no genops_* series."},
+				fix:    fmt.Sprintf("add %s to the exporters of the metrics pipeline the sli connector feeds", id)})
+		}
 		if open, _ := d.cfg.exporters[id]["enable_open_metrics"].(bool); !open {
 			d.add(finding{check: "exemplars", title: fmt.Sprintf("exporter %s does not expose exemplars", id),
 				detail: []string{"Without OpenMetrics the Prometheus exporter drops exemplars, so latency panels link to no trace."},
@@ -427,6 +442,25 @@ func sampleValues(mf *dto.MetricFamily) []sample {
 }
 
 func (d *doctor) checkFiles() {
+	readers := map[string][]string{}
+	for _, s := range d.samples("otelcol_receiver_mesh_access_log_file_lines_total") {
+		p := s.labels["log_file_path"]
+		readers[p] = append(readers[p], s.labels["receiver"])
+	}
+	var twice []string
+	for _, p := range slices.Sorted(maps.Keys(readers)) {
+		if r := readers[p]; len(r) > 1 {
+			sort.Strings(r)
+			twice = append(twice, fmt.Sprintf("%s: read by %s", p, strings.Join(r, ", ")))
+		}
+	}
+	if len(twice) > 0 {
+		if len(twice) > 5 {
+			twice = append(twice[:5], fmt.Sprintf("… and %d more", len(twice)-5))
+		}
+		d.add(finding{check: "double_read", title: "access log files are read by more than one receiver: their requests count twice", detail: twice,
+			fix: "make the receivers' include patterns disjoint (one receiver per proxy container), or use exclude"})
+	}
 	for _, s := range d.samples("otelcol_receiver_mesh_access_log_files_matched") {
 		if s.value != 0 {
 			continue
@@ -697,6 +731,26 @@ func (d *doctor) checkScrape(ctx context.Context) {
 		}
 		return
 	}
+	// A target Prometheus cannot scrape: the exporter is not listening
+	// (not in a metrics pipeline, another address).
+	if targets, err := d.prom.Targets(ctx); err == nil {
+		var down []string
+		for _, t := range targets.Active {
+			if t.Health == promv1.HealthBad {
+				down = append(down, fmt.Sprintf("%s (job %s): %s", t.ScrapeURL, t.Labels["job"], t.LastError))
+			}
+		}
+		if len(down) > 0 {
+			sort.Strings(down)
+			d.add(finding{check: "scrape", title: "Prometheus cannot scrape some targets", detail: down,
+				fix: "is the Prometheus exporter in a metrics pipeline (service.pipelines.<metrics>.exporters) and listening on that address (exporters.prometheus.endpoint, GENOPS_PROMETHEUS_ENDPOINT)?"})
+			return
+		}
+	}
+	// No record taken in, nothing to count yet: no port is wrong.
+	if in := d.query(ctx, `sum({__name__=~"otelcol_receiver_accepted_log_records_total|otelcol_receiver_accepted_spans_total"}) > 0`); len(own) > 0 && len(in) == 0 {
+		return
+	}
 	f := finding{check: "wrong_port", title: "Prometheus has no " + semconv.PromRequestsTotal}
 	port := "8889"
 	if d.cfg != nil {
@@ -759,7 +813,12 @@ func (d *doctor) checkRules(ctx context.Context) {
 			// The absent alert waits 10 minutes; its expression says now.
 			if ar.Name == promrules.AbsentAlert && len(d.query(ctx, ar.Query)) > 0 {
 				series := strings.TrimSuffix(strings.TrimPrefix(ar.Query, "absent("), ")")
-				absent = append(absent, fmt.Sprintf("%s/%s %s: Prometheus has no %s", ar.Labels["namespace"], ar.Labels["service"], ar.Labels["slo"], series))
+				line := fmt.Sprintf("%s/%s %s: Prometheus has no %s", ar.Labels["namespace"], ar.Labels["service"], ar.Labels["slo"], series)
+				other := d.query(ctx, fmt.Sprintf(`count by (reporter) (%s{namespace=%q,service=%q})`, semconv.PromRequestsTotal, ar.Labels["namespace"], ar.Labels["service"]))
+				for _, s := range other {
+					line += fmt.Sprintf("; the service has series with reporter=%q (the rules read reporter=\"destination\": set the sli connector's reporter to destination or both)", s.Metric["reporter"])
+				}
+				absent = append(absent, line)
 			}
 		}
 	}

@@ -379,3 +379,39 @@ func TestDoctorBlindAlertsAndAbsentSLOs(t *testing.T) {
 		}
 	}
 }
+
+// Prometheus scrapes an address where no exporter listens (the exporter
+// left out of the metrics pipeline): doctor names the target and its
+// error, not a wrong port; and a collector that took in nothing yet has
+// no wrong port either.
+func TestDoctorExporterNotListening(t *testing.T) {
+	dir := t.TempDir()
+	writePodLog(t, dir) // an empty log: no request yet
+	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
+		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
+	}, true)
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry, exporter}, RuleFiles: []string{llmRules(t)}})
+	col.Eventually(t, 60*time.Second, func() error {
+		if r, err := prom.Query(`up`); err != nil || len(r) < 2 {
+			return fmt.Errorf("targets not scraped yet: %v", err)
+		}
+		return nil
+	})
+	out, _ := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "0")
+	if strings.Contains(out, "[wrong_port]") || strings.Contains(out, "[scrape]") {
+		t.Errorf("no traffic yet is no scrape problem:\n%s", out)
+	}
+
+	closed := collectortest.FreeAddr(t)
+	prom2 := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry, closed}})
+	col.Eventually(t, 60*time.Second, func() error {
+		if r, err := prom2.Query(`up == 0`); err != nil || len(r) == 0 {
+			return fmt.Errorf("the closed target not scraped yet: %v", err)
+		}
+		return nil
+	})
+	out, _ = runDoctor(t, "--collector", telemetry, "--prometheus", "http://"+prom2.Addr, "--window", "0")
+	if !strings.Contains(out, "Prometheus cannot scrape some targets [scrape]") || !strings.Contains(out, "http://"+closed+"/metrics") || strings.Contains(out, "[wrong_port]") {
+		t.Errorf("doctor does not name the target nobody serves:\n%s", out)
+	}
+}

@@ -100,3 +100,30 @@ func TestDoctorCannotRead(t *testing.T) {
 		t.Errorf("no flags: %v", err)
 	}
 }
+
+// Two receivers reading one file count its requests twice.
+func TestDoctorDoubleRead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "otelcol_process_uptime_seconds_total 100\n"+
+			"otelcol_receiver_mesh_access_log_file_lines_total{receiver=\"mesh_access_log\",log_file_path=\"/var/log/pods/a/istio-proxy/0.log\"} 5\n"+
+			"otelcol_receiver_mesh_access_log_file_lines_total{receiver=\"mesh_access_log/all\",log_file_path=\"/var/log/pods/a/istio-proxy/0.log\"} 5\n"+
+			"otelcol_receiver_mesh_access_log_file_lines_total{receiver=\"mesh_access_log\",log_file_path=\"/var/log/pods/b/istio-proxy/0.log\"} 5\n")
+	}))
+	defer srv.Close()
+	out, _ := runDoctor(t, "--collector", srv.URL, "--window", "0")
+	if !strings.Contains(out, "/var/log/pods/a/istio-proxy/0.log: read by mesh_access_log, mesh_access_log/all") || strings.Contains(out, "pods/b") {
+		t.Errorf("doctor does not name the file read twice:\n%s", out)
+	}
+}
+
+// An exporter no pipeline names is never started.
+func TestDoctorExporterInNoPipeline(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(cfg, []byte("exporters:\n  prometheus: {endpoint: 127.0.0.1:0, enable_open_metrics: true}\n  debug: {}\nservice:\n  pipelines:\n    metrics: {receivers: [sli], exporters: [debug]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := runDoctor(t, "--config", cfg)
+	if !strings.Contains(out, "exporter prometheus is in no pipeline [config]") {
+		t.Errorf("doctor:\n%s", out)
+	}
+}

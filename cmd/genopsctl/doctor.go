@@ -792,12 +792,18 @@ func (d *doctor) checkRules(ctx context.Context) {
 		return
 	}
 	slo := 0
-	var absent, firing []string
+	var absent, firing, unbucketed []string
 	for _, g := range rules.Groups {
 		if strings.HasPrefix(g.Name, "genops-slo:") {
 			slo++
 		}
 		for _, r := range g.Rules {
+			if rr, ok := r.(promv1.RecordingRule); ok && rr.Name == promrules.ErrorRatioRecord("5m") {
+				if line := d.missingBucket(ctx, rr); line != "" {
+					unbucketed = append(unbucketed, line)
+				}
+				continue
+			}
 			ar, ok := r.(promv1.AlertingRule)
 			if !ok {
 				continue
@@ -833,6 +839,12 @@ func (d *doctor) checkRules(ctx context.Context) {
 			detail: absent,
 			fix:    "the SLO's namespace and service must match the series' labels (docs/slo.md); check that traffic of that service reaches the collector and that Prometheus scrapes the exporter"})
 	}
+	if len(unbucketed) > 0 {
+		sort.Strings(unbucketed)
+		d.add(finding{check: "slo", title: "latency SLOs whose threshold is no bucket bound of the collector's histogram: their error ratio is never recorded",
+			detail: unbucketed,
+			fix:    "give the sli connector (connectors.sli.slo_file) the SLO file the rules were generated from: each latency threshold in it becomes a bucket bound"})
+	}
 	if len(firing) > 0 {
 		sort.Strings(firing)
 		d.add(finding{check: "alerts", title: "collector alerts are firing", detail: firing,
@@ -861,4 +873,29 @@ func firstOf[V any](m map[string]V) (V, bool) {
 		return zero, false
 	}
 	return m[keys[0]], true
+}
+
+// bucketSelector is a latency SLO's bucket selector in its error ratio
+// rule: genops_request_duration_seconds_bucket{…,le=~"2|2\.0"}.
+// (Prometheus returns the query normalised: le may be first.)
+var (
+	bucketSelector = regexp.MustCompile(semconv.PromRequestDurationSeconds + `_bucket\{([^}]*le=~?"[^"]*"[^}]*)\}`)
+	leMatcher      = regexp.MustCompile(`le=~?"[^"]*",?`)
+)
+
+// missingBucket tells, for a latency SLO's 5-minute error ratio rule,
+// when the histogram has events but no bucket at the SLO's threshold: the
+// connector was given another SLO file than the rules were made from, and
+// the ratio is never recorded (nor is the SLO absent: _count exists).
+func (d *doctor) missingBucket(ctx context.Context, rr promv1.RecordingRule) string {
+	m := bucketSelector.FindStringSubmatch(rr.Query)
+	if m == nil {
+		return ""
+	}
+	bucket := m[0]
+	count := semconv.PromRequestDurationSeconds + "_count{" + strings.Trim(leMatcher.ReplaceAllString(m[1], ""), ",") + "}"
+	if len(d.query(ctx, "count("+count+")")) == 0 || len(d.query(ctx, "count("+bucket+")")) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s %s: %s has events, no bucket at the threshold (%s)", rr.Labels["namespace"], rr.Labels["service"], rr.Labels["slo"], count, bucket)
 }

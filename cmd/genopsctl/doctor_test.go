@@ -415,3 +415,38 @@ func TestDoctorExporterNotListening(t *testing.T) {
 		t.Errorf("doctor does not name the target nobody serves:\n%s", out)
 	}
 }
+
+// The rules come from an SLO file the sli connector was not given: its
+// latency threshold (333ms) is no bucket bound, the error ratio is never
+// recorded, and the SLO is not absent either (_count exists). doctor
+// names it.
+func TestDoctorLatencyThresholdNotABucket(t *testing.T) {
+	dir := t.TempDir()
+	writePodLog(t, dir, genopsLine("ml-platform", "support-bot", "cc-ai", "", ""))
+	_, telemetry, exporter, col := doctorCollector(t, map[string]string{
+		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
+	}, true)
+	f, err := slo.Parse(strings.NewReader("slos:\n  - {name: llm-latency, service: llm, namespace: ai, objective: 99, indicator: {latency: {threshold: 333ms}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := toYAML("", promrules.Generate(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry, exporter}, RuleFiles: []string{rules}})
+	col.Eventually(t, 60*time.Second, func() error {
+		if r, err := prom.Query(`genops_request_duration_seconds_count`); err != nil || len(r) == 0 {
+			return fmt.Errorf("no histogram in Prometheus yet: %v", err)
+		}
+		return nil
+	})
+	out, _ := runDoctor(t, "--prometheus", "http://"+prom.Addr)
+	if !strings.Contains(out, "ai/llm llm-latency: genops_request_duration_seconds_count{") || !strings.Contains(out, "connectors.sli.slo_file") {
+		t.Errorf("doctor does not name the SLO without its bucket:\n%s", out)
+	}
+}

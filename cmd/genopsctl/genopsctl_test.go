@@ -110,8 +110,8 @@ func TestDashboardConfigMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	docs := strings.Split(string(b), "\n---\n")
-	if len(docs) != 4 {
-		t.Fatalf("%d ConfigMaps, want 4 (cost, SLOs, traffic, chargeback)", len(docs))
+	if len(docs) != 5 {
+		t.Fatalf("%d ConfigMaps, want 5 (cost, SLOs, traffic, policy, chargeback)", len(docs))
 	}
 	for _, doc := range docs {
 		var cm corev1.ConfigMap

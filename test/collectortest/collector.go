@@ -85,15 +85,35 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// FreeAddr returns a 127.0.0.1:port address that was free a moment ago.
+var (
+	portsMu sync.Mutex
+	// handedOut are the ports FreeAddr returned in this process: the OS
+	// gives a port just closed to the next bind(0) now and then, and two
+	// listeners of one collector config then collide.
+	handedOut = map[string]bool{}
+)
+
+// FreeAddr returns a 127.0.0.1:port address that was free a moment ago
+// (the OS's choice for port 0), never one it returned before in this
+// process.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut[addr] {
+			handedOut[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no new free port in 100 tries")
+	return ""
 }
 
 // Port returns the port of a host:port address.

@@ -200,6 +200,9 @@ func (d *doctor) since(recent bool) string {
 }
 
 func (d *doctor) print(w io.Writer) {
+	if len(d.checked) == 0 {
+		d.checked = []string{"nothing that could be read"}
+	}
 	if len(d.findings) == 0 {
 		fmt.Fprintf(w, "No problem found. Checked: %s.\n", strings.Join(d.checked, ", "))
 		return

@@ -77,13 +77,15 @@ func base(uid, title, description string, tags ...string) *dashboard.DashboardBu
 		WithVariable(datasourceVar("datasource", "Prometheus", "prometheus"))
 }
 
-func commonVars(b *dashboard.DashboardBuilder, customer bool) *dashboard.DashboardBuilder {
+// commonVars adds the cluster, namespace, team and project variables, and
+// a customer variable over customerFrom's values unless it is "".
+func commonVars(b *dashboard.DashboardBuilder, customerFrom string) *dashboard.DashboardBuilder {
 	b = b.WithVariable(labelVar("cluster", "Cluster", semconv.PromRequestsTotal, "cluster")).
 		WithVariable(labelVar("namespace", "Namespace", semconv.PromRequestsTotal, "namespace")).
 		WithVariable(labelVar("team", "Team", semconv.PromRequestsTotal, "genops_team")).
 		WithVariable(labelVar("project", "Project", semconv.PromRequestsTotal, "genops_project"))
-	if customer {
-		b = b.WithVariable(labelVar("customer", "Customer", semconv.PromCostTotal, "genops_customer_id"))
+	if customerFrom != "" {
+		b = b.WithVariable(labelVar("customer", "Customer", customerFrom, "genops_customer_id"))
 	}
 	return b
 }
@@ -107,7 +109,7 @@ func Cost() (dashboard.Dashboard, error) {
 	}
 	fReq := filter(false)
 	b := commonVars(base(CostUID, "GenOps: cost by team",
-		"AI cost, tokens and requests by team, project, customer, cost centre and model, from genops_cost_total, genops_tokens_total and genops_requests_total.", "cost"), true).
+		"AI cost, tokens and requests by team, project, customer, cost centre and model, from genops_cost_total, genops_tokens_total and genops_requests_total.", "cost"), semconv.PromCostTotal).
 		WithRow(dashboard.NewRowBuilder("Cost")).
 		WithPanel(timeseriesPanel("Cost rate by team (per second)", "currencyUSD", 12, query(costRate("genops_team"), "{{genops_team}}"))).
 		WithPanel(timeseriesPanel("Cost rate by project (per second)", "currencyUSD", 12, query(costRate("genops_project"), "{{genops_project}}"))).
@@ -192,7 +194,7 @@ func Traffic() (dashboard.Dashboard, error) {
 	f := filter(false)
 	istio := `reporter="destination",genops_team=~"$team"`
 	b := commonVars(base(TrafficUID, "GenOps: mesh traffic by team",
-		"Request rate, errors by response code class and Envoy response flags, and latency percentiles by team and service.", "mesh"), false).
+		"Request rate, errors by response code class and Envoy response flags, and latency percentiles by team and service.", "mesh"), "").
 		WithRow(dashboard.NewRowBuilder("Requests")).
 		WithPanel(timeseriesPanel("Request rate by team", "reqps", 12,
 			query(fmt.Sprintf(`sum by (genops_team) (rate(%s{%s}[$__rate_interval]))`, semconv.PromRequestsTotal, f), "{{genops_team}}"))).
@@ -223,7 +225,9 @@ func Policy() (dashboard.Dashboard, error) {
 			map[string]string{"rate": "$__rate_interval", "increase": "$__range"}[fn])
 	}
 	b := commonVars(base(PolicyUID, "GenOps: policy enforcement",
-		"Requests the mesh's controls acted on (rate limited, denied and by which RBAC policy, circuit open, retries exhausted, timed out, fault injected) by customer, team and service, and the upstream attempts retries cost; from genops_policy_events_total and genops_upstream_attempts_total.", "policy"), true).
+		"Requests the mesh's controls acted on (rate limited, denied and by which RBAC policy, circuit open, retries exhausted, timed out, fault injected) by customer, team and service, and the upstream attempts retries cost; from genops_policy_events_total and genops_upstream_attempts_total.", "policy"),
+		// a customer rate limited may have no AI cost: its requests name it
+		semconv.PromRequestsTotal).
 		WithRow(dashboard.NewRowBuilder("Rate limits")).
 		WithPanel(timeseriesPanel("Rate-limited requests by customer (per second)", "reqps", 12,
 			query(events(`,policy="rate_limited"`, "genops_customer_id, genops_team", "rate"), "{{genops_customer_id}} ({{genops_team}})"))).

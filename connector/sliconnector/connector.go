@@ -579,11 +579,11 @@ func (c *sliConnector) deriveService(r *request, now pcommon.Timestamp) {
 // combination cache.
 func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Timestamp) {
 	policy, name := policyOf(r.values[ckFlags], r.details)
-	attempts := r.attempts
-	if reporter != semconv.ReporterSource {
-		attempts = 0 // the server's sidecar logs each attempt as a request of its own
-	}
-	if policy == "" && !r.hasAttempts {
+	// The server's sidecar logs each attempt as a request of its own:
+	// its records' attempt counts are not counted (istio_genops_json
+	// logs one on every record, so this is most records).
+	attempts := r.hasAttempts && reporter == semconv.ReporterSource
+	if policy == "" && !attempts {
 		return
 	}
 	c.deriveService(r, now)
@@ -599,11 +599,11 @@ func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Ti
 		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hashValue(policy), hashValue(name), hReporter, hCluster}
 		c.agg.add(c.policy, &key, &hashes, 1, now, nil)
 	}
-	if r.hasAttempts && reporter == semconv.ReporterSource {
+	if attempts {
 		key := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
 		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
-		c.agg.add(c.attempts, &key, &hashes, float64(attempts), now, nil)
-		c.agg.add(c.retries, &key, &hashes, float64(max(attempts-1, 0)), now, nil)
+		c.agg.add(c.attempts, &key, &hashes, float64(r.attempts), now, nil)
+		c.agg.add(c.retries, &key, &hashes, float64(max(r.attempts-1, 0)), now, nil)
 	}
 }
 
@@ -770,17 +770,18 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					}
 					side = semconv.ReporterDestination
 				}
-				reporter := c.reporter(side)
-				c.countControls(&r, side, now)
-				if reporter == "" {
-					continue
-				}
-				if r.l4 { // ambient L4 connections: bytes, not HTTP requests
+				// Requests of the sides reporter counts, then the controls
+				// of every record (after count: countControls may derive
+				// the service, which count's combination key must not see).
+				switch reporter := c.reporter(side); {
+				case reporter == "":
+				case r.l4: // ambient L4 connections: bytes, not HTTP requests
 					c.countTCP(&r, reporter, now)
-					continue
+				default:
+					ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
+					c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
 				}
-				ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
-				c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
+				c.countControls(&r, side, now)
 			}
 		}
 	}
@@ -814,16 +815,15 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 				for k, v := range span.Attributes().All() {
 					r.read(k, v)
 				}
+				if reporter != "" {
+					r.spanError = span.Status().Code() == ptrace.StatusCodeError
+					if end, start := span.EndTimestamp(), span.StartTimestamp(); end >= start && start != 0 {
+						r.durationMs, r.hasDuration = float64(end-start)/1e6, true
+					}
+					ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
+					c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
+				}
 				c.countControls(&r, side, now)
-				if reporter == "" {
-					continue
-				}
-				r.spanError = span.Status().Code() == ptrace.StatusCodeError
-				if end, start := span.EndTimestamp(), span.StartTimestamp(); end >= start && start != 0 {
-					r.durationMs, r.hasDuration = float64(end-start)/1e6, true
-				}
-				ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
-				c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
 			}
 		}
 	}

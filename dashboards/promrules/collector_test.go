@@ -15,26 +15,8 @@ import (
 // TestCollectorRunbooks checks them.
 func TestCollectorAlerts(t *testing.T) {
 	promtool := promtoolOrSkip(t)
-	dir := t.TempDir()
 	rules := Collector(CollectorOptions{})
-	for i := range rules.Groups[0].Rules {
-		rules.Groups[0].Rules[i].Annotations = nil
-	}
-	if err := os.WriteFile(filepath.Join(dir, "collector-rules.yaml"), marshal(t, rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests, err := os.ReadFile(filepath.Join("testdata", "collector-alerts.test.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "test.yaml"), tests, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(promtool, "test", "rules", "test.yaml")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("promtool test rules: %v\n%s", err, out)
-	}
+	tests := runHandWritten(t, promtool, rules, "collector-rules.yaml", "collector-alerts.test.yaml")
 	// Every alert is provoked there.
 	for _, r := range rules.Groups[0].Rules {
 		if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n        exp_alerts:\n          - exp_labels") {
@@ -42,7 +24,7 @@ func TestCollectorAlerts(t *testing.T) {
 		}
 	}
 	// The full rules (with annotations) pass promtool's checks.
-	full := filepath.Join(dir, "full.yaml")
+	full := filepath.Join(t.TempDir(), "full.yaml")
 	if err := os.WriteFile(full, marshal(t, Collector(CollectorOptions{})), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -87,29 +69,13 @@ func TestPolicyAlerts(t *testing.T) {
 `)
 	rules := Generate(f)
 	names := map[string]bool{}
-	for i := range rules.Groups[0].Rules {
-		names[rules.Groups[0].Rules[i].Alert] = true
-		rules.Groups[0].Rules[i].Annotations = nil
+	for _, r := range rules.Groups[0].Rules {
+		names[r.Alert] = true
 	}
 	if !names[RateLimitedAlert] || !names[NewDenialAlert] {
 		t.Fatalf("alerts: %v", names)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy-rules.yaml"), marshal(t, rules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests, err := os.ReadFile(filepath.Join("testdata", "policy-alerts.test.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "test.yaml"), tests, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(promtool, "test", "rules", "test.yaml")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("promtool test rules: %v\n%s", err, out)
-	}
+	runHandWritten(t, promtool, rules, "policy-rules.yaml", "policy-alerts.test.yaml")
 	for _, g := range Generate(exampleFile(t)).Groups {
 		for _, r := range g.Rules {
 			if r.Alert == RateLimitedAlert || r.Alert == NewDenialAlert {
@@ -126,15 +92,24 @@ func TestPolicyAlerts(t *testing.T) {
 func TestLiteralThresholds(t *testing.T) {
 	promtool := promtoolOrSkip(t)
 	f := mustParse(t, "slos:\n  - {name: checkout-availability, service: checkout, namespace: shop, objective: 99.9, window: 30d, indicator: {availability: {}}}\n")
-	rules := Generate(f)
-	for i := range rules.Groups[0].Rules {
-		rules.Groups[0].Rules[i].Annotations = nil
+	runHandWritten(t, promtool, Generate(f), "literal-rules.yaml", "literal-thresholds.test.yaml")
+}
+
+// runHandWritten runs promtool on a hand-written test file of testdata
+// (whose rule_files names rulesName) against rules without their
+// annotations (the tests would restate them), and returns the test file.
+func runHandWritten(t *testing.T, promtool string, rules RuleFile, rulesName, testFile string) []byte {
+	t.Helper()
+	for _, g := range rules.Groups {
+		for i := range g.Rules {
+			g.Rules[i].Annotations = nil
+		}
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "literal-rules.yaml"), marshal(t, rules), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, rulesName), marshal(t, rules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests, err := os.ReadFile(filepath.Join("testdata", "literal-thresholds.test.yaml"))
+	tests, err := os.ReadFile(filepath.Join("testdata", testFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +119,7 @@ func TestLiteralThresholds(t *testing.T) {
 	cmd := exec.Command(promtool, "test", "rules", "test.yaml")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("promtool test rules: %v\n%s", err, out)
+		t.Errorf("promtool test rules (testdata/%s): %v\n%s", testFile, err, out)
 	}
+	return tests
 }

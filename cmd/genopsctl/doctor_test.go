@@ -68,19 +68,8 @@ service:
     metrics:
       receivers: [sli]
       exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-                without_units: true
-`, health, strings.Join(receivers, ""), collectortest.TrustEveryClaim, filepath.Join(root, "config", "pricing.yaml"),
-		filepath.Join(root, "config", "slo.yaml"), exporter, openMetrics, strings.Join(names, ", "), collectortest.Port(t, telemetry)))
+%s`, health, strings.Join(receivers, ""), collectortest.TrustEveryClaim, filepath.Join(root, "config", "pricing.yaml"),
+		filepath.Join(root, "config", "slo.yaml"), exporter, openMetrics, strings.Join(names, ", "), collectortest.TelemetryYAML(t, telemetry)))
 	col = collectortest.Start(t, []string{"--config", cfg}, env...)
 	col.WaitHealthy(t, health)
 	return cfg, telemetry, exporter, col
@@ -239,18 +228,7 @@ service:
       receivers: [otlp]
       processors: [governance]
       exporters: [debug]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-                without_units: true
-`, collectortest.FreeAddr(t), kubeconfig, collectortest.Port(t, telemetry)))
+%s`, collectortest.FreeAddr(t), kubeconfig, collectortest.TelemetryYAML(t, telemetry)))
 	col := collectortest.Start(t, []string{"--config", cfg})
 	var out string
 	col.Eventually(t, 60*time.Second, func() error {

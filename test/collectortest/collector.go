@@ -158,6 +158,26 @@ const TrustEveryClaim = `    # No cluster: every sender is the test, so every cl
     ai_workloads: ["*"]
 `
 
+// TelemetryYAML is the service::telemetry block (indented under
+// service:) that exposes the collector's own metrics on addr, named as
+// Prometheus names them (counters end in _total), without unit suffixes
+// or scope labels, as the shipped configs do.
+func TelemetryYAML(t testing.TB, addr string) string {
+	return fmt.Sprintf(`  telemetry:
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+                without_type_suffix: false
+                without_units: true
+                without_scope_info: true
+`, Port(t, addr))
+}
+
 // WriteConfig writes a collector config into the test's temporary
 // directory and returns its path.
 func WriteConfig(t testing.TB, body string) string {

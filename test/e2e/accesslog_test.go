@@ -80,7 +80,7 @@ service:
     metrics:
       receivers: [count]
       exporters: [prometheus]
-%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), strings.TrimSpace(accesslog.IstioGenOpsFormat), prom, telemetryYAML(t, telemetry)))
+%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), strings.TrimSpace(accesslog.IstioGenOpsFormat), prom, collectortest.TelemetryYAML(t, telemetry)))
 
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)

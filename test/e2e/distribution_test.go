@@ -111,25 +111,6 @@ func TestDefaultConfigZipkinSpanBecomesMetric(t *testing.T) {
 	t.Logf("clean exit %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 }
 
-// telemetryYAML is the service::telemetry block that exposes the
-// collector's own metrics on addr, named as Prometheus names them
-// (counters end in _total), without unit suffixes or scope labels.
-func telemetryYAML(t *testing.T, addr string) string {
-	return fmt.Sprintf(`  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-                without_units: true
-                without_scope_info: true
-`, collectortest.Port(t, addr))
-}
-
 func minimalConfig(zipkinAddr string) string {
 	return `
 receivers:

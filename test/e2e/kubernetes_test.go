@@ -101,7 +101,7 @@ service:
       receivers: [sli]
       exporters: [prometheus]
 %s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), cluster.Kubeconfig,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, telemetryYAML(t, telemetry)))
+		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.TelemetryYAML(t, telemetry)))
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
 

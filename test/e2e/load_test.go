@@ -95,7 +95,7 @@ service:
       receivers: [sli]
       exporters: [prometheus]
 %s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), otlp,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, telemetryYAML(t, telemetry)))
+		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.TelemetryYAML(t, telemetry)))
 	col := collectortest.Start(t, []string{"--config", cfg})
 	col.WaitHealthy(t, health)
 

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,13 @@ type Pod struct {
 	// deployed it as (ProxyIstio, ProxyLinkerd, ProxyConsul), "" for none:
 	// only such a pod's proxy log is an access log (docs/trust.md).
 	Proxy string
+	// Start is when the kubelet started the pod (its creation while it
+	// is not scheduled): traffic from its IP before then was another
+	// pod's.
+	Start time.Time
+	// Deleted is when the informer saw the pod deleted, for a pod kept
+	// for its grace period; zero for a live one.
+	Deleted time.Time
 }
 
 // Mesh proxies a pod may run, as Pod.Proxy names them.
@@ -85,6 +93,12 @@ type Options struct {
 	NodeName string
 	// Resync is the informers' resync period; 0 disables it.
 	Resync time.Duration
+	// DeleteGracePeriod is how long a deleted pod still resolves by UID,
+	// name and IP (DefaultDeleteGracePeriod is contrib's); 0 forgets it at
+	// once.
+	DeleteGracePeriod time.Duration
+	// Now is the clock of the grace period; nil is time.Now.
+	Now func() time.Time
 	// OnError, when set, hears every error listing or watching a
 	// resource (pods, namespaces, replicasets): those client-go's watch
 	// error handler reports, and those of Start's probes. Start names the
@@ -113,6 +127,24 @@ type Store struct {
 	opts                          Options
 	// lastErr is the last list or watch error, with its resource.
 	lastErr atomic.Pointer[resourceError]
+	// gone holds the pods deleted within the grace period.
+	gone *deleted
+	// resolved[uid] is the last answer for a pod (*resolvedPod): its
+	// workload and proxy are worked out once per update of the pod or
+	// its namespace, not per lookup. Deletion removes the entry.
+	resolved sync.Map
+	// listeners hear list and watch errors besides Options.OnError
+	// (every user of a shared store).
+	listenersMu  sync.Mutex
+	listeners    map[int]func(string, error)
+	nextListener int
+}
+
+// resolvedPod is a Pod worked out from these versions of the cached
+// objects (the informer replaces the object on every update).
+type resolvedPod struct {
+	from, ns any
+	pod      Pod
 }
 
 type resourceError struct {
@@ -129,7 +161,11 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 			}
 		}))
 	factory := informers.NewSharedInformerFactory(client, opts.Resync)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Store{
+		gone:        newDeleted(opts.DeleteGracePeriod, opts.Now),
 		pods:        podFactory.Core().V1().Pods().Informer(),
 		namespaces:  factory.Core().V1().Namespaces().Informer(),
 		replicaSets: factory.Apps().V1().ReplicaSets().Informer(),
@@ -160,21 +196,10 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 	if err := s.pods.AddIndexers(cache.Indexers{
 		indexByIP: func(obj any) ([]string, error) {
 			p, ok := obj.(*corev1.Pod)
-			// Host-network pods share the node's IP. A finished pod (a
-			// Job's, kept after it completed) still lists an IP the
-			// network may have given to another pod: traffic from it is
-			// the new pod's, never the finished pod's.
-			if !ok || p.Spec.HostNetwork || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			if !ok {
 				return nil, nil
 			}
-			var ips []string
-			for _, ip := range p.Status.PodIPs {
-				ips = append(ips, ip.IP)
-			}
-			if len(ips) == 0 && p.Status.PodIP != "" {
-				ips = append(ips, p.Status.PodIP)
-			}
-			return ips, nil
+			return podIPs(p)
 		},
 		// namespace/workload name, as Istio's destination_workload and
 		// Linkerd's dst_deployment name it: a ReplicaSet's pods under
@@ -206,7 +231,37 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("pod indexers: %w", err)
 	}
+	if _, err := s.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(obj any) {
+			p, ok := deletedPod(obj)
+			if !ok {
+				return
+			}
+			s.gone.add(p, s.pod(p))
+			s.resolved.Delete(string(p.UID))
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("pod delete handler: %w", err)
+	}
 	return s, nil
+}
+
+// podIPs are the IPs traffic from which is a pod's. Host-network pods
+// share the node's IP. A finished pod (a Job's, kept after it completed)
+// still lists an IP the network may have given to another pod: traffic
+// from it is the new pod's, never the finished pod's.
+func podIPs(p *corev1.Pod) ([]string, error) {
+	if p.Spec.HostNetwork || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return nil, nil
+	}
+	var ips []string
+	for _, ip := range p.Status.PodIPs {
+		ips = append(ips, ip.IP)
+	}
+	if len(ips) == 0 && p.Status.PodIP != "" {
+		ips = append(ips, p.Status.PodIP)
+	}
+	return ips, nil
 }
 
 func trimMeta(obj any) (any, error) {
@@ -234,10 +289,10 @@ func trimPod(obj any) (any, error) {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: p.Name, Namespace: p.Namespace, UID: p.UID, Labels: p.Labels, Annotations: annotations,
-			OwnerReferences: p.OwnerReferences, ResourceVersion: p.ResourceVersion,
+			OwnerReferences: p.OwnerReferences, ResourceVersion: p.ResourceVersion, CreationTimestamp: p.CreationTimestamp,
 		},
 		Spec:   corev1.PodSpec{NodeName: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork},
-		Status: corev1.PodStatus{PodIP: p.Status.PodIP, PodIPs: p.Status.PodIPs, Phase: p.Status.Phase},
+		Status: corev1.PodStatus{PodIP: p.Status.PodIP, PodIPs: p.Status.PodIPs, Phase: p.Status.Phase, StartTime: p.Status.StartTime},
 	}, nil
 }
 
@@ -247,6 +302,15 @@ func (s *Store) Start(ctx context.Context) error {
 	for _, f := range s.factories {
 		f.Start(s.stop)
 	}
+	// Expiry also runs on every deletion; this frees the last ones when
+	// deletions stop, and the answers kept for pods no longer cached (a
+	// lookup racing the pod's deletion stores one after the delete
+	// handler removed it).
+	sweep := s.gone.grace
+	if sweep <= 0 {
+		sweep = DefaultDeleteGracePeriod
+	}
+	go wait.Until(s.sweep, sweep, s.stop)
 	lastProbe := time.Now()
 	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		if s.pods.HasSynced() && s.namespaces.HasSynced() && s.replicaSets.HasSynced() {
@@ -272,6 +336,11 @@ func (s *Store) report(resource string, err error) {
 	s.lastErr.Store(&resourceError{resource, err})
 	if s.opts.OnError != nil {
 		s.opts.OnError(resource, err)
+	}
+	s.listenersMu.Lock()
+	defer s.listenersMu.Unlock()
+	for _, fn := range s.listeners {
+		fn(resource, err)
 	}
 }
 
@@ -369,12 +438,36 @@ func (s *Store) platformProxy(p *corev1.Pod) string {
 
 const linkerdInject = "linkerd.io/inject"
 
-// PodByUID finds a pod by its UID.
-func (s *Store) PodByUID(uid string) (Pod, bool) { return s.byIndex(indexByUID, uid) }
+// PodByUID finds a pod by its UID, also one deleted within the grace
+// period.
+func (s *Store) PodByUID(uid string) (Pod, bool) {
+	if p, ok := s.byIndex(indexByUID, uid); ok {
+		return p, true
+	}
+	return s.gone.uid(uid)
+}
 
 // PodByIP finds the pod that has this IP among pods that have not
-// finished (the index leaves finished ones out); a running one wins.
-func (s *Store) PodByIP(ip string) (Pod, bool) { return s.byIndex(indexByIP, ip) }
+// finished (the index leaves finished ones out); a running one wins. With
+// no such pod, it is the last pod deleted within the grace period that
+// had the IP.
+func (s *Store) PodByIP(ip string) (Pod, bool) { return s.PodByIPAt(ip, time.Time{}) }
+
+// PodByIPAt finds the pod that had this IP at time at (a request's start):
+// the live pod if it had started by then; else a pod deleted within the
+// grace period that was alive at that time (an IP reused by a new pod is
+// the old pod's for requests before the new one started); else the live
+// pod. A zero at is PodByIP.
+func (s *Store) PodByIPAt(ip string, at time.Time) (Pod, bool) {
+	live, ok := s.byIndex(indexByIP, ip)
+	if ok && (at.IsZero() || !live.Start.After(at)) {
+		return live, true
+	}
+	if p, found := s.gone.ip(ip, at); found {
+		return p, true
+	}
+	return live, ok
+}
 
 // PodByWorkload finds a pod of a workload (Deployment, StatefulSet,
 // DaemonSet, Job, or a bare pod) by namespace and workload name; a running
@@ -383,13 +476,34 @@ func (s *Store) PodByWorkload(namespace, name string) (Pod, bool) {
 	return s.byIndex(indexByWorkload, namespace+"/"+name)
 }
 
-// PodByName finds a pod by namespace and name.
+// PodByName finds a pod by namespace and name, also one deleted within
+// the grace period (when no live pod has the name).
 func (s *Store) PodByName(namespace, name string) (Pod, bool) {
 	obj, ok, err := s.pods.GetStore().GetByKey(namespace + "/" + name)
 	if err != nil || !ok {
-		return Pod{}, false
+		return s.gone.name(namespace, name)
 	}
 	return s.pod(obj.(*corev1.Pod)), true
+}
+
+// Deleted is the number of deleted pods kept for their grace period.
+func (s *Store) Deleted() int { return s.gone.size() }
+
+// Resolved is the number of pods whose resolution is kept.
+func (s *Store) Resolved() int {
+	n := 0
+	s.resolved.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+func (s *Store) sweep() {
+	s.gone.expire()
+	s.resolved.Range(func(uid, _ any) bool {
+		if objs, err := s.pods.GetIndexer().ByIndex(indexByUID, uid.(string)); err == nil && len(objs) == 0 {
+			s.resolved.Delete(uid)
+		}
+		return true
+	})
 }
 
 func (s *Store) byIndex(index, key string) (Pod, bool) {
@@ -406,15 +520,35 @@ func (s *Store) byIndex(index, key string) (Pod, bool) {
 	return s.pod(best), true
 }
 
+// pod resolves a cached pod: its workload (through its ReplicaSet) and
+// whether the platform meshed it (through its namespace), worked out again
+// only when the pod or its namespace changed.
 func (s *Store) pod(p *corev1.Pod) Pod {
+	ns, _, _ := s.namespaces.GetStore().GetByKey(p.Namespace)
+	if r, ok := s.resolved.Load(string(p.UID)); ok {
+		if r := r.(*resolvedPod); r.from == any(p) && r.ns == ns {
+			return r.pod
+		}
+	}
 	out := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID), IP: p.Status.PodIP, Node: p.Spec.NodeName, Labels: p.Labels,
-		Proxy: s.platformProxy(p)}
+		Proxy: s.platformProxy(p), Start: p.CreationTimestamp.Time}
+	if p.Status.StartTime != nil {
+		out.Start = p.Status.StartTime.Time
+	}
+	rsKnown := true
 	out.WorkloadKind, out.WorkloadName = Workload(p, func(namespace, name string) []metav1.OwnerReference {
 		if obj, ok, _ := s.replicaSets.GetStore().GetByKey(namespace + "/" + name); ok {
 			return obj.(metav1.Object).GetOwnerReferences()
 		}
+		rsKnown = false
 		return nil
 	})
+	// A Deployment deleted with its pods may lose its ReplicaSet from
+	// the cache first: name the Deployment as the workload index does.
+	if hash := p.Labels["pod-template-hash"]; !rsKnown && out.WorkloadKind == "ReplicaSet" && hash != "" && strings.HasSuffix(out.WorkloadName, "-"+hash) {
+		out.WorkloadKind, out.WorkloadName = "Deployment", strings.TrimSuffix(out.WorkloadName, "-"+hash)
+	}
+	s.resolved.Store(string(p.UID), &resolvedPod{from: p, ns: ns, pod: out})
 	return out
 }
 

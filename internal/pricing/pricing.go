@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -583,22 +585,26 @@ const (
 
 // Cache remembers which globs match each model name, so that a call does
 // not run path.Match over every glob of the table (about 8% of the
-// governance processor's time on fresh records). Not safe for concurrent
-// use.
+// governance processor's time on fresh records). Safe for concurrent use:
+// a sync.Map, read without a lock once a model is known (the few models
+// a platform calls are read over and over), bounded by maxCachedModels.
 type Cache struct {
 	*Table
-	groups map[string][]int
+	groups sync.Map // model → []int
+	n      atomic.Int64
 }
 
 // NewCache wraps t.
 func NewCache(t *Table) *Cache {
-	return &Cache{Table: t, groups: make(map[string][]int)}
+	return &Cache{Table: t}
 }
 
 // Lookup is Table.Lookup, with the globs that match model remembered.
 func (c *Cache) Lookup(model string, at time.Time) (*Row, bool) {
-	matching, found := c.groups[model]
-	if !found {
+	var matching []int
+	if v, found := c.groups.Load(model); found {
+		matching = v.([]int)
+	} else {
 		matching = []int{}
 		for gi := range c.Table.groups {
 			if ok, _ := path.Match(c.Table.groups[gi].match, model); ok {
@@ -606,12 +612,15 @@ func (c *Cache) Lookup(model string, at time.Time) (*Row, bool) {
 			}
 		}
 		if len(model) <= maxCachedModelLen {
-			if len(c.groups) >= maxCachedModels {
-				clear(c.groups)
+			if c.n.Add(1) > maxCachedModels {
+				// Millions of distinct names (a hostile caller) cost a
+				// clear per maxCachedModels of them, never memory.
+				c.groups.Clear()
+				c.n.Store(1)
 			}
 			// A copy: model points into the record, and a key would keep
 			// the whole access log line alive.
-			c.groups[strings.Clone(model)] = matching
+			c.groups.Store(strings.Clone(model), matching)
 		}
 	}
 	for _, gi := range matching {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -332,8 +333,8 @@ func TestCache(t *testing.T) {
 		}
 		for i := range 3 * maxCachedModels {
 			c.Lookup(fmt.Sprintf("hostile-%d", i), at)
-			if len(c.groups) > maxCachedModels {
-				t.Fatalf("cache holds %d models", len(c.groups))
+			if n := cached(c); n > maxCachedModels {
+				t.Fatalf("cache holds %d models", n)
 			}
 		}
 		huge := "gpt-4o" + strings.Repeat("x", maxCachedModelLen)
@@ -341,7 +342,7 @@ func TestCache(t *testing.T) {
 		if wantRow, wantOK := tb.Lookup(huge, at); row != wantRow || ok != wantOK {
 			t.Errorf("oversized model: cache %v %v, table %v %v", row, ok, wantRow, wantOK)
 		}
-		if _, kept := c.groups[huge]; kept {
+		if _, kept := c.groups.Load(huge); kept {
 			t.Error("oversized model name remembered")
 		}
 	}
@@ -422,5 +423,40 @@ func TestDocsExample(t *testing.T) {
 		if c, _ := r.Cost(b); FormatNanos(c) != "0.008000000" {
 			t.Errorf("%s: %s", provider, FormatNanos(c))
 		}
+	}
+}
+
+func cached(c *Cache) int {
+	n := 0
+	c.groups.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// The governance processor prices calls of concurrent batches with one
+// cache: run with -race.
+func TestCacheConcurrent(t *testing.T) {
+	tb := mustParse(t, `currency: USD
+models:
+  - match: "gpt-4o*"
+    input_per_million: 2.5
+    output_per_million: 10
+`)
+	c := NewCache(tb)
+	at := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 3 * maxCachedModels {
+				model := fmt.Sprintf("gpt-4o-%d", (i*(w+1))%(2*maxCachedModels))
+				if _, ok := c.Lookup(model, at); !ok {
+					t.Errorf("%s not priced", model)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := cached(c); n > maxCachedModels {
+		t.Errorf("cache holds %d models", n)
 	}
 }

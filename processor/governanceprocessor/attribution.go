@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/genops-mesh/otelcol-genops/internal/safetext"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
@@ -24,13 +26,22 @@ type dimension struct {
 	maxLen    int
 	hash      bool
 	def       string
-	// verdicts caches accept's answer for raw values seen before; it is
-	// cleared when it reaches maxVerdicts, so it stays bounded however many
-	// distinct values arrive.
-	verdicts map[string]verdict
+	// verdicts caches accept's answer (*verdict) for raw values seen
+	// before; it is cleared when it reaches maxVerdicts (counted in
+	// nVerdicts), so it stays bounded however many distinct values
+	// arrive. A sync.Map: batches are processed concurrently, and values
+	// once seen are read over and over without a lock.
+	verdicts  *sync.Map
+	nVerdicts *atomic.Int64
 	// last is the most recent verdict: traffic repeats a value far more
 	// often than not, and a comparison is cheaper than a map lookup.
-	last verdict
+	last *atomic.Pointer[verdict]
+}
+
+// newDimension gives d its caches.
+func newDimension(d dimension) dimension {
+	d.verdicts, d.nVerdicts, d.last = &sync.Map{}, &atomic.Int64{}, &atomic.Pointer[verdict]{}
+	return d
 }
 
 type verdict struct {
@@ -52,7 +63,7 @@ func compileDimensions(cfg *Config) []dimension {
 	out := make([]dimension, 0, len(dimensionNames))
 	for _, name := range dimensionNames {
 		dc := cfg.Dimensions[name]
-		d := dimension{name: name, attr: dimensionAttrs[name], trust: dc.Trust, maxLen: dc.MaxLength, hash: dc.Hash, def: dc.Default}
+		d := newDimension(dimension{name: name, attr: dimensionAttrs[name], trust: dc.Trust, maxLen: dc.MaxLength, hash: dc.Hash, def: dc.Default})
 		if d.trust == "" {
 			d.trust = TrustWhenSourceMatches
 		}
@@ -93,24 +104,26 @@ func Sanitize(v string, maxLen int) (string, bool) {
 	return v, true
 }
 
-// accept sanitizes and validates a value for this dimension. Not safe for
-// concurrent use (the processor serializes batches).
+// accept sanitizes and validates a value for this dimension. Safe for
+// concurrent use.
 func (d *dimension) accept(raw string) (string, bool) {
-	if d.last.raw == raw && raw != "" {
-		return d.last.value, d.last.ok
+	if last := d.last.Load(); last != nil && last.raw == raw && raw != "" {
+		return last.value, last.ok
 	}
-	if vd, ok := d.verdicts[raw]; ok {
-		d.last = vd
+	if vd, ok := d.verdicts.Load(raw); ok {
+		vd := vd.(*verdict)
+		d.last.Store(vd)
 		return vd.value, vd.ok
 	}
 	v, ok := d.check(raw)
-	if d.verdicts == nil || len(d.verdicts) >= maxVerdicts {
-		d.verdicts = make(map[string]verdict, 64)
-	}
 	if len(raw) <= d.maxLen { // oversized values are not worth remembering
-		vd := verdict{strings.Clone(raw), v, ok}
-		d.verdicts[vd.raw] = vd
-		d.last = vd
+		if d.nVerdicts.Add(1) > maxVerdicts {
+			d.verdicts.Clear()
+			d.nVerdicts.Store(1)
+		}
+		vd := &verdict{strings.Clone(raw), v, ok}
+		d.verdicts.Store(vd.raw, vd)
+		d.last.Store(vd)
 	}
 	return v, ok
 }

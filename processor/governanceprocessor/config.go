@@ -209,6 +209,10 @@ type KubernetesConfig struct {
 	SyncTimeout time.Duration `mapstructure:"sync_timeout"`
 	// Kubeconfig is a kubeconfig file; empty uses the in-cluster service account.
 	Kubeconfig string `mapstructure:"kubeconfig"`
+	// DeleteGracePeriod is how long a deleted pod still resolves by UID,
+	// name and IP: the log tail lags the API, and a request from a pod's
+	// IP that crossed its deletion is still the pod's.
+	DeleteGracePeriod time.Duration `mapstructure:"delete_grace_period"`
 }
 
 // Validate checks the configuration, naming the field at fault.
@@ -287,6 +291,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("kubernetes.mode: %q is not one of off, node, cluster", c.Kubernetes.Mode))
+	}
+	if c.Kubernetes.DeleteGracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("kubernetes.delete_grace_period: must be 0 or more, got %s", c.Kubernetes.DeleteGracePeriod))
 	}
 	return errors.Join(errs...)
 }

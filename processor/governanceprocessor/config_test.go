@@ -55,7 +55,7 @@ func TestLoadConfig(t *testing.T) {
 		!slices.Equal(full.TrustedSources.Forwarders, []string{"otelcol-genops"}) ||
 		!slices.Equal(full.AIWorkloads, []string{"ai/llm-gateway", "models/*"}) ||
 		full.Limits.MaxTokensPerRequest != 2_000_000 || full.Limits.MaxCostPerRequest != 50 ||
-		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second ||
+		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second || full.Kubernetes.DeleteGracePeriod != 90*time.Second ||
 		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" || full.AccessLogFormat != "istio_json" {
 		t.Errorf("full: %+v", full)
 	}
@@ -85,7 +85,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	for _, want := range []string{
 		`sources[1]: "magic"`, `sources[2]: "header" appears twice`, `dimensions.team.trust: "sometimes"`,
 		"dimensions.team.pattern", "dimensions.team.max_length", "dimensions.team.hash: needs hash_key",
-		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "access_log_format: position 1: unterminated",
+		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "kubernetes.delete_grace_period: must be 0 or more, got -1s", "access_log_format: position 1: unterminated",
 		`ai_workloads[0]: "llm-gateway" is not namespace/workload`, `ai_workloads[1]: "ai/"`,
 		"limits.max_tokens_per_request: must be at least 1, got -1", "limits.max_cost_per_request: must be a number above 0 and at most 1e9, got +Inf",
 	} {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
+	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
 )
@@ -63,7 +64,7 @@ func createDefaultConfig() component.Config {
 			DimEnvironment:  dim("", "production", "staging", "development", "test", "local"),
 			DimFeature:      dim(codePattern),
 		},
-		Kubernetes: KubernetesConfig{Mode: KubernetesOff, SyncTimeout: 2 * time.Minute},
+		Kubernetes: KubernetesConfig{Mode: KubernetesOff, SyncTimeout: 2 * time.Minute, DeleteGracePeriod: k8smeta.DefaultDeleteGracePeriod},
 	}
 }
 

@@ -61,8 +61,6 @@ func (g *governance) processMetrics(ctx context.Context, md pmetric.Metrics) (pm
 	if g.store == nil {
 		return md, nil
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	o := g.originOf(ctx)
 	if o.forwarder {
 		return md, nil // attributed by the agent that forwards them

@@ -46,9 +46,10 @@ import (
 )
 
 type governance struct {
-	// mu serializes batches: dimensions hold caches, and a pipeline may
-	// call a processor from several goroutines.
-	mu   sync.Mutex
+	// No lock: a pipeline may call a processor from several goroutines,
+	// so the state of one call is its batch (pooled), and the caches
+	// shared between calls (dimensions' verdicts, the price table's
+	// model globs, the informers) are safe for concurrent use.
 	set  processor.Settings
 	cfg  *Config
 	dims []dimension
@@ -69,11 +70,8 @@ type governance struct {
 	conflicts [maxDims][numSources][numConflictReasons]metric.AddOption
 	// rejected[c][r] counts a refused claim c for reason r.
 	rejected [numClaims][numRejectReasons]metric.AddOption
-	// attributed[i][s+1] counts the records of the current batch whose
-	// dimension i came from source s (-1: none); flushAttributed adds
-	// them to genops_attribution_records_total once per batch, with the
-	// attribute sets in attributedSets.
-	attributed     [maxDims][numSources + 1]int64
+	// attributedSets are the attribute sets of
+	// genops_attribution_records_total (batch.attributed).
 	attributedSets [maxDims][numSources + 1]metric.AddOption
 	unpriced       [numUnpricedReasons]metric.AddOption
 	// synced is 1 once the Kubernetes caches are synced (the
@@ -81,19 +79,23 @@ type governance struct {
 	synced atomic.Int64
 
 	// accessLog structures unparsed access log records (nil when
-	// access_log_format is not set); fields is its scratch space.
+	// access_log_format is not set).
 	accessLog accesslog.Parser
-	fields    accesslog.Fields
 
 	// store is nil with kubernetes.mode: off. newClient is replaced in
 	// tests by a fake clientset.
 	store     *k8smeta.Store
+	release   func()
 	newClient func(*Config) (kubernetes.Interface, error)
+	// clientID names the client newClient makes when it is not the
+	// default one (tests), so that stores are shared only between
+	// processors with the same client.
+	clientID string
 
-	// keys index the attributes a record view reads; rec and res are the
-	// views of the current record and resource (scratch space).
-	keys     *slotKeys
-	rec, res record
+	// keys index the attributes a record view reads.
+	keys *slotKeys
+	// batches are the scratch space of calls, reused.
+	batches sync.Pool
 }
 
 func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
@@ -194,12 +196,12 @@ var unpricedReasons = [numUnpricedReasons]string{"no_table", "no_row"}
 
 // flushAttributed adds the batch's attribution counts to the telemetry:
 // one Add per dimension and source that occurred, not one per record.
-func (g *governance) flushAttributed(ctx context.Context) {
+func (g *governance) flushAttributed(ctx context.Context, b *batch) {
 	for i := range g.dims {
-		for s, n := range g.attributed[i] {
+		for s, n := range b.attributed[i] {
 			if n > 0 {
 				g.telemetry.AttributionRecords.Add(ctx, n, g.attributedSets[i][s])
-				g.attributed[i][s] = 0
+				b.attributed[i][s] = 0
 			}
 		}
 	}
@@ -226,18 +228,14 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 	if g.cfg.Kubernetes.Mode == KubernetesOff {
 		return nil
 	}
-	client, err := g.newClient(g.cfg)
-	if err != nil {
-		return err
-	}
-	opts := k8smeta.Options{}
+	opts := k8smeta.Options{DeleteGracePeriod: g.cfg.Kubernetes.DeleteGracePeriod}
 	if g.cfg.Kubernetes.Mode == KubernetesNode {
 		opts.NodeName = g.cfg.Kubernetes.NodeName
 	}
 	// Every error is counted; one is logged at warn when its kind
 	// changes (client-go retries with backoff, and would repeat it).
 	var lastKind atomic.Value
-	opts.OnError = func(resource string, err error) {
+	onError := func(resource string, err error) {
 		kind := k8smeta.ErrorKind(err)
 		g.telemetry.KubernetesAPIErrors.Add(context.Background(), 1, metric.WithAttributes(
 			attribute.String("processor", g.set.ID.String()), attribute.String("resource", resource), attribute.String("error", kind)))
@@ -249,16 +247,22 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 			ce.Write(zap.String("api_resource", resource), zap.String("kind", kind), zap.Error(err))
 		}
 	}
-	store, err := k8smeta.New(client, opts)
+	// The processors of one collector share one set of informers
+	// (internal/k8smeta/shared.go).
+	key := k8smeta.Key{Kubeconfig: g.cfg.Kubernetes.Kubeconfig, NodeName: opts.NodeName, DeleteGracePeriod: opts.DeleteGracePeriod, Client: g.clientID}
+	syncCtx, cancel := context.WithTimeout(ctx, g.cfg.Kubernetes.SyncTimeout)
+	defer cancel()
+	store, release, err := k8smeta.Acquire(syncCtx, key, func() (*k8smeta.Store, error) {
+		client, err := g.newClient(g.cfg)
+		if err != nil {
+			return nil, err
+		}
+		return k8smeta.New(client, opts)
+	}, onError)
 	if err != nil {
 		return err
 	}
-	syncCtx, cancel := context.WithTimeout(ctx, g.cfg.Kubernetes.SyncTimeout)
-	defer cancel()
-	if err := store.Start(syncCtx); err != nil {
-		store.Stop()
-		return err
-	}
+	g.release = release
 	g.store = store
 	g.synced.Store(1)
 	g.set.Logger.Info("Kubernetes metadata synced", zap.String("mode", g.cfg.Kubernetes.Mode))
@@ -266,8 +270,8 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 }
 
 func (g *governance) shutdown(context.Context) error {
-	if g.store != nil {
-		g.store.Stop()
+	if g.release != nil {
+		g.release()
 	}
 	g.telemetry.Shutdown()
 	return nil
@@ -347,9 +351,12 @@ func (g *governance) resourcePod(res pcommon.Map) *side {
 }
 
 // peerPod finds the pod at the other end of the call by IP, from the
-// first of the address slots that holds one; peers remembers the answers
-// within one batch.
-func (g *governance) peerPod(r *record, peers map[string]*side, slots ...slot) *side {
+// first of the address slots that holds one, as it was when the request
+// started (at): an IP the network gave to a new pod is the old pod's
+// before the new one started (k8smeta's delete grace period). peers
+// remembers the answers within one batch that hold for any later request:
+// a live pod that had started by then.
+func (g *governance) peerPod(r *record, peers map[string]*side, at time.Time, slots ...slot) *side {
 	if g.store == nil {
 		return unknownSide
 	}
@@ -359,8 +366,11 @@ func (g *governance) peerPod(r *record, peers map[string]*side, slots ...slot) *
 			continue
 		}
 		p, seen := peers[ip]
+		if seen && p.found && (at.Before(p.pod.Start) || !p.pod.Deleted.IsZero()) {
+			seen = false
+		}
 		if !seen {
-			pod, found := g.store.PodByIP(ip)
+			pod, found := g.store.PodByIPAt(ip, at)
 			p = g.newSide(pod, found, nil)
 			peers[ip] = p
 		}
@@ -371,17 +381,45 @@ func (g *governance) peerPod(r *record, peers map[string]*side, slots ...slot) *
 	return unknownSide
 }
 
-// batch is the state of one call of the processor: the pods found by IP
-// and the labels of the last namespace looked up.
+// requestTime is a record's time for pod lookups: zero when it has none.
+func requestTime(ts pcommon.Timestamp) time.Time {
+	if ts == 0 {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+// batch is the state of one call of the processor: the pods found by IP,
+// the labels of the last namespace looked up, the views of the current
+// record and resource, the access log parser's fields, and the
+// attribution counts.
 type batch struct {
 	peers    map[string]*side
 	ns       string
 	nsLabels map[string]string
 	nsFound  bool
+	rec, res record
+	fields   accesslog.Fields
+	// attributed[i][s+1] counts the records whose dimension i came from
+	// source s (-1: none); flushAttributed adds them to
+	// genops_attribution_records_total once per batch.
+	attributed [maxDims][numSources + 1]int64
 }
 
+// newBatch takes a batch from the pool; done returns it.
 func (g *governance) newBatch() *batch {
+	if b, ok := g.batches.Get().(*batch); ok {
+		return b
+	}
 	return &batch{peers: map[string]*side{}}
+}
+
+func (g *governance) done(ctx context.Context, b *batch) {
+	g.flushAttributed(ctx, b)
+	clear(b.peers)
+	b.ns, b.nsLabels, b.nsFound = "", nil, false
+	b.rec.attrs, b.res.attrs = pcommon.Map{}, pcommon.Map{}
+	g.batches.Put(b)
 }
 
 func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
@@ -401,7 +439,7 @@ func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
 // connection's address, whatever it claims (verifyResource). keep is
 // false when the resource is a log file of a pod the informer knows to
 // run no mesh proxy: its lines are no access log.
-func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
+func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
 	if n := pruneDeep(res) + dedupe(res); n > 0 {
 		g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
 	}
@@ -415,28 +453,27 @@ func (g *governance) resource(ctx context.Context, res pcommon.Map, o origin) (l
 		return local, "", false
 	}
 	if local.found {
-		g.res.read(g.keys, res)
-		g.res.setWorkload(slotDestination, local)
+		b.res.read(g.keys, res)
+		b.res.setWorkload(slotDestination, local)
 		// The service its requests count under is the pod's, not what
 		// a Host header says (docs/trust.md).
-		g.res.setDefault(slotServiceName, local.service())
-		g.res.apply()
+		b.res.setDefault(slotServiceName, local.service())
+		b.res.apply()
 	}
 	v, _ := res.Get(semconv.AttrK8sNamespace)
 	return local, v.Str(), true
 }
 
 func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	b := g.newBatch()
-	r := &g.rec
+	defer g.done(ctx, b)
+	r := &b.rec
 	o := g.originOf(ctx)
 	// Over the network only a mesh proxy's records say truly who called
 	// (the peer address Envoy saw); another sender's are its word.
 	proxyWrote := !o.verified || (o.reporter.found && o.reporter.pod.Proxy != "")
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
-		local, nsOfResource, keep := g.resource(ctx, rl.Resource().Attributes(), o)
+		local, nsOfResource, keep := g.resource(ctx, b, rl.Resource().Attributes(), o)
 		if !keep {
 			g.telemetry.RejectedClaims.Add(ctx, int64(countLogs(rl)), g.rejected[claimProxy][rejectForged])
 			return true
@@ -447,18 +484,19 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 					lr.Body().SetStr("")
 					g.reject(ctx, claimAttribute, rejectOverLimit)
 				}
-				g.structure(ctx, lr)
+				g.structure(ctx, b, lr)
 				if n := r.read(g.keys, lr.Attributes()); n > 0 {
 					g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
 				}
+				at := lr.Timestamp()
+				if at == 0 {
+					at = lr.ObservedTimestamp()
+				}
 				peer := unknownSide
 				if proxyWrote {
-					peer = g.peerPod(r, b.peers, slotPeerAddress)
+					peer = g.peerPod(r, b.peers, requestTime(at), slotPeerAddress)
 				}
-				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: lr.Timestamp(), network: o.network}
-				if c.at == 0 {
-					c.at = lr.ObservedTimestamp()
-				}
+				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: at, network: o.network}
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
@@ -469,7 +507,6 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 		}
 		return false
 	})
-	g.flushAttributed(ctx)
 	return ld, nil
 }
 
@@ -508,17 +545,16 @@ func (g *governance) principal(r *record, o origin, local *side) string {
 }
 
 func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	b := g.newBatch()
-	r := &g.rec
+	defer g.done(ctx, b)
+	r := &b.rec
 	o := g.originOf(ctx)
 	// A span's tags are trusted as its reporter is: a forwarder's, over
 	// the network the gateway's own spans, or none. Without a connection
 	// to check, the caller's pod decides (per span, below).
 	batchTrusted := o.forwarder || (o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace))
 	for _, rs := range td.ResourceSpans().All() {
-		local, nsOfResource, _ := g.resource(ctx, rs.Resource().Attributes(), o)
+		local, nsOfResource, _ := g.resource(ctx, b, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				deep := r.read(g.keys, span.Attributes())
@@ -535,7 +571,7 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 				// the network it names no workload (docs/trust.md).
 				peer := unknownSide
 				if !o.verified {
-					peer = g.peerPod(r, b.peers, slotClientAddress, slotPeerAddress, slotNetPeerIP)
+					peer = g.peerPod(r, b.peers, requestTime(span.StartTimestamp()), slotClientAddress, slotPeerAddress, slotNetPeerIP)
 				}
 				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: span.StartTimestamp(), network: o.network}
 				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
@@ -550,7 +586,6 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 			}
 		}
 	}
-	g.flushAttributed(ctx)
 	return td, nil
 }
 
@@ -594,7 +629,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	for i := range g.dims {
 		d := &g.dims[i]
 		value, source := g.resolve(ctx, d, r, i, dest, nsLabels, c.trusted)
-		g.attributed[i][source+1]++
+		b.attributed[i][source+1]++
 		if value == "" {
 			continue
 		}
@@ -657,7 +692,7 @@ func (g *governance) dropIdentityClaims(ctx context.Context, r *record, c *call)
 // and has not been parsed yet (no envoy.direction, no status code): what
 // Envoy's OpenTelemetry access logger sends. A line that does not parse is
 // left as it is, marked with envoy.parse_error.
-func (g *governance) structure(ctx context.Context, lr plog.LogRecord) {
+func (g *governance) structure(ctx context.Context, b *batch, lr plog.LogRecord) {
 	if g.accessLog == nil || lr.Body().Type() != pcommon.ValueTypeStr {
 		return
 	}
@@ -668,7 +703,7 @@ func (g *governance) structure(ctx context.Context, lr plog.LogRecord) {
 	if _, parsed := attrs.Get(semconv.AttrHTTPResponseStatusCode); parsed {
 		return
 	}
-	if err := accesslog.StructureRecord(g.accessLog, lr, &g.fields); err != nil {
+	if err := accesslog.StructureRecord(g.accessLog, lr, &b.fields); err != nil {
 		// Counted: a line that does not parse is a request (and maybe an
 		// AI call) that no metric and no ledger row holds.
 		attrs.PutStr(semconv.AttrEnvoyParseError, err.Error())

@@ -2,6 +2,7 @@ package governanceprocessor
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func newTestGovernanceWith(t testing.TB, cfg *Config, tt *componenttest.Telemetr
 		t.Fatal(err)
 	}
 	client := fake.NewClientset(append(clusterObjects(), more...)...)
-	g.newClient = func(*Config) (kubernetes.Interface, error) { return client, nil }
+	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
 	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}

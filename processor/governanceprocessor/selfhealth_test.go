@@ -2,6 +2,7 @@ package governanceprocessor
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func TestKubernetesErrorIsNamed(t *testing.T) {
 	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewUnauthorized("token expired")
 	})
-	g.newClient = func(*Config) (kubernetes.Interface, error) { return client, nil }
+	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
 	err = g.start(context.Background(), componenttest.NewNopHost())
 	if err == nil {
 		_ = g.shutdown(context.Background())
@@ -138,7 +139,7 @@ func TestKubernetesErrorIsNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.newClient = func(*Config) (kubernetes.Interface, error) { return client, nil }
+	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
 	if err := g.start(context.Background(), componenttest.NewNopHost()); err == nil || !strings.Contains(err.Error(), "forbidden") {
 		t.Errorf("forbidden: %v", err)
 	}

@@ -18,7 +18,7 @@ func TestSanitizeExactLimit(t *testing.T) {
 	if v, ok := Sanitize(" "+strings.Repeat("a", 128)+" ", 128); !ok || v != strings.Repeat("a", 128) {
 		t.Errorf("trimmed: %q %v", v, ok)
 	}
-	d := dimension{maxLen: 4}
+	d := newDimension(dimension{maxLen: 4})
 	if v, ok := d.accept("abcd"); !ok || v != "abcd" {
 		t.Errorf("a dimension value of exactly max_length: %q %v", v, ok)
 	}

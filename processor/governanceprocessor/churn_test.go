@@ -1,0 +1,141 @@
+package governanceprocessor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
+)
+
+// startWithClient starts a governance processor on a fake cluster the test
+// keeps changing.
+func startWithClient(t *testing.T, cfg *Config, client *fake.Clientset) *governance {
+	t.Helper()
+	g, err := newGovernance(processortest.NewNopSettings(metadata.Type), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
+	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.shutdown(context.Background()) })
+	return g
+}
+
+// fromPodFile is an inbound record read from a pod's log file: the
+// receiver names the pod by namespace, name and UID (the path).
+func fromPodFile(uid, peerIP string, at time.Time) plog.Logs {
+	ld := inbound("llm-5d-abc", peerIP, "", nil)
+	res := ld.ResourceLogs().At(0).Resource().Attributes()
+	res.PutStr("k8s.pod.uid", uid)
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTimestamp(pcommon.NewTimestampFromTime(at))
+	return ld
+}
+
+// The tail reads a pod's last lines after the API server deleted it: they
+// are still its team's within the grace period, with the caller found by
+// IP although the caller was deleted too.
+func TestLinesAfterDeletion(t *testing.T) {
+	client := fake.NewClientset(clusterObjects()...)
+	g := startWithClient(t, kubeConfig(), client)
+	ctx := context.Background()
+	for _, p := range [][2]string{{"ai", "llm-5d-abc"}, {"api-gateway", "gateway-0"}} {
+		if err := client.CoreV1().Pods(p[0]).Delete(ctx, p[1], metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); g.store.Deleted() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the deletions were not seen")
+		}
+	}
+	got := attrsOf(t, g, fromPodFile("uid-llm-5d-abc", "10.0.0.2", time.Now().Add(-time.Second)))
+	if got["genops.team"] != "ml-platform" || got["k8s.deployment.name"] != "llm" || got["source.k8s.pod.name"] != "gateway-0" {
+		t.Errorf("a deleted pod's last line: %v", got)
+	}
+
+	// With no grace period they are unknown: what the grace period is for.
+	client = fake.NewClientset(clusterObjects()...)
+	cfg := kubeConfig()
+	cfg.Kubernetes.DeleteGracePeriod = 0
+	g = startWithClient(t, cfg, client)
+	if err := client.CoreV1().Pods("ai").Delete(ctx, "llm-5d-abc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, ok := g.store.PodByUID("uid-llm-5d-abc"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion was not seen")
+		}
+	}
+	if got := attrsOf(t, g, fromPodFile("uid-llm-5d-abc", "10.0.0.2", time.Now())); got["genops.team"] == "ml-platform" {
+		t.Errorf("without a grace period a deleted pod still resolved: %v", got)
+	}
+}
+
+// The governance processors of one collector share one set of informers:
+// the DaemonSet's three pipelines watch the node's pods once.
+func TestProcessorsShareInformers(t *testing.T) {
+	client := fake.NewClientset(clusterObjects()...)
+	before := k8smeta.Shared()
+	gs := []*governance{startWithClient(t, kubeConfig(), client), startWithClient(t, kubeConfig(), client), startWithClient(t, kubeConfig(), client)}
+	if gs[0].store != gs[1].store || gs[1].store != gs[2].store || k8smeta.Shared() != before+1 {
+		t.Fatalf("three processors hold %d stores", k8smeta.Shared()-before)
+	}
+	_ = gs[0].shutdown(context.Background())
+	if got := attrsOf(t, gs[1], inbound("llm-5d-abc", "10.0.0.2", "", nil)); got["genops.team"] != "ml-platform" {
+		t.Errorf("after one processor shut down, another lost the cluster: %v", got)
+	}
+	// A different grace period is another cache.
+	cfg := kubeConfig()
+	cfg.Kubernetes.DeleteGracePeriod = time.Minute
+	other := startWithClient(t, cfg, client)
+	if other.store == gs[1].store {
+		t.Error("processors with different grace periods share a store")
+	}
+}
+
+// Batches are processed concurrently, without a lock: the same records
+// get the same attributes whatever the interleaving (run with -race).
+func TestConcurrentBatches(t *testing.T) {
+	g := newTestGovernance(t, pricedConfig(), nil)
+	want := attrsOf(t, g, parsedBatch(t, 1))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
+				ld := parsedBatch(t, 50)
+				out, err := g.processLogs(context.Background(), ld)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, lr := range out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+					got := lr.Attributes().AsRaw()
+					for _, k := range []string{"genops.team", "genops.customer_id", "genops.cost", "source.k8s.pod.name"} {
+						if fmt.Sprint(got[k]) != fmt.Sprint(want[k]) {
+							t.Errorf("%s = %v, want %v", k, got[k], want[k])
+							return
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -136,9 +136,6 @@ var (
 	injectedFaultsFlags = []string{"FI", "DI"}
 )
 
-// knownFlags is every flag Envoy writes in %RESPONSE_FLAGS%.
-var knownFlags = []string{"LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DRR"}
-
 // cappableLabels are the labels a cap may name: every label of the contract.
 var cappableLabels = []string{
 	semconv.LabelNamespace, semconv.LabelApp, semconv.LabelVersion, semconv.LabelService, semconv.LabelRoute,
@@ -160,7 +157,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("gateways.count: %q is not one of skip, destination", c.Gateways.Count))
 	}
 	for _, f := range c.Availability.FailureFlags {
-		if !slices.Contains(knownFlags, f) {
+		if !slices.Contains(semconv.ResponseFlags, f) {
 			errs = append(errs, fmt.Errorf("availability.failure_flags: %q is not an Envoy response flag", f))
 		}
 	}

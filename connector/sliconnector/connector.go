@@ -342,7 +342,7 @@ var requestFieldKeys = map[int][]string{
 	fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp},
 	fAppLabel: {semconv.AttrPodLabelApp, semconv.AttrPodLabelAppName}, fVersion: {semconv.AttrVersion},
 	fVersionLabel: {semconv.AttrPodLabelVersion, semconv.AttrPodLabelAppVersion},
-	fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {"k8s.pod.name"},
+	fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {semconv.AttrK8sPodName},
 	fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
 	fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},
 	fCostCenter: {semconv.AttrCostCenter}, fTier: {semconv.AttrCustomerTier},

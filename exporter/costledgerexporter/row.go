@@ -104,8 +104,8 @@ var tokenKeys = [5]string{
 
 // workloadKeys name the workload of a record, most specific first.
 var workloadKeys = []string{
-	"k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.cronjob.name", "k8s.job.name",
-	"k8s.replicaset.name", semconv.AttrApp, "k8s.pod.name",
+	semconv.AttrK8sDeploymentName, semconv.AttrK8sStatefulSetName, semconv.AttrK8sDaemonSetName, semconv.AttrK8sCronJobName, semconv.AttrK8sJobName,
+	semconv.AttrK8sReplicaSetName, semconv.AttrApp, semconv.AttrK8sPodName,
 }
 
 // newRow reads a governed record into a row; ok is false for a record

@@ -274,11 +274,23 @@ const (
 const (
 	AttrK8sNamespace = "k8s.namespace.name"
 	AttrK8sCluster   = "k8s.cluster.name"
-	AttrApp          = "app"
-	AttrVersion      = "version"
-	AttrServiceName  = "service.name"
-	AttrHTTPRoute    = "http.route"
-	SourcePrefix     = "source."
+	// The pod and its owners, as OpenTelemetry's k8s semantic conventions
+	// (and contrib's k8sattributes) name them.
+	AttrK8sPodName         = "k8s.pod.name"
+	AttrK8sPodUID          = "k8s.pod.uid"
+	AttrK8sPodIP           = "k8s.pod.ip"
+	AttrK8sContainerName   = "k8s.container.name"
+	AttrK8sDeploymentName  = "k8s.deployment.name"
+	AttrK8sReplicaSetName  = "k8s.replicaset.name"
+	AttrK8sStatefulSetName = "k8s.statefulset.name"
+	AttrK8sDaemonSetName   = "k8s.daemonset.name"
+	AttrK8sJobName         = "k8s.job.name"
+	AttrK8sCronJobName     = "k8s.cronjob.name"
+	AttrApp                = "app"
+	AttrVersion            = "version"
+	AttrServiceName        = "service.name"
+	AttrHTTPRoute          = "http.route"
+	SourcePrefix           = "source."
 )
 
 // FailureFlags are the Envoy response flags that make a request bad for
@@ -286,6 +298,9 @@ const (
 // policy and injected-fault flags are not): the SLI connector's default
 // and the rules over Istio's response_flags label.
 var FailureFlags = []string{"UH", "UF", "UO", "UT", "LR", "UR", "UC", "URX", "NC", "NR", "DF", "DO", "OM", "UPE", "UMSDR", "DT", "RLSE", "LH"}
+
+// ResponseFlags is every flag Envoy writes in %RESPONSE_FLAGS%.
+var ResponseFlags = []string{"LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DO", "DRR"}
 
 // Proxy metrics the SLO sources istio and linkerd read.
 const (

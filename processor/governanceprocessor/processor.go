@@ -331,18 +331,18 @@ func (g *governance) resourcePod(res pcommon.Map) *side {
 	var pod k8smeta.Pod
 	found := false
 	if g.store != nil {
-		if v, ok := res.Get("k8s.pod.uid"); ok {
+		if v, ok := res.Get(semconv.AttrK8sPodUID); ok {
 			pod, found = g.store.PodByUID(v.Str())
 		}
 		if !found {
 			ns, okNS := res.Get(semconv.AttrK8sNamespace)
-			name, okName := res.Get("k8s.pod.name")
+			name, okName := res.Get(semconv.AttrK8sPodName)
 			if okNS && okName {
 				pod, found = g.store.PodByName(ns.Str(), name.Str())
 			}
 		}
 		if !found {
-			if v, ok := res.Get("k8s.pod.ip"); ok {
+			if v, ok := res.Get(semconv.AttrK8sPodIP); ok {
 				pod, found = g.store.PodByIP(v.Str())
 			}
 		}

@@ -168,7 +168,7 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		prefix string
 	}{{slotDestination, ""}, {slotSource, semconv.SourcePrefix}} {
 		set(side.base+wlNamespace, side.prefix+semconv.AttrK8sNamespace)
-		set(side.base+wlPod, side.prefix+"k8s.pod.name")
+		set(side.base+wlPod, side.prefix+semconv.AttrK8sPodName)
 		set(side.base+wlApp, side.prefix+semconv.AttrApp)
 		set(side.base+wlVersion, side.prefix+semconv.AttrVersion)
 		for i, kind := range workloadKinds {

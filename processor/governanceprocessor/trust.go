@@ -126,9 +126,9 @@ func hostOf(addr net.Addr) string {
 // identityKeys are the resource attributes that name a pod or workload:
 // claims when the connection says who sent them.
 var identityKeys = []string{
-	semconv.AttrK8sNamespace, "k8s.pod.name", "k8s.pod.uid", "k8s.pod.ip", semconv.AttrApp, semconv.AttrVersion,
-	"k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.job.name", "k8s.replicaset.name",
-	"k8s.cronjob.name", "istio.workload.name", semconv.AttrK8sCluster,
+	semconv.AttrK8sNamespace, semconv.AttrK8sPodName, semconv.AttrK8sPodUID, semconv.AttrK8sPodIP, semconv.AttrApp, semconv.AttrVersion,
+	semconv.AttrK8sDeploymentName, semconv.AttrK8sStatefulSetName, semconv.AttrK8sDaemonSetName, semconv.AttrK8sJobName, semconv.AttrK8sReplicaSetName,
+	semconv.AttrK8sCronJobName, "istio.workload.name", semconv.AttrK8sCluster,
 }
 
 // verifyResource makes a network resource describe the pod at the
@@ -171,9 +171,9 @@ func (g *governance) verifyResource(ctx context.Context, res pcommon.Map, report
 		res.PutStr(semconv.AttrServiceName, reporter.service())
 	}
 	if reporter.found {
-		res.PutStr("k8s.pod.uid", reporter.pod.UID)
+		res.PutStr(semconv.AttrK8sPodUID, reporter.pod.UID)
 		if reporter.pod.IP != "" {
-			res.PutStr("k8s.pod.ip", reporter.pod.IP)
+			res.PutStr(semconv.AttrK8sPodIP, reporter.pod.IP)
 		}
 	}
 }
@@ -188,11 +188,11 @@ func (s *side) owns(key, v string) bool {
 	switch key {
 	case semconv.AttrK8sNamespace:
 		return v == p.Namespace
-	case "k8s.pod.name":
+	case semconv.AttrK8sPodName:
 		return v == p.Name
-	case "k8s.pod.uid":
+	case semconv.AttrK8sPodUID:
 		return v == p.UID
-	case "k8s.pod.ip":
+	case semconv.AttrK8sPodIP:
 		return v == p.IP
 	case semconv.AttrApp:
 		return v == s.app

@@ -371,20 +371,20 @@ func nodeResource(id *alsv3.StreamAccessLogsMessage_Identifier) pcommon.Resource
 	md := node.GetMetadata().GetFields()
 	str := func(k string) string { return md[k].GetStringValue() }
 	if v := str("NAME"); v != "" {
-		attrs.PutStr("k8s.pod.name", v)
+		attrs.PutStr(semconv.AttrK8sPodName, v)
 	}
 	if v := str("NAMESPACE"); v != "" {
-		attrs.PutStr("k8s.namespace.name", v)
+		attrs.PutStr(semconv.AttrK8sNamespace, v)
 	}
 	if v := str("CLUSTER_ID"); v != "" {
-		attrs.PutStr("k8s.cluster.name", v)
+		attrs.PutStr(semconv.AttrK8sCluster, v)
 	}
 	if v := str("WORKLOAD_NAME"); v != "" {
 		attrs.PutStr("istio.workload.name", v)
 	}
 	if ips := str("INSTANCE_IPS"); ips != "" {
 		first, _, _ := strings.Cut(ips, ",")
-		attrs.PutStr("k8s.pod.ip", first)
+		attrs.PutStr(semconv.AttrK8sPodIP, first)
 	}
 	if labels := md["LABELS"].GetStructValue(); labels != nil {
 		for k, v := range labels.GetFields() {

@@ -203,12 +203,12 @@ func (t *fileTail) state(path string) *fileState {
 		outside: !insideRoots(path, t.r.cfg.Include)}
 	if meta, ok := kubeletlog.ParsePath(path); ok {
 		res := st.resource.Attributes()
-		res.PutStr("k8s.namespace.name", meta.Namespace)
-		res.PutStr("k8s.pod.name", meta.PodName)
+		res.PutStr(semconv.AttrK8sNamespace, meta.Namespace)
+		res.PutStr(semconv.AttrK8sPodName, meta.PodName)
 		if meta.PodUID != "" {
-			res.PutStr("k8s.pod.uid", meta.PodUID)
+			res.PutStr(semconv.AttrK8sPodUID, meta.PodUID)
 		}
-		res.PutStr("k8s.container.name", meta.Container)
+		res.PutStr(semconv.AttrK8sContainerName, meta.Container)
 	}
 	st.resource.Attributes().PutStr(attrLogFilePath, path)
 	t.files[path] = st

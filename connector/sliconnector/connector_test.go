@@ -4,10 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/genops-mesh/otelcol-genops/test/golden"
 	"math"
-	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,79 +56,12 @@ func render(t *testing.T, c *sliConnector, sink *consumertest.MetricsSink) []str
 	if err := c.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var lines []string
-	for _, md := range sink.AllMetrics() {
-		for _, rm := range md.ResourceMetrics().All() {
-			for _, sm := range rm.ScopeMetrics().All() {
-				for _, m := range sm.Metrics().All() {
-					lines = append(lines, renderMetric(m)...)
-				}
-			}
-		}
-	}
-	sort.Strings(lines)
-	return lines
-}
-
-func labelString(attrs pcommon.Map, extra ...string) string {
-	var kv []string
-	for k, v := range attrs.All() {
-		kv = append(kv, fmt.Sprintf("%s=%q", k, v.Str()))
-	}
-	kv = append(kv, extra...)
-	sort.Strings(kv)
-	return "{" + strings.Join(kv, ",") + "}"
-}
-
-func renderMetric(m pmetric.Metric) []string {
-	var out []string
-	switch m.Type() {
-	case pmetric.MetricTypeSum:
-		for _, dp := range m.Sum().DataPoints().All() {
-			v := dp.DoubleValue()
-			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-				v = float64(dp.IntValue())
-			}
-			out = append(out, fmt.Sprintf("%s%s %g", m.Name(), labelString(dp.Attributes()), v))
-		}
-	case pmetric.MetricTypeHistogram:
-		for _, dp := range m.Histogram().DataPoints().All() {
-			var cum uint64
-			for i, n := range dp.BucketCounts().AsRaw() {
-				cum += n
-				le := "+Inf"
-				if i < dp.ExplicitBounds().Len() {
-					le = strconv.FormatFloat(dp.ExplicitBounds().At(i), 'g', -1, 64)
-				}
-				out = append(out, fmt.Sprintf("%s_bucket%s %d", m.Name(), labelString(dp.Attributes(), fmt.Sprintf("le=%q", le)), cum))
-			}
-			out = append(out, fmt.Sprintf("%s_count%s %d", m.Name(), labelString(dp.Attributes()), dp.Count()))
-			out = append(out, fmt.Sprintf("%s_sum%s %g", m.Name(), labelString(dp.Attributes()), dp.Sum()))
-		}
-	}
-	return out
+	return golden.Series(sink.AllMetrics()...)
 }
 
 func compareGolden(t *testing.T, name string, got []string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".txt")
-	text := strings.Join(got, "\n") + "\n"
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if string(want) != text {
-		t.Errorf("%s differs (go test -update, then read the diff); got:\n%s", path, text)
-	}
+	golden.Compare(t, filepath.Join("testdata", "golden", name+".txt"), got, *update)
 }
 
 // logsFromLines parses access log lines as the mesh_access_log receiver

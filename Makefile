@@ -64,10 +64,10 @@ mutate:
 	set -e; reports=; for p in $(MUTATE_PKGS); do \
 	  r=$(MUTATE_OUT)/$$(echo $${p#./} | tr / .).json; reports="$$reports $$p=$$r"; \
 	  echo "== $$p (log: $${r%.json}.log)"; \
-	  GOFLAGS="$(GOFLAGS) -ldflags=-w" $(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient $(MUTATE_TIMEOUT) \
+	  GOFLAGS="$(GOFLAGS) -ldflags=-w" $(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient $(MUTATE_TIMEOUT) --tags mutation \
 	    -E '_test\.go$$' -o $$r $$p > $${r%.json}.log 2>&1 || { tail -20 $${r%.json}.log; exit 1; }; \
 	done; \
-	$(GO) run ./test/mutate -equivalent test/mutate/equivalent.txt $$reports
+	$(GO) run ./test/mutate -tags mutation -equivalent test/mutate/equivalent.txt $$reports
 
 ## run: build, then run the collector on its embedded default config
 run: build

@@ -1,3 +1,9 @@
+// `make mutate` leaves this test out (-tags mutation): it starts a real
+// kube-apiserver, about 6 s before the first unit test of each mutant
+// runs. make test runs it.
+
+//go:build !mutation
+
 package governanceprocessor
 
 import (

@@ -89,6 +89,7 @@ func main() {
 	minCoverage := flag.Float64("coverage", 95, "the lowest mutator coverage (%) a package may have")
 	rerun := flag.Bool("rerun", true, "run the mutants gremlins reports NOT COVERED without running them (case conditions, package-level expressions)")
 	timeout := flag.Duration("timeout", 5*time.Minute, "the test timeout of a mutant this command runs")
+	tags := flag.String("tags", "", "build tags of the test runs (as gremlins' --tags)")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: mutate [flags] package-dir=report.json...")
 		flag.PrintDefaults()
@@ -100,7 +101,7 @@ func main() {
 	}
 	var r *rerunner
 	if *rerun {
-		r = &rerunner{timeout: *timeout}
+		r = &rerunner{timeout: *timeout, tags: *tags}
 	}
 	if err := run(os.Stdout, *list, flag.Args(), *minEfficacy, *minCoverage, r); err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)

@@ -44,6 +44,7 @@ var replacements = map[string]map[token.Token]token.Token{
 // rerunner runs the mutants gremlins could not.
 type rerunner struct {
 	timeout time.Duration
+	tags    string // build tags, as gremlins' --tags
 	// covered caches each package's coverage profile: file → blocks.
 	covered map[string]map[string][]block
 }
@@ -107,7 +108,7 @@ func (r *rerunner) reached(dir, file string, pos token.Position) (bool, error) {
 	blocks, ok := r.covered[dir]
 	if !ok {
 		var err error
-		if blocks, err = coverage(dir); err != nil {
+		if blocks, err = coverage(dir, r.tags); err != nil {
 			return false, err
 		}
 		r.covered[dir] = blocks
@@ -121,14 +122,14 @@ func (r *rerunner) reached(dir, file string, pos token.Position) (bool, error) {
 }
 
 // coverage runs a package's tests once with a coverage profile.
-func coverage(dir string) (map[string][]block, error) {
+func coverage(dir, tags string) (map[string][]block, error) {
 	prof, err := os.CreateTemp("", "mutate-cover-*.out")
 	if err != nil {
 		return nil, err
 	}
 	prof.Close()
 	defer os.Remove(prof.Name())
-	cmd := exec.Command("go", "test", "-count=1", "-coverprofile="+prof.Name(), "./"+dir)
+	cmd := exec.Command("go", "test", "-count=1", "-tags="+tags, "-coverprofile="+prof.Name(), "./"+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("coverage of %s: %v\n%s", dir, err, out)
 	}
@@ -217,7 +218,7 @@ func (r *rerunner) run(dir, file string, m mutation) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout+time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-failfast", "-overlay="+overlayPath,
+	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-failfast", "-tags="+r.tags, "-overlay="+overlayPath,
 		"-timeout="+r.timeout.String(), "./"+dir)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

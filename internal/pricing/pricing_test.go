@@ -460,3 +460,89 @@ models:
 		t.Errorf("cache holds %d models", n)
 	}
 }
+
+// Amounts on each side of ParseNanos' bounds, in both notations.
+func TestParseNanosBounds(t *testing.T) {
+	for s, want := range map[string]int64{
+		"1e-9": 1, "0e0": 0, "2.5e-6": 2500, "4e9": 4_000_000_000_000_000_000,
+		"9223372035.999999999": 9_223_372_035_999_999_999, "0.000000001": 1, "0": 0,
+	} {
+		if got, err := ParseNanos(s); err != nil || got != want {
+			t.Errorf("ParseNanos(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for s, want := range map[string]string{
+		"5e9": "not an amount", "-1e-9": "not an amount", "1.5e-10": "more than nine decimals",
+		"9223372036": "too large", "1.0000000001": "more than nine decimals",
+	} {
+		if _, err := ParseNanos(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseNanos(%q): %v, want %q", s, err, want)
+		}
+	}
+	if got := FormatNanos(0); got != "0.000000000" {
+		t.Errorf("FormatNanos(0) = %q", got)
+	}
+	if got := FormatNanos(-1_500_000_000); got != "-1.500000000" {
+		t.Errorf("FormatNanos(-1.5) = %q", got)
+	}
+}
+
+// Every amount is rounded half to even, once.
+func TestDivHalfEven(t *testing.T) {
+	for _, tc := range [][3]int64{{5, 2, 2}, {7, 2, 4}, {6, 4, 2}, {10, 4, 2}, {9, 4, 2}, {11, 4, 3}, {0, 2, 0}} {
+		if got := DivHalfEven(tc[0], tc[1]); got != tc[2] {
+			t.Errorf("DivHalfEven(%d, %d) = %d, want %d", tc[0], tc[1], got, tc[2])
+		}
+	}
+	// A quotient that does not fit 64 bits is refused, not a panic.
+	if _, ok := divHalfEven(4, 0, 4); ok {
+		t.Error("hi = d: a 65-bit quotient was accepted")
+	}
+	if q, ok := divHalfEven(3, 0, 4); !ok || q != 3<<62 {
+		t.Errorf("hi < d: %d %v", q, ok)
+	}
+}
+
+// A tier's name and multiplier on each side of their bounds.
+func TestTierBounds(t *testing.T) {
+	row := func(tier string) string {
+		return "currency: USD\nmodels:\n  - {match: a, input_per_million: 1, tiers: {" + tier + "}}\n"
+	}
+	for doc, ok := range map[string]bool{
+		row("batch: {multiplier: 10}"):                       true,
+		row("batch: {multiplier: 10.000000001}"):             false,
+		row(strings.Repeat("a", 32) + ": {multiplier: 0.5}"): true,
+		row(strings.Repeat("a", 33) + ": {multiplier: 0.5}"): false,
+		row("z09_-: {multiplier: 0.5}"):                      true,
+		row("tier/1: {multiplier: 0.5}"):                     false,
+		row("\"tier:1\": {multiplier: 0.5}"):                 false,
+		row("\"tier@\": {multiplier: 0.5}"):                  false,
+		row("\"\": {multiplier: 0.5}"):                       false,
+		row("flex: {per_million: {input: 0.5, output: 2}}"):  true,
+	} {
+		if _, err := Parse([]byte(doc)); (err == nil) != ok {
+			t.Errorf("%s: %v, want ok=%v", doc, err, ok)
+		}
+	}
+}
+
+// Cached input tokens may be all the input, not more.
+func TestCachedInputBound(t *testing.T) {
+	tb := mustParse(t, "currency: USD\nmodels:\n  - {match: \"gpt-*\", provider: openai, input_per_million: 1, output_per_million: 1}\n")
+	if _, err := tb.Bill("openai", Usage{Input: 100, CacheRead: 60, CacheCreation: 40}); err != nil {
+		t.Errorf("all input cached: %v", err)
+	}
+	_, err := tb.Bill("openai", Usage{Input: 100, CacheRead: 100, CacheCreation: 50})
+	if err == nil || !strings.Contains(err.Error(), "150 cached input tokens of 100 input tokens") {
+		t.Errorf("more cached than input: %v", err)
+	}
+}
+
+func TestDayOf(t *testing.T) {
+	if got := dayOf(&Row{}); got != "the start" {
+		t.Errorf("no valid_from: %q", got)
+	}
+	if got := dayOf(&Row{ValidFrom: "2025-01-01"}); got != "2025-01-01" {
+		t.Errorf("valid_from: %q", got)
+	}
+}

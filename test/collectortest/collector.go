@@ -189,6 +189,21 @@ func WriteConfig(t testing.TB, body string) string {
 	return path
 }
 
+// StartConfigs runs the binary on config files (testdata/*.yaml, merged
+// in order as the collector merges several --config) with env: the
+// values the files name as ${env:…} (free ports, temporary directories).
+func StartConfigs(t testing.TB, env map[string]string, files ...string) *Process {
+	t.Helper()
+	var args, vars []string
+	for _, f := range files {
+		args = append(args, "--config", f)
+	}
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	return Start(t, args, vars...)
+}
+
 // Process is a running collector.
 type Process struct {
 	Cmd    *exec.Cmd

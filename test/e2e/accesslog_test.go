@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
-	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 )
 
@@ -50,39 +49,9 @@ func TestAccessLogFileThroughDistribution(t *testing.T) {
 	f.Close()
 
 	prom, health, telemetry := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    format: '%s'
-connectors:
-  count:
-    logs:
-      access_log.records:
-        description: Access log records by direction and team
-        attributes:
-          - key: envoy.direction
-          - key: http.request.header.x-genops-team
-exporters:
-  prometheus:
-    endpoint: %s
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      exporters: [count]
-    metrics:
-      receivers: [count]
-      exporters: [prometheus]
-%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), strings.TrimSpace(accesslog.IstioGenOpsFormat), prom, collectortest.TelemetryYAML(t, telemetry)))
 
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_LOGS": filepath.Join(dir, "pods"),
+		"E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry))}, "testdata/accesslog.yaml", "testdata/telemetry.yaml")
 	col.WaitHealthy(t, health)
 	want := []struct {
 		labels map[string]string

@@ -44,37 +44,7 @@ func TestKillDashNineLosesNoLine(t *testing.T) {
 		}
 	}
 	health := collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-  file_storage:
-    directory: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    storage: file_storage
-    format: istio_genops
-exporters:
-  otlp_grpc/sink:
-    endpoint: %s
-    tls:
-      insecure: true
-    # Synchronous: a batch is delivered before the receiver checkpoints it.
-    sending_queue:
-      enabled: false
-service:
-  extensions: [health_check, file_storage]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      exporters: [otlp_grpc/sink]
-  telemetry:
-    metrics:
-      level: none
-`, health, t.TempDir(), filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), sink.Addr))
+	env := map[string]string{"E2E_HEALTH": health, "E2E_STORAGE": t.TempDir(), "E2E_LOGS": filepath.Join(dir, "pods"), "E2E_SINK": sink.Addr}
 
 	written := 0
 	write := func(n int) {
@@ -91,12 +61,12 @@ service:
 		}
 	}
 
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, env, "testdata/restart.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 	grow(500)
 	col.Kill(t) // mid-stream: lines keep coming while it is down
 	grow(300)
-	col = collectortest.Start(t, []string{"--config", cfg})
+	col = collectortest.StartConfigs(t, env, "testdata/restart.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 	grow(300)
 	rotate() // and the log rotates under the new process

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 )
 
@@ -57,45 +56,9 @@ func TestAccessLogsToSLIMetrics(t *testing.T) {
 	writeLog("client-0", client)
 
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    format: '%s'
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 200ms
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: none
-`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), strings.TrimSpace(accesslog.IstioGenOpsFormat),
-		filepath.Join("..", "..", "config", "slo.yaml"), prom))
 
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_LOGS": filepath.Join(dir, "pods")},
+		"testdata/sli.yaml", "testdata/trust-every-claim.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 	base := map[string]string{"namespace": "ai", "service": "llm", "route": "default", "genops_team": "ml-platform",
 		"genops_project": "support-bot", "genops_customer_id": "cust-42", "genops_cost_center": "unknown", "reporter": "destination"}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,43 +26,8 @@ import (
 // metadata Istio puts on the stream.
 func TestALSThroughTheDistribution(t *testing.T) {
 	als, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	root := filepath.Join("..", "..")
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    als:
-      endpoint: %s
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-    pricing_file: %s
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 200ms
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: none
-`, health, als, filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_ALS": als, "E2E_PROM": prom},
+		"testdata/als.yaml", "testdata/trust-every-claim.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	conn, err := grpc.NewClient(als, grpc.WithTransportCredentials(insecure.NewCredentials()))

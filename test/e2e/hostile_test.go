@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,53 +86,9 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	prom, health, telemetry, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	root := filepath.Join("..", "..")
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    format: istio_genops
-  mesh_access_log/json:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    format: istio_json
-    encoding: json
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-    pricing_file: %s
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 500ms
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log, mesh_access_log/json, otlp]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), filepath.Join(dir, "json", "*", "istio-proxy", "*.log"), otlp,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.TelemetryYAML(t, telemetry)))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_OTLP": otlp,
+		"E2E_LOGS": filepath.Join(dir, "pods"), "E2E_JSON_LOGS": filepath.Join(dir, "json"), "E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry))},
+		"testdata/hostile.yaml", "testdata/trust-every-claim.yaml", "testdata/telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	requests := func() (float64, error) {

@@ -58,44 +58,8 @@ func TestPolicyEnforcement(t *testing.T) {
 	}
 
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	root := filepath.Join("..", "..")
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    format: istio_genops_json
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 200ms
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: none
-`, health, filepath.Join(filepath.Dir(filepath.Dir(dir)), "*", "istio-proxy", "*.log"), filepath.Join(root, "config", "slo.yaml"), prom))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_LOGS": filepath.Dir(filepath.Dir(dir))},
+		"testdata/policy.yaml", "testdata/trust-every-claim.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 	p := collectortest.StartPrometheus(t, []string{prom})
 

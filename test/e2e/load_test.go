@@ -49,54 +49,9 @@ func TestLoad(t *testing.T) {
 	defer logFile.Close()
 
 	prom, health, telemetry, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	root := filepath.Join("..", "..")
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    format: istio_genops
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-processors:
-  memory_limiter:
-    check_interval: 1s
-    limit_mib: 400
-    spike_limit_mib: 100
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-    pricing_file: %s
-  batch: {}
-connectors:
-  sli:
-    slo_file: %s
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      processors: [memory_limiter, governance, batch]
-      exporters: [sli]
-    traces:
-      receivers: [otlp]
-      processors: [memory_limiter, governance, batch]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), otlp,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.TelemetryYAML(t, telemetry)))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_OTLP": otlp,
+		"E2E_LOGS": filepath.Join(dir, "pods"), "E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry))},
+		"testdata/load.yaml", "testdata/trust-every-claim.yaml", "testdata/telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	ctx := context.Background()

@@ -23,44 +23,8 @@ import (
 func TestJaegerOutageLosesNoSpan(t *testing.T) {
 	j := jaegertest.Start(t)
 	health, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-  file_storage:
-    directory: %s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-exporters:
-  otlp_grpc/jaeger:
-    endpoint: %s
-    tls:
-      insecure: true
-    retry_on_failure:
-      initial_interval: 500ms
-      max_interval: 2s
-      max_elapsed_time: 0
-    sending_queue:
-      storage: file_storage
-service:
-  extensions: [health_check, file_storage]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [governance]
-      exporters: [otlp_grpc/jaeger]
-  telemetry:
-    metrics:
-      level: none
-`, health, t.TempDir(), otlp, j.OTLP))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	env := map[string]string{"E2E_HEALTH": health, "E2E_STORAGE": t.TempDir(), "E2E_OTLP": otlp, "E2E_JAEGER": j.OTLP}
+	col := collectortest.StartConfigs(t, env, "testdata/outage.yaml", "testdata/trust-every-claim.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	j.Stop(t)
@@ -79,7 +43,7 @@ service:
 	if err := col.Terminate(t, 30*time.Second); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}
-	col = collectortest.Start(t, []string{"--config", cfg})
+	col = collectortest.StartConfigs(t, env, "testdata/outage.yaml", "testdata/trust-every-claim.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 	// The rest of the 60 s outage.
 	time.Sleep(time.Until(outage.Add(60 * time.Second)))

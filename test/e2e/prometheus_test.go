@@ -72,44 +72,8 @@ func startSpanPipeline(t *testing.T) (otlp string, col *collectortest.Process, p
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	otlp = collectortest.FreeAddr(t)
 	root := filepath.Join("..", "..")
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-    pricing_file: %s
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 500ms
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-    enable_open_metrics: true
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: none
-`, health, otlp, filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom))
-	col = collectortest.Start(t, []string{"--config", cfg})
+	col = collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_OTLP": otlp},
+		"testdata/prometheus.yaml", "testdata/trust-every-claim.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 	p = collectortest.StartPrometheus(t, []string{prom}, filepath.Join(root, "deploy", "generated", "prometheus", "slo-rules.yaml"))
 

@@ -401,40 +401,7 @@ func writeLog(t *testing.T, podDir, content string) {
 // counts nowhere; with it, it is counted.
 func TestBearerTokenIngest(t *testing.T) {
 	zipkin, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-  bearertokenauth:
-    scheme: Bearer
-    token: s3cret-token
-receivers:
-  zipkin:
-    endpoint: %s
-    auth:
-      authenticator: bearertokenauth
-processors:
-  governance:
-    kubernetes:
-      mode: off
-connectors:
-  sli:
-    flush_interval: 200ms
-exporters:
-  prometheus:
-    endpoint: %s
-service:
-  extensions: [health_check, bearertokenauth]
-  pipelines:
-    traces:
-      receivers: [zipkin]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-`, health, zipkin, prom))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_ZIPKIN": zipkin, "E2E_PROM": prom}, "testdata/bearer-token.yaml")
 	col.WaitHealthy(t, health)
 	span := func(id int) string {
 		return fmt.Sprintf(`[{"traceId":"5af7183fb1d4cf5f5af7183fb1d4cf%02x","id":"6b221d5bc9e649%02x","kind":"SERVER","name":"get",`+

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,47 +63,9 @@ func TestPodLabelsThroughTheDistribution(t *testing.T) {
 	}
 
 	prom, health, telemetry := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	root := filepath.Join("..", "..")
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  mesh_access_log:
-    include: [%s]
-    start_at: beginning
-    poll_interval: 50ms
-    format: istio_genops
-processors:
-  governance:
-    dimensions:
-      team: {trust: when_source_matches}
-    trusted_sources:
-      namespaces: [api-gateway]
-    kubernetes:
-      mode: cluster
-      kubeconfig: %s
-    pricing_file: %s
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 200ms
-exporters:
-  prometheus:
-    endpoint: %s
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-%s`, health, filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"), cluster.Kubeconfig,
-		filepath.Join(root, "config", "pricing.yaml"), filepath.Join(root, "config", "slo.yaml"), prom, collectortest.TelemetryYAML(t, telemetry)))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_LOGS": filepath.Join(dir, "pods"),
+		"E2E_KUBECONFIG": cluster.Kubeconfig, "E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry))},
+		"testdata/kubernetes.yaml", "testdata/telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	col.Eventually(t, 30*time.Second, func() error {

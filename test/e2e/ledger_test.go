@@ -49,49 +49,9 @@ func TestCostLedgerExactThroughCrashAndOutage(t *testing.T) {
 		}
 	}
 	otlp, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check: {endpoint: %s}
-  file_storage: {directory: %s}
-receivers:
-  mesh_access_log:
-    include: [%s/*/istio-proxy/*.log]
-    start_at: beginning
-    poll_interval: 50ms
-    storage: file_storage
-    format: istio_genops_json
-  otlp:
-    protocols:
-      http: {endpoint: %s}
-processors:
-  governance:
-    kubernetes: {mode: off}
-    ai_workloads: ["*"]
-    pricing_file: %s
-exporters:
-  cost_ledger:
-    dsn: %s
-    sending_queue:
-      storage: file_storage
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 1s
-service:
-  extensions: [health_check, file_storage]
-  pipelines:
-    logs:
-      receivers: [mesh_access_log]
-      processors: [governance]
-      exporters: [cost_ledger]
-    traces:
-      receivers: [otlp]
-      processors: [governance]
-      exporters: [cost_ledger]
-  telemetry:
-    metrics: {level: none}
-`, health, storage, logs, otlp, prices, pg.DSN))
 	start := func() *collectortest.Process {
-		col := collectortest.Start(t, []string{"--config", cfg})
+		col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_STORAGE": storage, "E2E_LOGS": logs,
+			"E2E_OTLP": otlp, "E2E_PRICES": prices, "E2E_DSN": pg.DSN}, "testdata/ledger.yaml", "testdata/no-telemetry.yaml")
 		col.WaitHealthy(t, health)
 		return col
 	}

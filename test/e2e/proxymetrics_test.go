@@ -105,63 +105,8 @@ func TestProxyMetricsGetGenOpsLabels(t *testing.T) {
 	pod("default", "rogue-0", "", "", "istio-proxy", roguePort, map[string]string{"app": "rogue"})
 
 	prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  prometheus/proxies:
-    config:
-      scrape_configs:
-        - job_name: mesh-proxies
-          scrape_interval: 1s
-          sample_limit: 20000
-          kubernetes_sd_configs:
-            - role: pod
-              kubeconfig_file: %s
-              selectors:
-                - role: pod
-                  field: spec.nodeName=node-1
-          relabel_configs:
-            # As config/daemonset.yaml, but any port: the servers here
-            # listen where the OS put them.
-            - source_labels: [__meta_kubernetes_pod_container_name]
-              regex: istio-proxy|linkerd-proxy
-              action: keep
-            - source_labels: [__meta_kubernetes_pod_container_name]
-              regex: istio-proxy
-              target_label: __metrics_path__
-              replacement: /stats/prometheus
-            - source_labels: [__meta_kubernetes_namespace]
-              target_label: namespace
-            - source_labels: [__meta_kubernetes_pod_name]
-              target_label: pod
-          metric_relabel_configs:
-            - source_labels: [__name__]
-              regex: istio_requests_total|istio_request_duration_milliseconds_(bucket|sum|count)|istio_tcp_.*|request_total|response_total|response_latency_ms_(bucket|sum|count)
-              action: keep
-processors:
-  governance:
-    kubernetes:
-      mode: node
-      node_name: node-1
-      kubeconfig: %s
-exporters:
-  prometheus:
-    endpoint: %s
-    without_scope_info: true
-service:
-  extensions: [health_check]
-  pipelines:
-    metrics:
-      receivers: [prometheus/proxies]
-      processors: [governance]
-      exporters: [prometheus]
-  telemetry:
-    metrics:
-      level: none
-`, health, cluster.Kubeconfig, cluster.Kubeconfig, prom))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_PROM": prom, "E2E_KUBECONFIG": cluster.Kubeconfig},
+		"testdata/proxymetrics.yaml", "testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	col.Eventually(t, 60*time.Second, func() error {

@@ -217,6 +217,7 @@ func TestPutURI(t *testing.T) {
 		"http://llm.ai:8080/v1/chat?x=1": {"llm.ai", "/v1/chat"},
 		"http://llm.ai":                  {"llm.ai", "/"},
 		"/v1/chat":                       {"", "/v1/chat"},
+		"file:///etc/hosts":              {"", "/etc/hosts"},
 	} {
 		attrs := pcommon.NewMap()
 		putURI(attrs, uri)

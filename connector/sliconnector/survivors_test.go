@@ -92,3 +92,73 @@ func Example_failureFlags() {
 	fmt.Println(strings.Join(semconv.FailureFlags, " "))
 	// Output: UH UF UO UT LR UR UC URX NC NR DF DO OM UPE UMSDR DT RLSE LH
 }
+
+// A request of an hour or more lands in the exponential histogram's last
+// bucket (durations are clamped to 1h), which exists.
+func TestExponentialLongestRequest(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Histogram.Exponential.Enabled = true
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	for _, ms := range []int64{3_600_000, 7_200_000} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range render(t, c, sink) {
+		found = found || strings.HasPrefix(l, "genops.requests{")
+	}
+	if !found {
+		t.Error("no request counted")
+	}
+}
+
+// A label value of exactly cardinality.max_value_length bytes is kept;
+// one byte more is folded.
+func TestValueLengthLimit(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cardinality.MaxValueLength = 8
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "abcdefgh"})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "abcdefghi"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	if !strings.Contains(got, `genops_team="abcdefgh"`) || strings.Contains(got, `genops_team="abcdefghi"`) {
+		t.Errorf("limit 8:\n%s", got)
+	}
+}
+
+// A series last updated exactly at the expiry cutoff is kept; one updated
+// before it goes.
+func TestExpiryCutoff(t *testing.T) {
+	c, _ := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last pcommon.Timestamp
+	for _, f := range c.agg.families {
+		for _, s := range f.series {
+			last = s.last
+		}
+	}
+	if last == 0 {
+		t.Fatal("no series")
+	}
+	c.agg.expire(last)
+	if n := c.agg.families[0].count; n == 0 {
+		t.Error("a series updated at the cutoff expired")
+	}
+	c.agg.expire(last + 1)
+	if n := c.agg.families[0].count; n != 0 {
+		t.Errorf("%d series updated before the cutoff kept", n)
+	}
+}

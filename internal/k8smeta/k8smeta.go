@@ -486,6 +486,9 @@ func (s *Store) PodByName(namespace, name string) (Pod, bool) {
 	return s.pod(obj.(*corev1.Pod)), true
 }
 
+// Pods is the number of pods in the informer's cache.
+func (s *Store) Pods() int { return len(s.pods.GetStore().ListKeys()) }
+
 // Deleted is the number of deleted pods kept for their grace period.
 func (s *Store) Deleted() int { return s.gone.size() }
 

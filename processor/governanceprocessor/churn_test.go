@@ -17,6 +17,7 @@ import (
 
 	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadatatest"
 )
 
 // startWithClient starts a governance processor on a fake cluster the test
@@ -138,4 +139,36 @@ func TestConcurrentBatches(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// genops_kubernetes_pods says how many pods the caches hold, live and
+// kept for the grace period: what an operator watches on a churning node.
+func TestPodsGauge(t *testing.T) {
+	tt := newTelemetry(t)
+	client := fake.NewClientset(clusterObjects()...)
+	g, err := newGovernance(metadatatest.NewSettings(tt), kubeConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
+	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.shutdown(context.Background()) })
+	if live := point(t, tt, "genops.kubernetes.pods", map[string]string{"state": "live"}); live != 6 {
+		t.Errorf("live pods %d, want 6", live)
+	}
+	if err := client.CoreV1().Pods("sandbox").Delete(context.Background(), "curl-0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); g.store.Deleted() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the deletion was not seen")
+		}
+	}
+	live := point(t, tt, "genops.kubernetes.pods", map[string]string{"state": "live"})
+	deleted := point(t, tt, "genops.kubernetes.pods", map[string]string{"state": "deleted"})
+	if live != 5 || deleted != 1 {
+		t.Errorf("after a deletion: live %d deleted %d, want 5 and 1", live, deleted)
+	}
 }

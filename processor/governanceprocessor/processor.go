@@ -84,8 +84,11 @@ type governance struct {
 
 	// store is nil with kubernetes.mode: off. newClient is replaced in
 	// tests by a fake clientset.
-	store     *k8smeta.Store
-	release   func()
+	store   *k8smeta.Store
+	release func()
+	// started is store once start has set it, for the telemetry
+	// callbacks (which run on the meter's goroutine).
+	started   atomic.Pointer[k8smeta.Store]
 	newClient func(*Config) (kubernetes.Interface, error)
 	// clientID names the client newClient makes when it is not the
 	// default one (tests), so that stores are shared only between
@@ -181,6 +184,17 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		}); err != nil {
 			return nil, err
 		}
+		live := metric.WithAttributes(self, attribute.String("state", "live"))
+		gone := metric.WithAttributes(self, attribute.String("state", "deleted"))
+		if err := tb.RegisterKubernetesPodsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			if store := g.liveStore(); store != nil {
+				o.Observe(int64(store.Pods()), live)
+				o.Observe(int64(store.Deleted()), gone)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
 }
@@ -264,12 +278,16 @@ func (g *governance) start(ctx context.Context, _ component.Host) error {
 	}
 	g.release = release
 	g.store = store
+	g.started.Store(store)
 	g.synced.Store(1)
 	g.set.Logger.Info("Kubernetes metadata synced", zap.String("mode", g.cfg.Kubernetes.Mode))
 	return nil
 }
 
+func (g *governance) liveStore() *k8smeta.Store { return g.started.Load() }
+
 func (g *governance) shutdown(context.Context) error {
+	g.started.Store(nil)
 	if g.release != nil {
 		g.release()
 	}

@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	AttributionConflicts metric.Int64Counter
 	AttributionRecords   metric.Int64Counter
 	KubernetesAPIErrors  metric.Int64Counter
+	KubernetesPods       metric.Int64ObservableGauge
 	KubernetesSynced     metric.Int64ObservableGauge
 	PricingRows          metric.Int64ObservableGauge
 	PricingUnpricedCalls metric.Int64Counter
@@ -46,6 +47,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterKubernetesPodsCallback sets callback for observable KubernetesPods metric.
+func (builder *TelemetryBuilder) RegisterKubernetesPodsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.KubernetesPods, obs: o})
+		return nil
+	}, builder.KubernetesPods)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterKubernetesSyncedCallback sets callback for observable KubernetesSynced metric.
@@ -122,6 +138,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"genops.kubernetes.api_errors",
 		metric.WithDescription("Errors listing or watching the Kubernetes API, by resource and kind of error; the last one is logged at warn and named in the start error (GenOpsCollectorKubernetesAPIErrors). [Development]"),
 		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.KubernetesPods, err = builder.meter.Int64ObservableGauge(
+		"genops.kubernetes.pods",
+		metric.WithDescription("Pods this processor's Kubernetes caches hold (state=live, the node's or cluster's pods; state=deleted, those kept for kubernetes.delete_grace_period). It follows the pods alive, not the pods ever seen. [Development]"),
+		metric.WithUnit("{pod}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.KubernetesSynced, err = builder.meter.Int64ObservableGauge(

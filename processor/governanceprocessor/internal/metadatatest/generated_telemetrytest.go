@@ -69,6 +69,20 @@ func AssertEqualKubernetesAPIErrors(t *testing.T, tt *componenttest.Telemetry, d
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualKubernetesPods(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "genops.kubernetes.pods",
+		Description: "Pods this processor's Kubernetes caches hold (state=live, the node's or cluster's pods; state=deleted, those kept for kubernetes.delete_grace_period). It follows the pods alive, not the pods ever seen. [Development]",
+		Unit:        "{pod}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("genops.kubernetes.pods")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualKubernetesSynced(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "genops.kubernetes.synced",

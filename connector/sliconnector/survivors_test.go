@@ -162,3 +162,42 @@ func TestExpiryCutoff(t *testing.T) {
 		t.Errorf("%d series updated before the cutoff kept", n)
 	}
 }
+
+// Status codes on each bound of a class.
+func TestCodeClassBounds(t *testing.T) {
+	for status, want := range map[int64]string{99: "0xx", 100: "1xx", 199: "1xx", 200: "2xx", 599: "5xx", 600: "0xx", 0: "0xx"} {
+		if got := codeClasses[codeClassIndex(status)]; got != want {
+			t.Errorf("status %d: %s, want %s", status, got, want)
+		}
+	}
+}
+
+// The exponential histogram sends only the span of buckets in use: its
+// first and last buckets hold requests.
+func TestExponentialSpanTrimmed(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Histogram.Exponential.Enabled = true
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	for _, ms := range []int64{100, 2500} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	sink.Reset()
+	if err := c.flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
+		if m.Name() != "genops.request.duration.exponential" {
+			continue
+		}
+		counts := m.ExponentialHistogram().DataPoints().At(0).Positive().BucketCounts().AsRaw()
+		if len(counts) < 2 || counts[0] == 0 || counts[len(counts)-1] == 0 {
+			t.Errorf("buckets %v: the span is not trimmed to the buckets in use", counts)
+		}
+		return
+	}
+	t.Error("no exponential histogram")
+}

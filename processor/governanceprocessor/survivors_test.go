@@ -26,3 +26,41 @@ func TestSanitizeExactLimit(t *testing.T) {
 		t.Error("a dimension value past max_length kept")
 	}
 }
+
+// A dimension's max_length from the config is the one applied (not the
+// default of 128), on both sides of it.
+func TestConfiguredMaxLength(t *testing.T) {
+	cfg := openConfig()
+	team := cfg.Dimensions[DimTeam]
+	team.MaxLength = 8
+	cfg.Dimensions[DimTeam] = team
+	g := newTestGovernance(t, cfg, nil)
+	for value, taken := range map[string]bool{"abcdefgh": true, "abcdefghi": false} {
+		got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.2", "", map[string]string{"x-genops-team": value}))
+		if (got["genops.team"] == value) != taken {
+			t.Errorf("team header %q at max_length 8: genops.team = %v", value, got["genops.team"])
+		}
+	}
+}
+
+// The bounds of the limits in the config, on both sides.
+func TestConfigBounds(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { d := c.Dimensions[DimTeam]; d.MaxLength = 1; c.Dimensions[DimTeam] = d }, ""},
+		{func(c *Config) { d := c.Dimensions[DimTeam]; d.MaxLength = 4096; c.Dimensions[DimTeam] = d }, ""},
+		{func(c *Config) { d := c.Dimensions[DimTeam]; d.MaxLength = 0; c.Dimensions[DimTeam] = d }, "dimensions.team.max_length: 0 is outside 1 to 4096"},
+		{func(c *Config) { d := c.Dimensions[DimTeam]; d.MaxLength = 4097; c.Dimensions[DimTeam] = d }, "dimensions.team.max_length: 4097 is outside 1 to 4096"},
+		{func(c *Config) { c.Limits.MaxTokensPerRequest = 1 }, ""},
+		{func(c *Config) { c.Limits.MaxTokensPerRequest = 0 }, "limits.max_tokens_per_request: must be at least 1, got 0"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		tc.edit(cfg)
+		err := cfg.Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v, want %q", err, tc.want)
+		}
+	}
+}

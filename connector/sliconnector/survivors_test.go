@@ -3,6 +3,7 @@ package sliconnector
 import (
 	"context"
 	"fmt"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -200,4 +201,53 @@ func TestExponentialSpanTrimmed(t *testing.T) {
 		return
 	}
 	t.Error("no exponential histogram")
+}
+
+// Outbound records of one calling pod (its app on the resource) name
+// their service by the host they called: the combination cache keeps the
+// host in the key, so two hosts are two services.
+func TestOutboundServicesByHost(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Reporter = ReporterSource
+	c, sink := newTestConnector(t, cfg)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
+	rl.Resource().Attributes().PutStr("app", "client")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, host := range []string{"llm.ai.svc.cluster.local:8080", "search.ai.svc.cluster.local:8080", "llm.ai.svc.cluster.local:8080"} {
+		a := lrs.AppendEmpty().Attributes()
+		a.PutInt("http.response.status_code", 200)
+		a.PutStr("envoy.direction", "outbound")
+		a.PutStr("server.address", host)
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{`service="llm"`, `service="search"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%s missing:\n%s", want, got)
+		}
+	}
+}
+
+// Records that state only output tokens (no input, no cost) keep their
+// model apart in the combination cache.
+func TestOutputTokensOnlyByModel(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	for _, model := range []string{"model-a", "model-b", "model-a"} {
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm",
+			"gen_ai.provider.name": "self", "gen_ai.response.model": model, "gen_ai.usage.output_tokens": 5})
+	}
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{`model="model-a"`, `model="model-b"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%s missing:\n%s", want, got)
+		}
+	}
 }

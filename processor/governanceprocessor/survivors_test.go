@@ -55,6 +55,9 @@ func TestConfigBounds(t *testing.T) {
 		{func(c *Config) { d := c.Dimensions[DimTeam]; d.MaxLength = 4097; c.Dimensions[DimTeam] = d }, "dimensions.team.max_length: 4097 is outside 1 to 4096"},
 		{func(c *Config) { c.Limits.MaxTokensPerRequest = 1 }, ""},
 		{func(c *Config) { c.Limits.MaxTokensPerRequest = 0 }, "limits.max_tokens_per_request: must be at least 1, got 0"},
+		{func(c *Config) { c.Limits.MaxCostPerRequest = 1e9 }, ""},
+		{func(c *Config) { c.Limits.MaxCostPerRequest = 0 }, "limits.max_cost_per_request: must be a number above 0"},
+		{func(c *Config) { c.Kubernetes.DeleteGracePeriod = 0 }, ""},
 	} {
 		cfg := createDefaultConfig().(*Config)
 		tc.edit(cfg)

@@ -23,7 +23,7 @@ BENCH        ?= .
 BENCHTIME    ?= 1s
 BENCHCOUNT   ?= 6
 
-.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean image mutate
+.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean image mutate soak
 
 all: build
 
@@ -68,6 +68,15 @@ mutate:
 	    -E '_test\.go$$' -o $$r $$p > $${r%.json}.log 2>&1 || { tail -20 $${r%.json}.log; exit 1; }; \
 	done; \
 	$(GO) run ./test/mutate -tags mutation -equivalent test/mutate/equivalent.txt $$reports
+
+## soak: the built collector for SOAK_DURATION (30m) on a node whose pods
+## churn (envtest), with the default 2-minute delete grace period; samples
+## and a plot in SOAK_OUT (build/soak). make test runs a 2-minute version.
+SOAK_DURATION ?= 30m
+SOAK_OUT      ?= $(CURDIR)/build/soak
+soak: deps build
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_GRACE=2m SOAK_OUT=$(SOAK_OUT) GENOPS_BINARY=$(BIN) \
+	  $(GO) test -timeout 60m -count=1 -v -run TestSoak ./test/soak
 
 ## run: build, then run the collector on its embedded default config
 run: build

@@ -251,3 +251,87 @@ func TestOutputTokensOnlyByModel(t *testing.T) {
 		}
 	}
 }
+
+// Each bound of the connector's settings, on both sides.
+func TestConfigBounds(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Histogram.Exponential.Scale = 0 }, ""},
+		{func(c *Config) { c.Histogram.Exponential.Scale = 5 }, ""},
+		{func(c *Config) { c.Histogram.Exponential.Scale = -1 }, "histogram.exponential.scale: -1 is outside 0 to 5"},
+		{func(c *Config) { c.Histogram.Exponential.Scale = 6 }, "histogram.exponential.scale: 6 is outside 0 to 5"},
+		{func(c *Config) { c.Cardinality.MaxSeries = 1 }, ""},
+		{func(c *Config) { c.Cardinality.MaxSeries = 0 }, "cardinality.max_series: must be at least 1, got 0"},
+		{func(c *Config) { c.Cardinality.MaxSeriesPerNamespace = 0 }, ""},
+		{func(c *Config) { c.Cardinality.MaxSeriesPerNamespace = -1 }, "cardinality.max_series_per_namespace: must not be negative"},
+		{func(c *Config) { c.Cardinality.MaxHostServices = 0 }, ""},
+		{func(c *Config) { c.Cardinality.MaxHostServices = -1 }, "cardinality.max_host_services: must not be negative"},
+		{func(c *Config) { c.Cardinality.MaxValueLength = 0 }, ""},
+		{func(c *Config) { c.Cardinality.MaxValueLength = -1 }, "cardinality.max_value_length: must not be negative"},
+		{func(c *Config) { c.Cardinality.Labels = map[string]int{"genops_customer_id": 1} }, ""},
+		{func(c *Config) { c.Cardinality.Labels = map[string]int{"genops_customer_id": 0} }, "cardinality.labels.genops_customer_id: must be at least 1, got 0"},
+		{func(c *Config) { c.Expiry = 0 }, ""},
+		{func(c *Config) { c.Expiry = -time.Second }, "expiry: must not be negative"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		tc.edit(cfg)
+		err := cfg.Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v, want %q", err, tc.want)
+		}
+	}
+}
+
+// A request of 0 ms is a duration (the fastest bucket); a cost given as
+// text is a cost; a version only in the pod's labels is the version.
+func TestEdgeValues(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.pod.label.version", "v7")
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 0, "service.name": "llm",
+		"genops.cost.total": "0.5", "genops.cost.currency": "USD", "gen_ai.provider.name": "self", "gen_ai.response.model": "m"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{`genops.request.duration_count{`, `genops.cost{`, `version="v7"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%s missing:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(got, `} 0.5`) {
+		t.Errorf("the cost 0.5 given as text is not counted:\n%s", got)
+	}
+}
+
+// With expiry 0 series never expire: they are sent on every flush.
+func TestNoExpiry(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Expiry = 0
+	c, sink := newTestConnector(t, cfg)
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	first := render(t, c, sink)
+	time.Sleep(10 * time.Millisecond)
+	if second := render(t, c, sink); len(second) == 0 || len(second) != len(first) {
+		t.Errorf("with expiry 0 a flush lost series: %d, then %d", len(first), len(second))
+	}
+}
+
+// The service of an authority: a port alone or a ".svc" at the start
+// names no cluster service.
+func TestServiceFromAuthorityEdges(t *testing.T) {
+	for a, want := range map[string]string{
+		":8080": "", "llm.ai.svc.cluster.local:8080": "llm", "llm.ai.svc": "llm", ".svc.cluster.local": ".svc.cluster.local",
+		"[::1]:8080": "[::1]", "edition.cnn.com": "edition.cnn.com",
+	} {
+		if got := serviceFromAuthority(a, "ai"); got != want {
+			t.Errorf("%q: %q, want %q", a, got, want)
+		}
+	}
+}

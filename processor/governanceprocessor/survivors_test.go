@@ -1,6 +1,7 @@
 package governanceprocessor
 
 import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,23 @@ func TestConfigBounds(t *testing.T) {
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%v, want %q", err, tc.want)
 		}
+	}
+}
+
+// Maps nest too: a map nested past the bound is removed like a slice.
+func TestDeepMapIsRemoved(t *testing.T) {
+	v := pcommon.NewValueEmpty()
+	m := v.SetEmptyMap()
+	for range maxValueDepth + 2 {
+		m = m.PutEmptyMap("next")
+	}
+	m.PutStr("bottom", "x")
+	if !deepValue(v) {
+		t.Error("a map nested past maxValueDepth is not deep")
+	}
+	shallow := pcommon.NewValueEmpty()
+	shallow.SetEmptyMap().PutEmptyMap("one").PutStr("two", "x")
+	if deepValue(shallow) {
+		t.Error("a map two levels deep is deep")
 	}
 }

@@ -2,6 +2,7 @@ package governanceprocessor
 
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,48 @@ func TestDeepMapIsRemoved(t *testing.T) {
 	shallow.SetEmptyMap().PutEmptyMap("one").PutStr("two", "x")
 	if deepValue(shallow) {
 		t.Error("a map two levels deep is deep")
+	}
+}
+
+// deepValue's bounds are exact: maxValueDepth levels and maxValueNodes
+// values are allowed, one more is not, for slices and maps alike.
+func TestDeepValueBounds(t *testing.T) {
+	chain := func(levels int) pcommon.Value {
+		v := pcommon.NewValueEmpty()
+		s := v.SetEmptySlice()
+		for range levels - 1 {
+			s = s.AppendEmpty().SetEmptySlice()
+		}
+		s.AppendEmpty().SetStr("bottom")
+		return v
+	}
+	if deepValue(chain(maxValueDepth - 1)) {
+		t.Errorf("%d nested slices (the bottom value at depth %d) are deep", maxValueDepth-1, maxValueDepth)
+	}
+	if !deepValue(chain(maxValueDepth)) {
+		t.Errorf("%d nested slices are not deep", maxValueDepth)
+	}
+	flat := func(n int, asMap bool) pcommon.Value {
+		v := pcommon.NewValueEmpty()
+		if asMap {
+			m := v.SetEmptyMap()
+			for i := range n {
+				m.PutInt(strconv.Itoa(i), int64(i))
+			}
+			return v
+		}
+		s := v.SetEmptySlice()
+		for i := range n {
+			s.AppendEmpty().SetInt(int64(i))
+		}
+		return v
+	}
+	for _, asMap := range []bool{false, true} {
+		if deepValue(flat(maxValueNodes-1, asMap)) {
+			t.Errorf("map=%v: %d values (with the container, %d nodes) are too many", asMap, maxValueNodes-1, maxValueNodes)
+		}
+		if !deepValue(flat(maxValueNodes, asMap)) {
+			t.Errorf("map=%v: %d values are not too many", asMap, maxValueNodes)
+		}
 	}
 }

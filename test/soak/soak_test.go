@@ -52,12 +52,12 @@ const (
 
 // sample is one measurement of the collector.
 type sample struct {
-	at                         time.Duration
-	rssAnon, rssFile           int64 // KiB
-	fds, goroutines            int
-	live, deleted, files       int
-	podsAlive, podsSeen        int64
-	linesWritten, linesCounted int64
+	at                   time.Duration
+	rssAnon, rssFile     int64 // KiB
+	fds, goroutines      int
+	live, deleted, files int
+	podsAlive, podsSeen  int64
+	linesWritten         int64
 }
 
 func duration(t *testing.T) time.Duration {

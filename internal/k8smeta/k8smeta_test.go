@@ -33,32 +33,7 @@ func testObjects() (*corev1.Namespace, *appsv1.ReplicaSet, *corev1.Pod) {
 
 func startStore(t *testing.T, objs ...any) (*Store, *fake.Clientset) {
 	t.Helper()
-	client := fake.NewClientset()
-	for _, o := range objs {
-		var err error
-		switch o := o.(type) {
-		case *corev1.Namespace:
-			_, err = client.CoreV1().Namespaces().Create(context.Background(), o, metav1.CreateOptions{})
-		case *appsv1.ReplicaSet:
-			_, err = client.AppsV1().ReplicaSets(o.Namespace).Create(context.Background(), o, metav1.CreateOptions{})
-		case *corev1.Pod:
-			_, err = client.CoreV1().Pods(o.Namespace).Create(context.Background(), o, metav1.CreateOptions{})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := New(client, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s, client
+	return startStoreWith(t, Options{}, objs...)
 }
 
 func TestLookups(t *testing.T) {

@@ -116,26 +116,17 @@ func FuzzParse(f *testing.F) {
 // has: Istio's or Linkerd's defaults, or the SLO's proxy_buckets; the error
 // names the nearest bounds.
 func TestProxyBuckets(t *testing.T) {
-	slo := func(extra string) string {
-		return "slos:\n  - {name: a, service: s, namespace: n, objective: 99, " + extra + "}\n"
-	}
 	for doc, want := range map[string]string{
-		slo("source: istio, indicator: {latency: {threshold: 2s}}"):                             "2s is not a bucket bound of the istio proxy histogram (nearest: 1s and 2.5s",
-		slo("source: istio, indicator: {latency: {threshold: 2500ms}}"):                         "",
-		slo("source: linkerd, indicator: {latency: {threshold: 2s}}"):                           "",
-		slo("source: linkerd, indicator: {latency: {threshold: 60s}}"):                          "nearest: 50s and none",
-		slo("source: istio, proxy_buckets: [100, 2000], indicator: {latency: {threshold: 2s}}"): "",
-		slo("source: istio, indicator: {latency: {threshold: 7ms}}"):                            "nearest: 5ms and 10ms",
-		slo("proxy_buckets: [100], indicator: {latency: {threshold: 2s}}"):                      "proxy_buckets: only for source istio or linkerd",
-		slo("source: istio, indicator: {availability: {}}"):                                     "",
+		one("source: istio, indicator: {latency: {threshold: 2s}}"):                             "2s is not a bucket bound of the istio proxy histogram (nearest: 1s and 2.5s",
+		one("source: istio, indicator: {latency: {threshold: 2500ms}}"):                         "",
+		one("source: linkerd, indicator: {latency: {threshold: 2s}}"):                           "",
+		one("source: linkerd, indicator: {latency: {threshold: 60s}}"):                          "nearest: 50s and none",
+		one("source: istio, proxy_buckets: [100, 2000], indicator: {latency: {threshold: 2s}}"): "",
+		one("source: istio, indicator: {latency: {threshold: 7ms}}"):                            "nearest: 5ms and 10ms",
+		one("proxy_buckets: [100], indicator: {latency: {threshold: 2s}}"):                      "proxy_buckets: only for source istio or linkerd",
+		one("source: istio, indicator: {availability: {}}"):                                     "",
 	} {
-		_, err := Parse(strings.NewReader(doc))
-		switch {
-		case want == "" && err != nil:
-			t.Errorf("%s: %v", doc, err)
-		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
-			t.Errorf("%s: %v, want %q", doc, err, want)
-		}
+		parseErr(t, doc, want)
 	}
 }
 

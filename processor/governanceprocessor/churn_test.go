@@ -7,12 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
@@ -24,16 +22,7 @@ import (
 // keeps changing.
 func startWithClient(t *testing.T, cfg *Config, client *fake.Clientset) *governance {
 	t.Helper()
-	g, err := newGovernance(processortest.NewNopSettings(metadata.Type), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
-	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.shutdown(context.Background()) })
-	return g
+	return startGovernance(t, processortest.NewNopSettings(metadata.Type), cfg, client)
 }
 
 // fromPodFile is an inbound record read from a pod's log file: the
@@ -146,15 +135,7 @@ func TestConcurrentBatches(t *testing.T) {
 func TestPodsGauge(t *testing.T) {
 	tt := newTelemetry(t)
 	client := fake.NewClientset(clusterObjects()...)
-	g, err := newGovernance(metadatatest.NewSettings(tt), kubeConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
-	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.shutdown(context.Background()) })
+	g := startGovernance(t, metadatatest.NewSettings(tt), kubeConfig(), client)
 	if live := point(t, tt, "genops.kubernetes.pods", map[string]string{"state": "live"}); live != 6 {
 		t.Errorf("live pods %d, want 6", live)
 	}

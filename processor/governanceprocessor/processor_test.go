@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -74,11 +75,17 @@ func newTestGovernanceWith(t testing.TB, cfg *Config, tt *componenttest.Telemetr
 	if tt != nil {
 		set = metadatatest.NewSettings(tt)
 	}
+	return startGovernance(t, set, cfg, fake.NewClientset(append(clusterObjects(), more...)...))
+}
+
+// startGovernance starts a governance processor on client, a fake cluster
+// the test may keep changing.
+func startGovernance(t testing.TB, set processor.Settings, cfg *Config, client *fake.Clientset) *governance {
+	t.Helper()
 	g, err := newGovernance(set, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := fake.NewClientset(append(clusterObjects(), more...)...)
 	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
 	if err := g.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)

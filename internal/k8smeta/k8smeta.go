@@ -213,10 +213,8 @@ func New(client kubernetes.Interface, opts Options) (*Store, error) {
 			}
 			_, name := Workload(p, func(string, string) []metav1.OwnerReference { return nil })
 			for _, ref := range p.OwnerReferences {
-				if ref.Controller != nil && *ref.Controller && ref.Kind == "ReplicaSet" {
-					if hash := p.Labels["pod-template-hash"]; hash != "" {
-						name = strings.TrimSuffix(ref.Name, "-"+hash)
-					}
+				if ref.Controller != nil && *ref.Controller && ref.Kind == "ReplicaSet" && p.Labels["pod-template-hash"] != "" {
+					name = deploymentOf(p, ref.Name)
 				}
 			}
 			return []string{p.Namespace + "/" + name}, nil
@@ -549,10 +547,17 @@ func (s *Store) pod(p *corev1.Pod) Pod {
 	// A Deployment deleted with its pods may lose its ReplicaSet from
 	// the cache first: name the Deployment as the workload index does.
 	if hash := p.Labels["pod-template-hash"]; !rsKnown && out.WorkloadKind == "ReplicaSet" && hash != "" && strings.HasSuffix(out.WorkloadName, "-"+hash) {
-		out.WorkloadKind, out.WorkloadName = "Deployment", strings.TrimSuffix(out.WorkloadName, "-"+hash)
+		out.WorkloadKind, out.WorkloadName = "Deployment", deploymentOf(p, out.WorkloadName)
 	}
 	s.resolved.Store(string(p.UID), &resolvedPod{from: p, ns: ns, pod: out})
 	return out
+}
+
+// deploymentOf is the Deployment behind a pod's ReplicaSet as the
+// Deployment controller names them: the ReplicaSet's name without the
+// pod's pod-template-hash suffix.
+func deploymentOf(p *corev1.Pod, replicaSet string) string {
+	return strings.TrimSuffix(replicaSet, "-"+p.Labels["pod-template-hash"])
 }
 
 // Workload is a pod's owning workload: its controller (StatefulSet,

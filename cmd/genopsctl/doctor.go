@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -23,7 +22,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/collector/confmap"
-	"gopkg.in/yaml.v3"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 
 	"github.com/genops-mesh/otelcol-genops/dashboards/promrules"
 	"github.com/genops-mesh/otelcol-genops/internal/globhint"
@@ -61,7 +61,7 @@ series absent. It exits 1 when it found something, 0 when not.
 docs/operations.md, "Troubleshooting", explains each finding.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if d.collector == "" && d.config == "" && d.prometheus == "" {
+			if d.collector == "" && len(d.config) == 0 && d.prometheus == "" {
 				return errors.New("nothing to check: give --collector, --config or --prometheus")
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), d.timeout)
@@ -76,7 +76,7 @@ docs/operations.md, "Troubleshooting", explains each finding.`,
 		},
 	}
 	cmd.Flags().StringVar(&d.collector, "collector", "", "the collector's own telemetry, e.g. http://127.0.0.1:8888 (/metrics is added)")
-	cmd.Flags().StringVar(&d.config, "config", "", "the collector's config file (${env:…} references are expanded from this environment)")
+	cmd.Flags().StringArrayVar(&d.config, "config", nil, "the collector's config file; repeat it for files the collector merges (${env:…} references are expanded from this environment)")
 	cmd.Flags().StringVar(&d.prometheus, "prometheus", "", "the Prometheus that scrapes the collector, e.g. http://prometheus:9090")
 	cmd.Flags().DurationVar(&d.timeout, "timeout", 60*time.Second, "how long all the checks may take")
 	cmd.Flags().DurationVar(&d.window, "window", 15*time.Second, "how long to watch the collector's counters: what they do meanwhile decides, when anything happens (0: their totals since it started)")
@@ -96,8 +96,9 @@ type finding struct {
 }
 
 type doctor struct {
-	collector, config, prometheus string
-	timeout, window               time.Duration
+	collector, prometheus string
+	config                []string
+	timeout, window       time.Duration
 
 	cfg      *collectorConfig
 	metrics  map[string]*dto.MetricFamily
@@ -110,14 +111,14 @@ type doctor struct {
 func (d *doctor) add(f finding) { d.findings = append(d.findings, f) }
 
 func (d *doctor) run(ctx context.Context) {
-	if d.config != "" {
-		cfg, err := loadCollectorConfig(d.config)
+	if len(d.config) > 0 {
+		cfg, err := loadCollectorConfig(ctx, d.config)
 		if err != nil {
 			d.add(finding{check: "config", title: "the config file cannot be read", detail: []string{err.Error()},
 				fix: "check the path, then `otelcol-genops validate --config FILE`"})
 		} else {
 			d.cfg = cfg
-			d.checked = append(d.checked, "config "+d.config)
+			d.checked = append(d.checked, "config "+strings.Join(d.config, " + "))
 			d.checkConfig()
 		}
 	}
@@ -230,45 +231,51 @@ type collectorConfig struct {
 	telemetryPort string
 }
 
-var envRef = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
-
-func loadCollectorConfig(path string) (*collectorConfig, error) {
-	raw, err := os.ReadFile(path)
+// loadCollectorConfig reads the config files as the collector does: with
+// its own confmap resolver (file and env providers, files merged in order,
+// ${env:NAME} and ${env:NAME:-default} expanded from this environment).
+func loadCollectorConfig(ctx context.Context, paths []string) (*collectorConfig, error) {
+	uris := make([]string, len(paths))
+	for i, p := range paths {
+		uris[i] = "file:" + p
+	}
+	resolver, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs:              uris,
+		ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
+		DefaultScheme:     "env",
+	})
 	if err != nil {
 		return nil, err
 	}
-	expanded := envRef.ReplaceAllStringFunc(string(raw), func(ref string) string {
-		m := envRef.FindStringSubmatch(ref)
-		if v, ok := os.LookupEnv(m[1]); ok {
-			return v
-		}
-		return m[2]
-	})
+	conf, err := resolver.Resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var doc struct {
-		Receivers  map[string]map[string]any `yaml:"receivers"`
-		Processors map[string]map[string]any `yaml:"processors"`
-		Exporters  map[string]map[string]any `yaml:"exporters"`
+		Receivers  map[string]map[string]any `mapstructure:"receivers"`
+		Processors map[string]map[string]any `mapstructure:"processors"`
+		Exporters  map[string]map[string]any `mapstructure:"exporters"`
 		Service    struct {
 			Pipelines map[string]struct {
-				Exporters []string `yaml:"exporters"`
-			} `yaml:"pipelines"`
+				Exporters []string `mapstructure:"exporters"`
+			} `mapstructure:"pipelines"`
 			Telemetry struct {
 				Metrics struct {
 					Readers []struct {
 						Pull struct {
 							Exporter struct {
 								Prometheus struct {
-									Port any `yaml:"port"`
-								} `yaml:"prometheus"`
-							} `yaml:"exporter"`
-						} `yaml:"pull"`
-					} `yaml:"readers"`
-				} `yaml:"metrics"`
-			} `yaml:"telemetry"`
-		} `yaml:"service"`
+									Port any `mapstructure:"port"`
+								} `mapstructure:"prometheus"`
+							} `mapstructure:"exporter"`
+						} `mapstructure:"pull"`
+					} `mapstructure:"readers"`
+				} `mapstructure:"metrics"`
+			} `mapstructure:"telemetry"`
+		} `mapstructure:"service"`
 	}
-	if err := yaml.Unmarshal([]byte(expanded), &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := conf.Unmarshal(&doc, confmap.WithIgnoreUnused()); err != nil {
+		return nil, err
 	}
 	cfg := &collectorConfig{fileReceivers: map[string][]string{}, governance: map[string]*governanceprocessor.Config{}, exporters: map[string]map[string]any{}}
 	for id, body := range doc.Receivers {

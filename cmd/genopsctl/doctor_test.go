@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,51 +29,40 @@ func genopsLine(team, project, costCenter, model, tokensIn string) string {
 		q(team), q(project), q(costCenter), q(model), q(tokensIn))
 }
 
-// doctorCollector runs the built collector on log files under dir with
-// the given receivers' include patterns (by receiver name) and returns
-// its config file, its telemetry and exporter addresses.
-func doctorCollector(t *testing.T, include map[string]string, openMetrics bool, env ...string) (cfg, telemetry, exporter string, col *collectortest.Process) {
+// doctorCollector runs the built collector on testdata/collector/doctor.yaml
+// over the access logs under dir (with wrong-glob.yaml merged in when
+// wrongGlob) and returns the config files (what doctor is given as
+// --config, in order), its telemetry and exporter addresses. doctor reads
+// the ${env:…} references the files make from the test's environment, as
+// the collector does from its own.
+func doctorCollector(t *testing.T, dir string, wrongGlob, openMetrics bool) (configs []string, telemetry, exporter string, col *collectortest.Process) {
 	t.Helper()
 	telemetry, exporter = collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	health := collectortest.FreeAddr(t)
-	var receivers, names []string
-	for name, pattern := range include {
-		receivers = append(receivers, fmt.Sprintf("  %s:\n    include: [%s]\n    start_at: beginning\n    poll_interval: 50ms\n    format: istio_genops\n", name, pattern))
-		names = append(names, name)
+	env := map[string]string{
+		"E2E_HEALTH": health, "E2E_LOGS": dir, "E2E_PROM": exporter, "E2E_OPENMETRICS": strconv.FormatBool(openMetrics),
+		"E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry)),
 	}
-	root := filepath.Join("..", "..")
-	cfg = collectortest.WriteConfig(t, fmt.Sprintf(`extensions:
-  health_check:
-    endpoint: %s
-receivers:
-%sprocessors:
-  governance:
-%s    kubernetes:
-      mode: off
-    pricing_file: %s
-connectors:
-  sli:
-    slo_file: %s
-    flush_interval: 200ms
-exporters:
-  prometheus:
-    endpoint: %s
-    enable_open_metrics: %t
-service:
-  extensions: [health_check]
-  pipelines:
-    logs:
-      receivers: [%s]
-      processors: [governance]
-      exporters: [sli]
-    metrics:
-      receivers: [sli]
-      exporters: [prometheus]
-%s`, health, strings.Join(receivers, ""), collectortest.TrustEveryClaim, filepath.Join(root, "config", "pricing.yaml"),
-		filepath.Join(root, "config", "slo.yaml"), exporter, openMetrics, strings.Join(names, ", "), collectortest.TelemetryYAML(t, telemetry)))
-	col = collectortest.Start(t, []string{"--config", cfg}, env...)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	configs = []string{"testdata/collector/doctor.yaml"}
+	if wrongGlob {
+		configs = append(configs, "testdata/collector/wrong-glob.yaml")
+	}
+	configs = append(configs, "../../test/e2e/testdata/trust-every-claim.yaml", "../../test/e2e/testdata/telemetry.yaml")
+	col = collectortest.StartConfigs(t, env, configs...)
 	col.WaitHealthy(t, health)
-	return cfg, telemetry, exporter, col
+	return configs, telemetry, exporter, col
+}
+
+// configFlags are doctor's --config flags for the files.
+func configFlags(files []string) []string {
+	var args []string
+	for _, f := range files {
+		args = append(args, "--config", f)
+	}
+	return args
 }
 
 func writePodLog(t *testing.T, dir string, lines ...string) string {
@@ -114,10 +104,7 @@ func TestDoctorNamesEachMistake(t *testing.T) {
 	lines = append(lines, genopsLine("", "", "", "my-llama", "500"), "2026-11-20T10:00:00.000000000Z stdout F garbage\n",
 		"2026-11-20T10:00:00.000000000Z stdout F [2026-11-20T10:00:00.000Z] \"GET\n")
 	logPath := writePodLog(t, dir, lines...)
-	cfg, telemetry, _, col := doctorCollector(t, map[string]string{
-		"mesh_access_log":       filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
-		"mesh_access_log/wrong": filepath.Join(dir, "containers", "*istio-proxy*.log"),
-	}, false)
+	cfg, telemetry, _, col := doctorCollector(t, dir, true, false)
 	// The wrong port: Prometheus scrapes the collector's telemetry only.
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry}, NoExemplars: true})
 	col.Eventually(t, 60*time.Second, func() error {
@@ -131,7 +118,7 @@ func TestDoctorNamesEachMistake(t *testing.T) {
 		return nil
 	})
 
-	out, err := runDoctor(t, "--collector", "http://"+telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "1s")
+	out, err := runDoctor(t, append(configFlags(cfg), "--collector", "http://"+telemetry, "--prometheus", "http://"+prom.Addr, "--window", "1s")...)
 	if err == nil {
 		t.Errorf("doctor exited 0 with findings:\n%s", out)
 	}
@@ -173,9 +160,7 @@ func TestDoctorHealthy(t *testing.T) {
 		lines = append(lines, genopsLine("ml-platform", "support-bot", "cc-ai", "gpt-4o-mini", "500"))
 	}
 	writePodLog(t, dir, lines...)
-	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
-		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
-	}, true)
+	cfg, telemetry, exporter, col := doctorCollector(t, dir, false, true)
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
 		Targets:   []string{telemetry, exporter},
 		RuleFiles: []string{llmRules(t)},
@@ -187,8 +172,8 @@ func TestDoctorHealthy(t *testing.T) {
 		return nil
 	})
 	// A bare host:port is the telemetry's /metrics.
-	out, err := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "1s")
-	if err != nil || !strings.HasPrefix(out, "No problem found. Checked: config "+cfg+", collector "+telemetry+", prometheus http://"+prom.Addr) {
+	out, err := runDoctor(t, append(configFlags(cfg), "--collector", telemetry, "--prometheus", "http://"+prom.Addr, "--window", "1s")...)
+	if err != nil || !strings.HasPrefix(out, "No problem found. Checked: config "+strings.Join(cfg, " + ")+", collector "+telemetry+", prometheus http://"+prom.Addr) {
 		t.Errorf("doctor on a healthy collector: %v\n%s", err, out)
 	}
 }
@@ -209,27 +194,9 @@ current-context: c
 		t.Fatal(err)
 	}
 	telemetry := collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: %s
-processors:
-  governance:
-    kubernetes:
-      mode: cluster
-      kubeconfig: %s
-      sync_timeout: 5m
-exporters:
-  debug: {}
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [governance]
-      exporters: [debug]
-%s`, collectortest.FreeAddr(t), kubeconfig, collectortest.TelemetryYAML(t, telemetry)))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{
+		"E2E_OTLP": collectortest.FreeAddr(t), "E2E_KUBECONFIG": kubeconfig, "E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry)),
+	}, "testdata/collector/unreachable-kubernetes.yaml", "../../test/e2e/testdata/telemetry.yaml")
 	var out string
 	col.Eventually(t, 60*time.Second, func() error {
 		out, _ = runDoctor(t, "--collector", "http://"+telemetry, "--window", "1s")
@@ -264,9 +231,7 @@ func TestDoctorAfterTheFix(t *testing.T) {
 		lines = append(lines, genopsLine("", "", "", "", ""))
 	}
 	path := writePodLog(t, dir, lines...)
-	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
-		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
-	}, true)
+	cfg, telemetry, exporter, col := doctorCollector(t, dir, false, true)
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
 		Targets:   []string{telemetry, exporter},
 		RuleFiles: []string{llmRules(t)},
@@ -277,7 +242,8 @@ func TestDoctorAfterTheFix(t *testing.T) {
 		}
 		return nil
 	})
-	args := []string{"--collector", telemetry, "--config", cfg, "--prometheus", "http://" + prom.Addr}
+	args := append(configFlags(cfg), "--collector", telemetry, "--prometheus", "http://"+prom.Addr)
+	args = args[:len(args):len(args)] // each run appends its own --window
 	out, _ := runDoctor(t, append(args, "--window", "0")...)
 	if !strings.Contains(out, `Workloads with genops_team="unknown" requests (Prometheus): ai/llm (10)`) {
 		t.Errorf("doctor does not name the workload:\n%s", out)
@@ -333,9 +299,7 @@ func llmRules(t *testing.T) string {
 func TestDoctorBlindAlertsAndAbsentSLOs(t *testing.T) {
 	dir := t.TempDir()
 	writePodLog(t, dir, genopsLine("ml-platform", "support-bot", "cc-ai", "", ""))
-	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
-		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
-	}, true)
+	cfg, telemetry, exporter, col := doctorCollector(t, dir, false, true)
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{
 		Targets:   []string{exporter},
 		RuleFiles: []string{filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")},
@@ -346,7 +310,7 @@ func TestDoctorBlindAlertsAndAbsentSLOs(t *testing.T) {
 		}
 		return nil
 	})
-	out, _ := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "0")
+	out, _ := runDoctor(t, append(configFlags(cfg), "--collector", telemetry, "--prometheus", "http://"+prom.Addr, "--window", "0")...)
 	for _, want := range []string{
 		"Prometheus does not scrape the collector's own telemetry [wrong_port]",
 		`ai/support-bot support-bot-availability: Prometheus has no genops_requests_total{namespace="ai",reporter="destination",service="support-bot"}`,
@@ -365,9 +329,7 @@ func TestDoctorBlindAlertsAndAbsentSLOs(t *testing.T) {
 func TestDoctorExporterNotListening(t *testing.T) {
 	dir := t.TempDir()
 	writePodLog(t, dir) // an empty log: no request yet
-	cfg, telemetry, exporter, col := doctorCollector(t, map[string]string{
-		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
-	}, true)
+	cfg, telemetry, exporter, col := doctorCollector(t, dir, false, true)
 	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{Targets: []string{telemetry, exporter}, RuleFiles: []string{llmRules(t)}})
 	col.Eventually(t, 60*time.Second, func() error {
 		if r, err := prom.Query(`up`); err != nil || len(r) < 2 {
@@ -375,7 +337,7 @@ func TestDoctorExporterNotListening(t *testing.T) {
 		}
 		return nil
 	})
-	out, _ := runDoctor(t, "--collector", telemetry, "--config", cfg, "--prometheus", "http://"+prom.Addr, "--window", "0")
+	out, _ := runDoctor(t, append(configFlags(cfg), "--collector", telemetry, "--prometheus", "http://"+prom.Addr, "--window", "0")...)
 	if strings.Contains(out, "[wrong_port]") || strings.Contains(out, "[scrape]") {
 		t.Errorf("no traffic yet is no scrape problem:\n%s", out)
 	}
@@ -401,9 +363,7 @@ func TestDoctorExporterNotListening(t *testing.T) {
 func TestDoctorLatencyThresholdNotABucket(t *testing.T) {
 	dir := t.TempDir()
 	writePodLog(t, dir, genopsLine("ml-platform", "support-bot", "cc-ai", "", ""))
-	_, telemetry, exporter, col := doctorCollector(t, map[string]string{
-		"mesh_access_log": filepath.Join(dir, "pods", "*", "istio-proxy", "*.log"),
-	}, true)
+	_, telemetry, exporter, col := doctorCollector(t, dir, false, true)
 	f, err := slo.Parse(strings.NewReader("slos:\n  - {name: llm-latency, service: llm, namespace: ai, objective: 99, indicator: {latency: {threshold: 333ms}}}\n"))
 	if err != nil {
 		t.Fatal(err)

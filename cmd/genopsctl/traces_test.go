@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -62,39 +61,8 @@ func sendTraces(t *testing.T, endpoint string, calls []tracedCall) map[string]st
 func TestTracesCommand(t *testing.T) {
 	j := jaegertest.Start(t)
 	health, otlp := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	cfg := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: %s
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: %s
-processors:
-  governance:
-`+collectortest.TrustEveryClaim+`    kubernetes:
-      mode: off
-    pricing_file: %s
-  batch:
-    timeout: 100ms
-exporters:
-  otlp_grpc/jaeger:
-    endpoint: %s
-    tls:
-      insecure: true
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [governance, batch]
-      exporters: [otlp_grpc/jaeger]
-  telemetry:
-    metrics:
-      level: none
-`, health, otlp, filepath.Join("..", "..", "config", "pricing.yaml"), j.OTLP))
-	col := collectortest.Start(t, []string{"--config", cfg})
+	col := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": health, "E2E_OTLP": otlp, "E2E_JAEGER": j.OTLP},
+		"testdata/collector/traces.yaml", "../../test/e2e/testdata/trust-every-claim.yaml", "../../test/e2e/testdata/no-telemetry.yaml")
 	col.WaitHealthy(t, health)
 
 	ids := sendTraces(t, otlp, []tracedCall{

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,25 +194,11 @@ func TestIngestTLS(t *testing.T) {
 	health, prom, telemetry := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	// Only where the listeners bind and how the cluster is reached differ
 	// from the chart's config.
-	overlay := collectortest.WriteConfig(t, fmt.Sprintf(`
-extensions:
-  health_check: {endpoint: %s}
-  file_storage: {directory: %s}
-receivers:
-  mesh_access_log: {als: {endpoint: %s}}
-  zipkin: {endpoint: %s}
-  otlp: {protocols: {grpc: {endpoint: %s}, http: {endpoint: %s}}}
-processors:
-  k8s_attributes: {auth_type: kubeConfig}
-  governance: {kubernetes: {kubeconfig: %s}}
-exporters:
-  prometheus: {endpoint: %s}
-  otlp_grpc/jaeger: {endpoint: "127.0.0.1:1"}
-service:
-  telemetry: {metrics: {readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]}}
-`, health, t.TempDir(), als, zipkin, otlpGRPC, otlpHTTP, cluster.Kubeconfig, prom, collectortest.Port(t, telemetry)))
-	col := collectortest.Start(t, []string{"--config", filepath.Join(dir, "config.yaml"), "--config", overlay},
-		"KUBECONFIG="+cluster.Kubeconfig, "GENOPS_SLO_FILE="+filepath.Join(dir, "slo.yaml"), "GENOPS_PRICING_FILE="+filepath.Join(dir, "pricing.yaml"))
+	col := collectortest.StartConfigs(t, map[string]string{
+		"E2E_HEALTH": health, "E2E_STORAGE": t.TempDir(), "E2E_ALS": als, "E2E_ZIPKIN": zipkin, "E2E_OTLP_GRPC": otlpGRPC, "E2E_OTLP_HTTP": otlpHTTP,
+		"E2E_PROM": prom, "E2E_TELEMETRY_PORT": strconv.Itoa(collectortest.Port(t, telemetry)),
+		"KUBECONFIG": cluster.Kubeconfig, "GENOPS_SLO_FILE": filepath.Join(dir, "slo.yaml"), "GENOPS_PRICING_FILE": filepath.Join(dir, "pricing.yaml"),
+	}, filepath.Join(dir, "config.yaml"), "testdata/tls-overlay.yaml")
 	col.WaitHealthy(t, health)
 
 	span := `[{"traceId":"5af7183fb1d4cf5f5af7183fb1d4cf01","id":"6b221d5bc9e64901","kind":"SERVER","name":"get","timestamp":1764583200000000,"duration":1000,"localEndpoint":{"serviceName":"svc"}}]`

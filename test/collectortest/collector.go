@@ -148,36 +148,6 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// TrustEveryClaim is the governance processor's trust settings of
-// config/default.yaml, for a test config without a cluster (every sender
-// is the test): every header and span tag trusted, any workload may state
-// its cost. Splice it under a governance: key (4-space indent).
-const TrustEveryClaim = `    # No cluster: every sender is the test, so every claim is trusted
-    # (as config/default.yaml does).
-    dimensions: {team: {trust: always}, project: {trust: always}, customer_id: {trust: always}, cost_center: {trust: always}, customer_tier: {trust: always}, environment: {trust: always}, feature: {trust: always}}
-    ai_workloads: ["*"]
-`
-
-// TelemetryYAML is the service::telemetry block (indented under
-// service:) that exposes the collector's own metrics on addr, named as
-// Prometheus names them (counters end in _total), without unit suffixes
-// or scope labels, as the shipped configs do.
-func TelemetryYAML(t testing.TB, addr string) string {
-	return fmt.Sprintf(`  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %d
-                without_type_suffix: false
-                without_units: true
-                without_scope_info: true
-`, Port(t, addr))
-}
-
 // WriteConfig writes a collector config into the test's temporary
 // directory and returns its path.
 func WriteConfig(t testing.TB, body string) string {

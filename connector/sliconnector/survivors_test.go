@@ -3,13 +3,14 @@ package sliconnector
 import (
 	"context"
 	"fmt"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
@@ -332,6 +333,29 @@ func TestServiceFromAuthorityEdges(t *testing.T) {
 	} {
 		if got := serviceFromAuthority(a, "ai"); got != want {
 			t.Errorf("%q: %q, want %q", a, got, want)
+		}
+	}
+}
+
+// Series are found by their hash, then by comparing values along the
+// hash's chain: a hash that ignored any label would put every series that
+// differs only there on one chain, and each record would walk it (a cost
+// one sender choosing customer ids could force on everyone). Keys that
+// differ in one position, whichever, get distinct hashes.
+func TestCombineUsesEveryLabel(t *testing.T) {
+	const n, values = 14, 2000
+	for pos := range n {
+		seen := make(map[uint64]bool, values)
+		for i := range values {
+			var h labelHashes
+			for j := range n {
+				h[j] = hashValue("same")
+			}
+			h[pos] = hashValue(strconv.Itoa(i))
+			seen[combine(&h, n)] = true
+		}
+		if len(seen) < values {
+			t.Errorf("label %d: %d values give %d hashes", pos, values, len(seen))
 		}
 	}
 }

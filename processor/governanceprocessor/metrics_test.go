@@ -58,7 +58,8 @@ func checkPoints(t *testing.T, m pmetric.Metric, want []map[string]any) {
 // as source_genops_*, of the source workload; the side named by Istio's
 // reporter is the scraped pod.
 func TestProxyMetrics(t *testing.T) {
-	g := newTestGovernance(t, kubeConfig(), nil)
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, kubeConfig(), tt)
 	llm := map[string]string{"namespace": "ai", "pod": "llm-5d-abc"}
 	curl := map[string]string{"namespace": "sandbox", "pod": "curl-0"}
 	with := func(target map[string]string, labels map[string]string) map[string]string {
@@ -103,6 +104,13 @@ func TestProxyMetrics(t *testing.T) {
 	}
 	if got.At(0).Name() != "istio_requests_total" {
 		t.Error("the metric was renamed")
+	}
+	// Every series came from a real proxy: no refusal is counted, not
+	// even as a zero (a series of zeros says a check ran and refused).
+	for _, reason := range []string{"forged", "unverified"} {
+		if rejectedSeries(t, tt, "proxy", reason) {
+			t.Errorf("a proxy/%s refusal series with nothing refused", reason)
+		}
 	}
 }
 

@@ -126,3 +126,36 @@ func TestProcessTwiceIsStable(t *testing.T) {
 		t.Errorf("second pass changed the record:\n%v\n%v", once, lr.Attributes().AsRaw())
 	}
 }
+
+// A write changes the value's type even when the new value is the zero
+// value that reading the old one as that type gives ("" of an int, 0 of a
+// string), and changes the value within a type.
+func TestRecordApplyZeroOfAnotherType(t *testing.T) {
+	keys := newSlotKeys(compileDimensions(createDefaultConfig().(*Config)))
+	attrs := pcommon.NewMap()
+	attrs.PutInt("genops.team", 5)
+	attrs.PutStr("gen_ai.usage.input_tokens", "many")
+	attrs.PutStr("genops.cost.total", "free")
+	attrs.PutInt("gen_ai.usage.output_tokens", 5)
+	attrs.PutDouble("genops.cost.currency", 1.5)
+	attrs.PutStr("genops.project", "a")
+	var r record
+	r.read(keys, attrs)
+	r.setStr(slotDimAttr, "")
+	r.setInt(slotInputTokens, 0)
+	r.setDouble(slotCostTotal, 0)
+	r.setInt(slotOutputTokens, 7)
+	r.setDouble(slotCostCurrency, 2.5)
+	r.setStr(slotDimAttr+1, "b")
+	r.apply()
+	want := map[string]any{
+		"genops.team": "", "gen_ai.usage.input_tokens": int64(0), "genops.cost.total": 0.0,
+		"gen_ai.usage.output_tokens": int64(7), "genops.cost.currency": 2.5, "genops.project": "b",
+	}
+	got := attrs.AsRaw()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+}

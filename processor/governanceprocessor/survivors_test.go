@@ -1,10 +1,15 @@
 package governanceprocessor
 
 import (
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // The length limit is exact: a value of max_length bytes is kept, one
@@ -127,6 +132,89 @@ func TestDeepValueBounds(t *testing.T) {
 		}
 		if !deepValue(flat(maxValueNodes, asMap)) {
 			t.Errorf("map=%v: %d values are not too many", asMap, maxValueNodes)
+		}
+	}
+}
+
+// A container too big to be allowed is refused before its values are
+// walked: refusing a hostile attribute must not cost the memory of
+// walking it. The same value with a one-element container instead costs
+// the same allocations, whatever sits beside it on the walk, for slices
+// and maps alike.
+func TestDeepValueRefusedBeforeWalked(t *testing.T) {
+	build := func(asMap bool, bigLen int) pcommon.Value {
+		v := pcommon.NewValueEmpty()
+		s := v.SetEmptySlice()
+		for i := range 10 { // walked after the last element: on the stack when it is
+			s.AppendEmpty().SetInt(int64(i))
+		}
+		last := s.AppendEmpty()
+		if asMap {
+			m := last.SetEmptyMap()
+			for i := range bigLen {
+				m.PutInt(strconv.Itoa(i), int64(i))
+			}
+		} else {
+			b := last.SetEmptySlice()
+			for i := range bigLen {
+				b.AppendEmpty().SetInt(int64(i))
+			}
+		}
+		return v
+	}
+	for _, asMap := range []bool{false, true} {
+		hostile, benign := build(asMap, maxValueNodes-5), build(asMap, 1)
+		if !deepValue(hostile) || deepValue(benign) {
+			t.Fatalf("map=%v: hostile deep %v, benign deep %v", asMap, deepValue(hostile), deepValue(benign))
+		}
+		h := testing.AllocsPerRun(5, func() { deepValue(hostile) })
+		b := testing.AllocsPerRun(5, func() { deepValue(benign) })
+		if h > b {
+			t.Errorf("map=%v: refusing %d values took %.0f allocations, one value %.0f: the values were walked", asMap, maxValueNodes-5, h, b)
+		}
+	}
+}
+
+// Each owning workload kind is written under its own key, for the
+// destination and for the caller: k8s.statefulset.name for a
+// StatefulSet's pod, source.k8s.job.name for a Job's caller, and no other
+// kind's key.
+func TestEachWorkloadKind(t *testing.T) {
+	kinds := []struct{ kind, owner, pod, ip string }{
+		{"StatefulSet", "db", "db-0", "10.0.1.1"},
+		{"DaemonSet", "agent", "agent-x1", "10.0.1.2"},
+		{"Job", "batch-7", "batch-7-q2", "10.0.1.3"},
+		{"ReplicaSet", "bare", "bare-q3", "10.0.1.4"}, // no Deployment owns it
+	}
+	var more []runtime.Object
+	for _, k := range kinds {
+		more = append(more, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ai", Name: k.pod, UID: types.UID("uid-" + k.pod), Labels: map[string]string{"app": k.owner},
+				Annotations:     map[string]string{"sidecar.istio.io/status": `{"containers":["istio-proxy"]}`},
+				OwnerReferences: []metav1.OwnerReference{{Kind: k.kind, Name: k.owner, Controller: ptr(true)}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: k.ip},
+		})
+	}
+	g := newTestGovernanceWith(t, kubeConfig(), nil, more...)
+	kindKeys := func(attrs map[string]any, prefix string) map[string]any {
+		out := map[string]any{}
+		for k, v := range attrs {
+			if rest, ok := strings.CutPrefix(k, prefix+"k8s."); ok && strings.HasSuffix(rest, ".name") &&
+				rest != "pod.name" && rest != "namespace.name" && rest != "cluster.name" && !strings.HasPrefix(k, "source.") == (prefix == "") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for _, k := range kinds {
+		key := "k8s." + strings.ToLower(k.kind) + ".name"
+		dest := attrsOf(t, g, inbound(k.pod, "10.0.0.66", "", nil))
+		if got := kindKeys(dest, ""); len(got) != 1 || got[key] != k.owner {
+			t.Errorf("%s's pod as the destination: workload keys %v, want %s=%s", k.kind, got, key, k.owner)
+		}
+		caller := attrsOf(t, g, inbound("llm-5d-abc", k.ip, "", nil))
+		if got := kindKeys(caller, "source."); len(got) != 1 || got["source."+key] != k.owner {
+			t.Errorf("%s's pod as the caller: workload keys %v, want source.%s=%s", k.kind, got, key, k.owner)
 		}
 	}
 }

@@ -86,6 +86,24 @@ func rejected(t *testing.T, tt *componenttest.Telemetry, claim, reason string) i
 	return 0
 }
 
+// rejectedSeries tells whether genops.rejected_claims has a point for the
+// claim and reason at all (rejected cannot tell a zero from none).
+func rejectedSeries(t *testing.T, tt *componenttest.Telemetry, claim, reason string) bool {
+	t.Helper()
+	m, err := tt.GetMetric("genops.rejected_claims")
+	if err != nil {
+		return false
+	}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		c, _ := dp.Attributes.Value("claim")
+		r, _ := dp.Attributes.Value("reason")
+		if c.AsString() == claim && r.AsString() == reason {
+			return true
+		}
+	}
+	return false
+}
+
 func newTelemetry(t *testing.T) *componenttest.Telemetry {
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tt.Shutdown(context.Background()) })

@@ -243,7 +243,7 @@ func BenchmarkDistinctLabelSets(b *testing.B) {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		sc := c.(*sliConnector)
+		sc := c.(instance).Unwrap()
 		series := 0
 		for _, f := range sc.agg.families {
 			series += f.count

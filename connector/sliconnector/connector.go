@@ -32,6 +32,7 @@ import (
 
 	"github.com/genops-mesh/otelcol-genops/internal/attrindex"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+	"github.com/genops-mesh/otelcol-genops/internal/sharedcomponent"
 	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
 
@@ -109,32 +110,42 @@ type sliConnector struct {
 	// gatewayPrefixes are the pod name prefixes of Gateways.Workloads.
 	gatewayPrefixes []string
 
-	refs    int
-	started int
-	stop    chan struct{}
-	done    chan struct{}
+	// now is the clock every count and flush reads (tests set their own).
+	now func() time.Time
+
+	stop chan struct{}
+	done chan struct{}
 }
 
-var (
-	registryMu sync.Mutex
-	registry   = map[component.ID]*sliConnector{}
-)
+// connectors holds the connector of each configured id: its logs and
+// traces instances are one connector, started by the first Start and
+// stopped (with a last flush) by the last Shutdown.
+var connectors = sharedcomponent.NewMap[component.ID, *sliConnector]()
 
-// acquire returns the connector for set.ID, creating it on first use.
-func acquire(set connector.Settings, cfg *Config, next consumer.Metrics) (*sliConnector, error) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if c, ok := registry[set.ID]; ok {
-		c.refs++
-		return c, nil
-	}
-	c, err := newConnector(set, cfg, next)
+// instance is what the factory returns for one signal: a reference to the
+// shared connector.
+type instance struct {
+	*sharedcomponent.Component[*sliConnector]
+}
+
+func (i instance) Capabilities() consumer.Capabilities { return i.Unwrap().Capabilities() }
+
+func (i instance) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	return i.Unwrap().ConsumeLogs(ctx, ld)
+}
+
+func (i instance) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	return i.Unwrap().ConsumeTraces(ctx, td)
+}
+
+// acquire returns a reference to the connector of set.ID, creating it on
+// first use.
+func acquire(set connector.Settings, cfg *Config, next consumer.Metrics) (instance, error) {
+	c, err := connectors.LoadOrStore(set.ID, func() (*sliConnector, error) { return newConnector(set, cfg, next) })
 	if err != nil {
-		return nil, err
+		return instance{}, err
 	}
-	c.refs = 1
-	registry[set.ID] = c
-	return c, nil
+	return instance{c}, nil
 }
 
 func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*sliConnector, error) {
@@ -147,7 +158,7 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 		thresholds = f.LatencyThresholds()
 	}
 	c := &sliConnector{
-		set: set, cfg: cfg, next: next, logger: set.Logger,
+		set: set, cfg: cfg, next: next, logger: set.Logger, now: time.Now,
 		classifier: classifier{failureFlags: cfg.Availability.failureSet(), count429: cfg.Availability.Count429},
 		countDest:  cfg.Reporter != ReporterSource,
 		countSrc:   cfg.Reporter != ReporterDestination,
@@ -187,33 +198,21 @@ func (c *sliConnector) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
+// Start starts the flush loop (sharedcomponent calls it once).
 func (c *sliConnector) Start(context.Context, component.Host) error {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	c.started++
-	if c.started > 1 {
-		return nil
-	}
 	c.stop, c.done = make(chan struct{}), make(chan struct{})
 	go c.flushLoop()
 	return nil
 }
 
+// Shutdown stops the flush loop and sends what was counted since the last
+// flush (sharedcomponent calls it once, at the last user's Shutdown).
 func (c *sliConnector) Shutdown(ctx context.Context) error {
-	registryMu.Lock()
-	c.refs--
-	last := c.refs <= 0
-	if last {
-		delete(registry, c.set.ID)
-	}
-	running := c.stop != nil
-	registryMu.Unlock()
-	if !last || !running {
-		return nil
+	if c.stop == nil {
+		return nil // never started
 	}
 	close(c.stop)
 	<-c.done
-	// What was counted since the last flush is sent before stopping.
 	return c.flush(ctx)
 }
 
@@ -234,7 +233,7 @@ func (c *sliConnector) flushLoop() {
 }
 
 func (c *sliConnector) flush(ctx context.Context) error {
-	now := pcommon.NewTimestampFromTime(time.Now())
+	now := pcommon.NewTimestampFromTime(c.now())
 	c.mu.Lock()
 	if c.cfg.Expiry > 0 {
 		c.agg.expire(pcommon.NewTimestampFromTime(now.AsTime().Add(-c.cfg.Expiry)))
@@ -737,7 +736,7 @@ var (
 // sidecar) as the destination, outbound ones as the source; a record with
 // no direction is taken as the destination's.
 func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	now := pcommon.NewTimestampFromTime(time.Now())
+	now := pcommon.NewTimestampFromTime(c.now())
 	var res, r request
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -792,7 +791,7 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 // the source; other kinds are not requests between services. A span is
 // bad when its status is ERROR or its HTTP status is 5xx.
 func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
-	now := pcommon.NewTimestampFromTime(time.Now())
+	now := pcommon.NewTimestampFromTime(c.now())
 	var res, r request
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,8 +46,20 @@ func newTestConnector(t *testing.T, cfg *Config) (*sliConnector, *consumertest.M
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Shutdown(context.Background()) })
-	return c.(*sliConnector), sink
+	return c.(instance).Unwrap(), sink
 }
+
+// testClock is a clock the test moves: set it as a connector's now.
+type testClock struct{ ns atomic.Int64 }
+
+func newTestClock() *testClock {
+	c := &testClock{}
+	c.ns.Store(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // render flushes and returns every emitted series as sorted text lines,
 // Prometheus style: histograms as cumulative _bucket{le=...}, _count, _sum.
@@ -331,8 +344,10 @@ func TestCardinalityCaps(t *testing.T) {
 // expired series that comes back starts again from zero, later.
 func TestCumulativeAndExpiry(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.Expiry = 50 * time.Millisecond
+	cfg.Expiry = 5 * time.Minute
 	c, sink := newTestConnector(t, cfg)
+	clock := newTestClock()
+	c.now = clock.Now
 	send := func() {
 		ld := emptyLogs()
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "envoy.route_name": "/r"})
@@ -358,13 +373,14 @@ func TestCumulativeAndExpiry(t *testing.T) {
 	}
 	send()
 	first := point()
+	clock.Advance(time.Minute)
 	send()
 	second := point()
 	if first.IntValue() != 1 || second.IntValue() != 2 || second.StartTimestamp() != first.StartTimestamp() || first.StartTimestamp() == 0 ||
 		second.Timestamp() <= first.Timestamp() {
 		t.Fatalf("not cumulative: %d@%v(start %v) then %d@%v(start %v)", first.IntValue(), first.Timestamp(), first.StartTimestamp(), second.IntValue(), second.Timestamp(), second.StartTimestamp())
 	}
-	time.Sleep(100 * time.Millisecond)
+	clock.Advance(5*time.Minute + time.Nanosecond) // idle for longer than the expiry
 	sink.Reset()
 	if err := c.flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -381,6 +397,7 @@ func TestCumulativeAndExpiry(t *testing.T) {
 			t.Errorf("cap %s after expiry: %v %v", cp.label, cp.values, cp.distinct)
 		}
 	}
+	clock.Advance(time.Second)
 	send()
 	again := point()
 	if again.IntValue() != 1 || again.StartTimestamp() <= second.StartTimestamp() {
@@ -514,8 +531,8 @@ func TestSharedAcrossSignals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if any(logs) != any(traces) {
-		t.Fatal("two instances for one id")
+	if logs.(instance).Unwrap() != traces.(instance).Unwrap() {
+		t.Fatal("two connectors for one id")
 	}
 	for _, c := range []component.Component{logs, traces} {
 		if err := c.Start(context.Background(), nil); err != nil {
@@ -536,6 +553,15 @@ func TestSharedAcrossSignals(t *testing.T) {
 	}
 	if sink.DataPointCount() == 0 {
 		t.Fatal("nothing flushed at the last shutdown")
+	}
+	// A new pipeline with the same id (a config reload) gets a new one.
+	again, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = again.Shutdown(context.Background()) }()
+	if again.(instance).Unwrap() == logs.(instance).Unwrap() {
+		t.Fatal("a stopped connector was handed out again")
 	}
 }
 

@@ -54,20 +54,26 @@ image:
 # alone exceeds 3x of a 30 ms run (every mutant "timed out"). Each mutant is
 # a fresh link of the package's test binary: -ldflags=-w (no DWARF) makes
 # that about a third faster.
+# gremlins runs each mutant in a copy of the module under /tmp, where
+# ../shared/fixtures is not beside it: the fixture tests would skip (and
+# kill nothing) unless told where the fixtures are. The target refuses to
+# run without them rather than measure a weaker suite.
 MUTATE_TIMEOUT ?= 30
 MUTATE_OUT ?= build/mutate
+MUTATE_FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
 MUTATE_PKGS ?= ./internal/accesslog ./internal/slo ./internal/pricing ./internal/ledger \
 	./connector/sliconnector ./processor/governanceprocessor ./exporter/costledgerexporter \
 	./dashboards/promrules
 mutate:
+	@test -d "$(MUTATE_FIXTURES)" || { echo "mutate: fixtures not found at $(MUTATE_FIXTURES) (set MUTATE_FIXTURES); without them the fixture tests skip and kill nothing"; exit 1; }
 	mkdir -p $(MUTATE_OUT)
 	set -e; reports=; for p in $(MUTATE_PKGS); do \
 	  r=$(MUTATE_OUT)/$$(echo $${p#./} | tr / .).json; reports="$$reports $$p=$$r"; \
 	  echo "== $$p (log: $${r%.json}.log)"; \
-	  GOFLAGS="$(GOFLAGS) -ldflags=-w" $(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient $(MUTATE_TIMEOUT) --tags mutation \
+	  GENOPS_FIXTURES=$(MUTATE_FIXTURES) GOFLAGS="$(GOFLAGS) -ldflags=-w" $(GO) tool -modfile=tools/go.mod gremlins unleash --workers 2 --timeout-coefficient $(MUTATE_TIMEOUT) --tags mutation \
 	    -E '_test\.go$$' -o $$r $$p > $${r%.json}.log 2>&1 || { tail -20 $${r%.json}.log; exit 1; }; \
 	done; \
-	$(GO) run ./test/mutate -tags mutation -equivalent test/mutate/equivalent.txt $$reports
+	GENOPS_FIXTURES=$(MUTATE_FIXTURES) $(GO) run ./test/mutate -tags mutation -equivalent test/mutate/equivalent.txt $$reports
 
 ## soak: the built collector for SOAK_DURATION (30m) on a node whose pods
 ## churn (envtest), with the default 2-minute delete grace period; samples

@@ -2,16 +2,27 @@ package sliconnector
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/metadata"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -359,5 +370,117 @@ func TestCombineUsesEveryLabel(t *testing.T) {
 		if len(seen) < values {
 			t.Errorf("label %d: %d values give %d hashes", pos, values, len(seen))
 		}
+	}
+}
+
+// A zero is no traffic: a connection that received nothing makes no
+// received-bytes series, a call with no input tokens no input-token
+// series (a series of zeros would show a team in a chart it never used).
+func TestZeroMakesNoSeries(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"network.transport": "tcp", "envoy.direction": "inbound", "genops.team": "a",
+		"envoy.bytes_sent": 100, "envoy.bytes_received": 0})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "genops.cost.total": 0.25,
+		"gen_ai.usage.input_tokens": 0, "gen_ai.usage.output_tokens": 5, "gen_ai.response.model": "m"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{`direction="sent"`, `token_type="output"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %s series:\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{`direction="received"`, `token_type="input"`} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("a %s series for a zero:\n%s", unwanted, got)
+		}
+	}
+}
+
+// A span whose end is its start took 0 s: it is observed in the first
+// bucket; a span without a start time has no duration.
+func TestZeroLengthSpan(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	at := pcommon.NewTimestampFromTime(time.Unix(1_700_000_000, 0))
+	for _, start := range []pcommon.Timestamp{at, 0} {
+		s := spans.AppendEmpty()
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetStartTimestamp(start)
+		s.SetEndTimestamp(at)
+		s.Attributes().PutInt("http.response.status_code", 200)
+	}
+	if err := c.ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(render(t, c, sink), "\n")
+	for _, want := range []string{
+		`genops.requests{availability="good",reporter="destination",response_code_class="2xx",service="checkout"} 2`,
+		`genops.request.duration_count{reporter="destination",service="checkout"} 1`,
+		`genops.request.duration_bucket{le="0.005",reporter="destination",service="checkout"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s:\n%s", want, got)
+		}
+	}
+}
+
+// A stated cost is counted from 0 to the largest finite value; below
+// zero or not finite it is no cost.
+func TestCostBounds(t *testing.T) {
+	for _, tc := range []struct {
+		cost    float64
+		counted bool
+	}{{0, true}, {math.MaxFloat64, true}, {-0.01, false}, {math.Inf(1), false}, {math.NaN(), false}} {
+		c, sink := newTestConnector(t, createDefaultConfig().(*Config))
+		ld := emptyLogs()
+		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "genops.cost.total": tc.cost})
+		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(render(t, c, sink), "\n")
+		if strings.Contains(got, "genops.cost{") != tc.counted {
+			t.Errorf("cost %v counted %v, want %v:\n%s", tc.cost, !tc.counted, tc.counted, got)
+		}
+	}
+}
+
+// A flush the next consumer refuses is logged as a warning and the loop
+// goes on: the series stay and are sent again on the next flush.
+func TestFlushLoopLogsRefusal(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.ID = component.MustNewIDWithName("sli", "refused")
+	set.Logger = zap.New(core)
+	cfg := createDefaultConfig().(*Config)
+	cfg.FlushInterval = 10 * time.Millisecond
+	refusing := consumertest.NewErr(errors.New("queue full"))
+	c, err := NewFactory().CreateLogsToMetrics(context.Background(), set, cfg, refusing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Shutdown(context.Background()) }()
+	ld := emptyLogs()
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm"})
+	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second) // a bound on waiting for two 10 ms ticks, not a performance threshold
+	for logs.FilterMessage("sending SLI metrics failed").Len() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no two warnings of refused flushes: %v", logs.All())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if e := logs.FilterMessage("sending SLI metrics failed").All()[0]; e.ContextMap()["error"] != "queue full" {
+		t.Errorf("warning without the error: %v", e.ContextMap())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -182,5 +183,44 @@ func TestProxyMetricsOverTheNetwork(t *testing.T) {
 	}
 	if rejected(t, tt, "proxy", "forged") != 1 || rejected(t, tt, "proxy", "unverified") != 1 {
 		t.Errorf("refusals not counted: forged %d, unverified %d", rejected(t, tt, "proxy", "forged"), rejected(t, tt, "proxy", "unverified"))
+	}
+}
+
+// A forged proxy's series are dropped whatever their type: gauges,
+// exponential histograms and summaries too, and a metric left without
+// points goes with them.
+func TestForgedProxyEveryMetricType(t *testing.T) {
+	g := newTestGovernance(t, kubeConfig(), nil)
+	md := pmetric.NewMetrics()
+	ms := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
+	rogue := func(attrs pcommon.Map) {
+		attrs.PutStr("namespace", "sandbox")
+		attrs.PutStr("pod", "rogue-0")
+	}
+	g1 := ms.AppendEmpty()
+	g1.SetName("envoy_server_live")
+	rogue(g1.SetEmptyGauge().DataPoints().AppendEmpty().Attributes())
+	e := ms.AppendEmpty()
+	e.SetName("istio_request_duration_seconds")
+	rogue(e.SetEmptyExponentialHistogram().DataPoints().AppendEmpty().Attributes())
+	s := ms.AppendEmpty()
+	s.SetName("envoy_latency")
+	rogue(s.SetEmptySummary().DataPoints().AppendEmpty().Attributes())
+	kept := ms.AppendEmpty()
+	kept.SetName("envoy_server_uptime")
+	dp := kept.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.Attributes().PutStr("namespace", "sandbox")
+	dp.Attributes().PutStr("pod", "curl-0")
+	out, err := g.processMetrics(context.Background(), md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	if got.Len() != 1 || got.At(0).Name() != "envoy_server_uptime" {
+		var names []string
+		for _, m := range got.All() {
+			names = append(names, m.Name())
+		}
+		t.Errorf("metrics left %v, want only the real proxy's envoy_server_uptime", names)
 	}
 }

@@ -262,3 +262,32 @@ func TestCostSourceValidated(t *testing.T) {
 		t.Error("cost_source both accepted")
 	}
 }
+
+// The call-time bounds are inclusive: over the network a call exactly
+// maxCallAge old keeps its time and one a nanosecond older is priced at
+// its arrival, counted; a time exactly maxClockSkew ahead is not counted
+// and one a nanosecond further is (both are priced at the arrival).
+func TestCallTimeBounds(t *testing.T) {
+	g, tt := pricingGovernance(t, openConfig())
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return now }
+	call := map[string]any{"gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 1_000}
+	billed := func(at time.Time) time.Time {
+		got := attrsFrom(t, g, from("10.0.0.99"), aiCall(at, call))
+		ns, _ := got["genops.cost.time"].(int64)
+		return time.Unix(0, ns).UTC()
+	}
+	oldest := now.Add(-maxCallAge)
+	if got := billed(oldest); !got.Equal(oldest) || rejected(t, tt, "timestamp", "over_limit") != 0 {
+		t.Errorf("a call exactly %s old billed at %v (counted %d), want its own time", maxCallAge, got, rejected(t, tt, "timestamp", "over_limit"))
+	}
+	if got := billed(oldest.Add(-time.Nanosecond)); !got.Equal(now) || rejected(t, tt, "timestamp", "over_limit") != 1 {
+		t.Errorf("a call older than %s billed at %v (counted %d), want its arrival", maxCallAge, got, rejected(t, tt, "timestamp", "over_limit"))
+	}
+	if got := billed(now.Add(maxClockSkew)); !got.Equal(now) || rejected(t, tt, "timestamp", "over_limit") != 1 {
+		t.Errorf("a call %s ahead billed at %v (counted %d), want its arrival, not counted", maxClockSkew, got, rejected(t, tt, "timestamp", "over_limit"))
+	}
+	if got := billed(now.Add(maxClockSkew + time.Nanosecond)); !got.Equal(now) || rejected(t, tt, "timestamp", "over_limit") != 2 {
+		t.Errorf("a call past %s ahead billed at %v (counted %d), want its arrival, counted", maxClockSkew, got, rejected(t, tt, "timestamp", "over_limit"))
+	}
+}

@@ -53,6 +53,8 @@ type governance struct {
 	set  processor.Settings
 	cfg  *Config
 	dims []dimension
+	// now is the clock a call's time is checked against (tests set one).
+	now func() time.Time
 	// metricDims are the dims proxy metrics get (pointers into dims).
 	metricDims []metricDim
 	trusted    trustedCaller
@@ -107,7 +109,7 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		return nil, err
 	}
 	g := &governance{
-		set: set, cfg: cfg, dims: compileDimensions(cfg), telemetry: tb, hashKey: []byte(cfg.HashKey),
+		set: set, cfg: cfg, dims: compileDimensions(cfg), telemetry: tb, hashKey: []byte(cfg.HashKey), now: time.Now,
 		trusted:    trustedCaller{principals: cfg.TrustedSources.Principals, namespaces: map[string]bool{}},
 		forwarders: map[string]bool{},
 		ai:         newAIWorkloads(cfg.AIWorkloads),
@@ -1016,7 +1018,7 @@ const maxClockSkew = time.Minute
 // never more than maxCallAge before now (an older time is counted and
 // replaced by now).
 func (g *governance) callTime(ctx context.Context, c *call) time.Time {
-	now := time.Now()
+	now := g.now()
 	t := c.at.AsTime()
 	switch {
 	case c.at == 0:

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadatatest"
 )
 
@@ -147,5 +152,103 @@ func TestKubernetesErrorIsNamed(t *testing.T) {
 	newTestGovernanceWith(t, cfg, tt)
 	if got := point(t, tt, "genops.kubernetes.synced", nil); got != 1 {
 		t.Errorf("synced gauge after sync: %d", got)
+	}
+}
+
+// hasPoint tells whether the telemetry has a point of name at attrs at all
+// (point cannot tell a zero from none).
+func hasPoint(t *testing.T, tt *componenttest.Telemetry, name string, attrs map[string]string) bool {
+	t.Helper()
+	m, err := tt.GetMetric(name)
+	if err != nil {
+		return false
+	}
+	d, ok := m.Data.(metricdata.Sum[int64])
+	if !ok {
+		t.Fatalf("%s: %T", name, m.Data)
+	}
+next:
+	for _, dp := range d.DataPoints {
+		for k, v := range attrs {
+			if got, _ := dp.Attributes.Value(attribute.Key(k)); got.AsString() != v {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// A value taken from a header counts under source="header" (the first
+// source), and a source no record used has no series, not a zero.
+func TestAttributionRecordsFromHeaders(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, openConfig(), tt)
+	attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.2", "", map[string]string{"x-genops-customer-id": "acme"}))
+	if got := point(t, tt, "genops.attribution.records", map[string]string{"dimension": "customer_id", "source": "header"}); got != 1 {
+		t.Errorf("customer from a header: %d records, want 1", got)
+	}
+	for _, source := range []string{"pod_label", "namespace_label", "span_tag", "default", "none"} {
+		if hasPoint(t, tt, "genops.attribution.records", map[string]string{"dimension": "customer_id", "source": source}) {
+			t.Errorf("a customer_id series for source %s, which no record used", source)
+		}
+	}
+}
+
+// In node mode (a DaemonSet) the processor lists only its node's pods;
+// in cluster mode every pod.
+func TestNodeModeListsItsNodesPods(t *testing.T) {
+	for _, tc := range []struct {
+		mode, node, want string
+	}{{KubernetesNode, "node-1", "spec.nodeName=node-1"}, {KubernetesCluster, "", ""}} {
+		cfg := kubeConfig()
+		cfg.Kubernetes.Mode, cfg.Kubernetes.NodeName = tc.mode, tc.node
+		client := fake.NewClientset(clusterObjects()...)
+		var selectors []string
+		var mu sync.Mutex
+		client.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			selectors = append(selectors, a.(k8stesting.ListAction).GetListRestrictions().Fields.String())
+			return false, nil, nil
+		})
+		startGovernance(t, processortest.NewNopSettings(metadata.Type), cfg, client)
+		mu.Lock()
+		if len(selectors) == 0 || selectors[0] != tc.want {
+			t.Errorf("%s mode: pods listed with field selector %q, want %q", tc.mode, selectors, tc.want)
+		}
+		mu.Unlock()
+	}
+}
+
+// An API error is logged at warn when its kind is new, at debug when it
+// repeats (client-go retries with backoff and would repeat it), with the
+// resource and kind.
+func TestKubernetesErrorLoggedOncePerKind(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	set := processortest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	cfg := kubeConfig()
+	cfg.Kubernetes.SyncTimeout = 3 * time.Second
+	g, err := newGovernance(set, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := fake.NewClientset()
+	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewUnauthorized("token expired")
+	})
+	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
+	if err := g.start(context.Background(), componenttest.NewNopHost()); err == nil {
+		_ = g.shutdown(context.Background())
+		t.Fatal("started with an API server that refuses every list")
+	}
+	errs := logs.FilterMessage("Kubernetes API error")
+	warns, debugs := errs.FilterLevelExact(zap.WarnLevel), errs.FilterLevelExact(zap.DebugLevel)
+	if warns.Len() != 1 || debugs.Len() < 1 {
+		t.Fatalf("%d warnings and %d debug lines for one kind of error repeated, want 1 and at least 1: %v", warns.Len(), debugs.Len(), errs.All())
+	}
+	if f := warns.All()[0].ContextMap(); f["api_resource"] != "pods" || f["kind"] != "unauthorized" {
+		t.Errorf("warning fields %v", f)
 	}
 }

@@ -1,6 +1,8 @@
 package governanceprocessor
 
 import (
+	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
 )
 
 // The length limit is exact: a value of max_length bytes is kept, one
@@ -216,5 +220,141 @@ func TestEachWorkloadKind(t *testing.T) {
 		if got := kindKeys(caller, "source."); len(got) != 1 || got["source."+key] != k.owner {
 			t.Errorf("%s's pod as the caller: workload keys %v, want source.%s=%s", k.kind, got, key, k.owner)
 		}
+	}
+}
+
+// A pod that no controller owns is its own workload: no k8s.<kind>.name
+// key is written for it.
+func TestBarePodHasNoWorkloadKey(t *testing.T) {
+	g := newTestGovernance(t, kubeConfig(), nil)
+	for k := range attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.66", "", nil)) { // curl-0 calls: no owner
+		if strings.HasPrefix(k, "source.k8s.") && strings.HasSuffix(k, ".name") && k != "source.k8s.pod.name" && k != "source.k8s.namespace.name" {
+			t.Errorf("a bare pod has workload key %s", k)
+		}
+	}
+}
+
+// Counts and amounts are taken from zero up to their limit inclusive, in
+// every notation; below zero or past the limit they are refused with the
+// reason.
+func TestCountAndAmountBounds(t *testing.T) {
+	const maxTokens, maxCost = 1000, 50.0
+	for _, tc := range []struct {
+		v      pcommon.Value
+		want   int64
+		reason int
+	}{
+		{pcommon.NewValueInt(0), 0, 0}, {pcommon.NewValueInt(maxTokens), maxTokens, 0},
+		{pcommon.NewValueInt(-1), 0, rejectNegative}, {pcommon.NewValueInt(maxTokens + 1), 0, rejectOverLimit},
+		{pcommon.NewValueDouble(0), 0, 0}, {pcommon.NewValueDouble(maxTokens), maxTokens, 0},
+		{pcommon.NewValueDouble(-1), 0, rejectNegative}, {pcommon.NewValueDouble(maxTokens + 1), 0, rejectOverLimit},
+		{pcommon.NewValueStr("0"), 0, 0}, {pcommon.NewValueStr("1000"), maxTokens, 0},
+	} {
+		n, reason, ok := tokenCount(tc.v, maxTokens)
+		if n != tc.want || reason != tc.reason || ok != (tc.reason == 0) {
+			t.Errorf("tokens %v: %d, reason %d, ok %v; want %d, reason %d", tc.v.AsRaw(), n, reason, ok, tc.want, tc.reason)
+		}
+	}
+	for _, tc := range []struct {
+		v      pcommon.Value
+		want   float64
+		reason int
+	}{
+		{pcommon.NewValueDouble(0), 0, 0}, {pcommon.NewValueDouble(maxCost), maxCost, 0},
+		{pcommon.NewValueDouble(-0.01), 0, rejectNegative}, {pcommon.NewValueDouble(maxCost + 0.01), 0, rejectOverLimit},
+		{pcommon.NewValueInt(0), 0, 0}, {pcommon.NewValueStr("50"), maxCost, 0},
+	} {
+		f, reason, ok := costAmount(tc.v, maxCost)
+		if f != tc.want || reason != tc.reason || ok != (tc.reason == 0) {
+			t.Errorf("cost %v: %v, reason %d, ok %v; want %v, reason %d", tc.v.AsRaw(), f, reason, ok, tc.want, tc.reason)
+		}
+	}
+}
+
+// ai_workloads: "*" trusts everyone, "namespace/*" every workload of the
+// namespace, "namespace/workload" that workload (by owner or app) and no
+// other in its namespace.
+func TestAIWorkloadShapes(t *testing.T) {
+	side := func(ns, workload, app string) *side {
+		return &side{found: true, app: app, kind: -1, pod: k8smeta.Pod{Namespace: ns, WorkloadName: workload}}
+	}
+	llm, other, elsewhere := side("ai", "llm", "llm"), side("ai", "batch", "batch"), side("shop", "llm", "llm")
+	for _, tc := range []struct {
+		list                  []string
+		llm, other, elsewhere bool
+	}{
+		{[]string{"*"}, true, true, true},
+		{[]string{"ai/*"}, true, true, false},
+		{[]string{"ai/llm"}, true, false, false},
+		{nil, false, false, false},
+	} {
+		a := newAIWorkloads(tc.list)
+		if a.trusts(llm) != tc.llm || a.trusts(other) != tc.other || a.trusts(elsewhere) != tc.elsewhere {
+			t.Errorf("%v: ai/llm %v, ai/batch %v, shop/llm %v; want %v %v %v", tc.list,
+				a.trusts(llm), a.trusts(other), a.trusts(elsewhere), tc.llm, tc.other, tc.elsewhere)
+		}
+	}
+}
+
+// A side owns exactly its own identity values, key by key; an unknown
+// side owns none.
+func TestSideOwnsItsIdentity(t *testing.T) {
+	s := &side{found: true, app: "llm", version: "v2", kind: 0, pod: k8smeta.Pod{
+		Namespace: "ai", Name: "llm-5d-abc", UID: "uid-1", IP: "10.0.0.7", WorkloadName: "llm"}}
+	for key, own := range map[string]string{
+		"k8s.namespace.name": "ai", "k8s.pod.name": "llm-5d-abc", "k8s.pod.uid": "uid-1", "k8s.pod.ip": "10.0.0.7",
+		"app": "llm", "version": "v2", "istio.workload.name": "llm", "k8s.deployment.name": "llm",
+	} {
+		if !s.owns(key, own) {
+			t.Errorf("%s=%s is the side's own, not owned", key, own)
+		}
+		if s.owns(key, "someone-else") {
+			t.Errorf("%s=someone-else owned", key)
+		}
+	}
+	if unknownSide.owns("k8s.pod.name", "") {
+		t.Error("an unknown side owns an empty pod name")
+	}
+}
+
+// The address of a connection that has no port (a unix socket) is taken
+// whole.
+func TestHostOfAddressWithoutPort(t *testing.T) {
+	if got := hostOf(&net.UnixAddr{Name: "/run/otel.sock", Net: "unix"}); got != "/run/otel.sock" {
+		t.Errorf("unix socket: %q", got)
+	}
+	if got := hostOf(&net.IPAddr{IP: net.ParseIP("10.0.0.7")}); got != "10.0.0.7" {
+		t.Errorf("ip address: %q", got)
+	}
+}
+
+// A kubeconfig that does not exist fails the client with its path.
+func TestKubeconfigMissing(t *testing.T) {
+	cfg := kubeConfig()
+	cfg.Kubernetes.Kubeconfig = filepath.Join(t.TempDir(), "missing")
+	if _, err := kubernetesClient(cfg); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("client from a missing kubeconfig: %v", err)
+	}
+}
+
+// The cluster label: none without cluster configured; the collector's
+// on a record that names none; a local record's own kept (a sidecar on
+// this node says its cluster); over the network always the collector's
+// (TestForgedSpanFromAPod).
+func TestClusterLabel(t *testing.T) {
+	g := newTestGovernance(t, kubeConfig(), nil)
+	if got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.66", "", nil)); got["k8s.cluster.name"] != nil {
+		t.Errorf("no cluster configured, record has %v", got["k8s.cluster.name"])
+	}
+	cfg := kubeConfig()
+	cfg.Cluster = "east"
+	g = newTestGovernance(t, cfg, nil)
+	if got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.66", "", nil)); got["k8s.cluster.name"] != "east" {
+		t.Errorf("a record without a cluster has %v, want the collector's", got["k8s.cluster.name"])
+	}
+	ld := inbound("llm-5d-abc", "10.0.0.66", "", nil)
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr("k8s.cluster.name", "west")
+	if got := attrsOf(t, g, ld); got["k8s.cluster.name"] != "west" {
+		t.Errorf("a local record's own cluster became %v", got["k8s.cluster.name"])
 	}
 }

@@ -536,3 +536,23 @@ func TestPrincipalWithoutKubernetes(t *testing.T) {
 		}
 	}
 }
+
+// A span over the network whose resource names another pod (no pod
+// labels, only the name) is a forged workload claim: counted, and the
+// resource becomes the sender's.
+func TestForgedPodNameCounted(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, trustingConfig(), tt)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
+	rs.Resource().Attributes().PutStr("k8s.pod.name", "llm-5d-abc")
+	rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetKind(ptrace.SpanKindServer)
+	res, _ := processSpan(t, g, from("10.0.0.66"), td)
+	if res["k8s.pod.name"] != "curl-0" {
+		t.Errorf("resource pod %v, want the sender's", res["k8s.pod.name"])
+	}
+	if n := rejected(t, tt, "workload", "forged"); n != 1 {
+		t.Errorf("rejected workload/forged = %d, want 1", n)
+	}
+}

@@ -29,9 +29,23 @@ import (
 // telemetry at the attributes given (0 when there is none).
 func point(t *testing.T, tt *componenttest.Telemetry, name string, attrs map[string]string) int64 {
 	t.Helper()
+	n, _ := pointFound(t, tt, name, attrs)
+	return n
+}
+
+// hasPoint tells whether there is a point at all (point cannot tell a
+// zero from none).
+func hasPoint(t *testing.T, tt *componenttest.Telemetry, name string, attrs map[string]string) bool {
+	t.Helper()
+	_, found := pointFound(t, tt, name, attrs)
+	return found
+}
+
+func pointFound(t *testing.T, tt *componenttest.Telemetry, name string, attrs map[string]string) (int64, bool) {
+	t.Helper()
 	m, err := tt.GetMetric(name)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	var points []metricdata.DataPoint[int64]
 	switch d := m.Data.(type) {
@@ -49,9 +63,9 @@ next:
 				continue next
 			}
 		}
-		return dp.Value
+		return dp.Value, true
 	}
-	return 0
+	return 0, false
 }
 
 // Every record counts once per dimension under the source its value came
@@ -153,30 +167,6 @@ func TestKubernetesErrorIsNamed(t *testing.T) {
 	if got := point(t, tt, "genops.kubernetes.synced", nil); got != 1 {
 		t.Errorf("synced gauge after sync: %d", got)
 	}
-}
-
-// hasPoint tells whether the telemetry has a point of name at attrs at all
-// (point cannot tell a zero from none).
-func hasPoint(t *testing.T, tt *componenttest.Telemetry, name string, attrs map[string]string) bool {
-	t.Helper()
-	m, err := tt.GetMetric(name)
-	if err != nil {
-		return false
-	}
-	d, ok := m.Data.(metricdata.Sum[int64])
-	if !ok {
-		t.Fatalf("%s: %T", name, m.Data)
-	}
-next:
-	for _, dp := range d.DataPoints {
-		for k, v := range attrs {
-			if got, _ := dp.Attributes.Value(attribute.Key(k)); got.AsString() != v {
-				continue next
-			}
-		}
-		return true
-	}
-	return false
 }
 
 // A value taken from a header counts under source="header" (the first

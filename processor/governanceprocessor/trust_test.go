@@ -72,36 +72,21 @@ func trustingConfig() *Config {
 
 func rejected(t *testing.T, tt *componenttest.Telemetry, claim, reason string) int64 {
 	t.Helper()
-	m, err := tt.GetMetric("genops.rejected_claims")
-	if err != nil {
-		return 0
-	}
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		c, _ := dp.Attributes.Value("claim")
-		r, _ := dp.Attributes.Value("reason")
-		if c.AsString() == claim && r.AsString() == reason {
-			return dp.Value
-		}
-	}
-	return 0
+	n, _ := rejectedPoint(t, tt, claim, reason)
+	return n
 }
 
 // rejectedSeries tells whether genops.rejected_claims has a point for the
 // claim and reason at all (rejected cannot tell a zero from none).
 func rejectedSeries(t *testing.T, tt *componenttest.Telemetry, claim, reason string) bool {
 	t.Helper()
-	m, err := tt.GetMetric("genops.rejected_claims")
-	if err != nil {
-		return false
-	}
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		c, _ := dp.Attributes.Value("claim")
-		r, _ := dp.Attributes.Value("reason")
-		if c.AsString() == claim && r.AsString() == reason {
-			return true
-		}
-	}
-	return false
+	_, found := rejectedPoint(t, tt, claim, reason)
+	return found
+}
+
+func rejectedPoint(t *testing.T, tt *componenttest.Telemetry, claim, reason string) (int64, bool) {
+	t.Helper()
+	return pointFound(t, tt, "genops.rejected_claims", map[string]string{"claim": claim, "reason": reason})
 }
 
 func newTelemetry(t *testing.T) *componenttest.Telemetry {

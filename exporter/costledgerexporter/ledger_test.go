@@ -48,12 +48,28 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 
 func startLedger(t *testing.T, dsn, reporter string) *ledger {
 	t.Helper()
+	return startLedgerWith(t, dsn, reporter, exportertest.NewNopSettings(metadata.Type))
+}
+
+// measuredLedger starts a ledger (default reporter) whose own telemetry
+// the test reads.
+func measuredLedger(t *testing.T, dsn string) (*ledger, *componenttest.Telemetry) {
+	t.Helper()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	return startLedgerWith(t, dsn, createDefaultConfig().(*Config).Reporter, set), tel
+}
+
+func startLedgerWith(t *testing.T, dsn, reporter string, set exporter.Settings) *ledger {
+	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.DSN, cfg.Reporter = dsn, reporter
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := newLedger(cfg, exportertest.NewNopSettings(metadata.Type))
+	l, err := newLedger(cfg, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,20 +409,7 @@ func nopSettings() exporter.Settings { return exportertest.NewNopSettings(metada
 // in text, and a batch refused on every retry would stop all billing.
 func TestLedgerHostileText(t *testing.T) {
 	backends(t, func(t *testing.T, dsn string, pg *pgtest.Server) {
-		tel := componenttest.NewTelemetry()
-		t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-		set := exportertest.NewNopSettings(metadata.Type)
-		set.TelemetrySettings = tel.NewTelemetrySettings()
-		cfg := createDefaultConfig().(*Config)
-		cfg.DSN = dsn
-		l, err := newLedger(cfg, set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.start(context.Background(), componenttest.NewNopHost()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = l.shutdown(context.Background()) })
+		l, tel := measuredLedger(t, dsn)
 		calls := []call{
 			{requestID: "good-1", at: t0, direction: "inbound", team: "ml", customer: "c", in: 10, nanos: 1},
 			{requestID: "nul", at: t0, direction: "inbound", team: "ml", customer: "c", in: 10, nanos: 2},

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
@@ -124,20 +123,7 @@ func TestCallsWithoutIDsDifferingInCustomer(t *testing.T) {
 // through write, the path the exporter takes.
 func TestWriteCountsAndRefusesOneRow(t *testing.T) {
 	backends(t, func(t *testing.T, dsn string, pg *pgtest.Server) {
-		tel := componenttest.NewTelemetry()
-		t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-		set := exportertest.NewNopSettings(metadata.Type)
-		set.TelemetrySettings = tel.NewTelemetrySettings()
-		cfg := createDefaultConfig().(*Config)
-		cfg.DSN = dsn
-		l, err := newLedger(cfg, set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.start(context.Background(), componenttest.NewNopHost()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = l.shutdown(context.Background()) })
+		l, tel := measuredLedger(t, dsn)
 		if err := l.write(context.Background(), []row{{ts: t0, callTS: t0, key: "clean", reporter: "destination", model: "m"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -177,16 +163,9 @@ func TestStartWithDatabaseDown(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
-	cfg := createDefaultConfig().(*Config)
-	cfg.DSN = "postgres://genops@127.0.0.1:1/ledger?connect_timeout=1"
-	l, err := newLedger(cfg, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		t.Fatalf("start with the database down: %v", err)
-	}
-	defer func() { _ = l.shutdown(context.Background()) }()
+	// startLedgerWith fails the test if start does: a database down is
+	// no reason not to start.
+	startLedgerWith(t, "postgres://genops@127.0.0.1:1/ledger?connect_timeout=1", createDefaultConfig().(*Config).Reporter, set)
 	if logs.FilterMessageSnippet("database not ready at start").Len() != 1 {
 		t.Errorf("no warning: %v", logs.All())
 	}
@@ -209,20 +188,7 @@ func TestValidateRefusesDSN(t *testing.T) {
 // row written is counted as inserted.
 func TestInsertWholeChunks(t *testing.T) {
 	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
-		tel := componenttest.NewTelemetry()
-		t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-		set := exportertest.NewNopSettings(metadata.Type)
-		set.TelemetrySettings = tel.NewTelemetrySettings()
-		cfg := createDefaultConfig().(*Config)
-		cfg.DSN = dsn
-		l, err := newLedger(cfg, set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := l.start(context.Background(), componenttest.NewNopHost()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = l.shutdown(context.Background()) })
+		l, tel := measuredLedger(t, dsn)
 		for _, n := range []int{insertChunk, 2 * insertChunk} {
 			rows := make([]row, n)
 			for i := range rows {

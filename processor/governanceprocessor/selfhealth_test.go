@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -117,14 +118,15 @@ func TestPricingRowsAndUnpricedCalls(t *testing.T) {
 	}
 }
 
-// An API server that refuses the collector's token: start fails naming
-// the refusal (not only "context deadline exceeded"), every error is
-// counted by kind, and the synced gauge stays 0.
-func TestKubernetesErrorIsNamed(t *testing.T) {
-	tt := newTelemetry(t)
+// startRefused starts a processor (cluster mode) on an API server that
+// refuses every list of pods as unauthorized ("token expired"), waiting
+// syncTimeout for its caches, and returns the start's error; a start that
+// succeeds fails the test.
+func startRefused(t *testing.T, set processor.Settings, syncTimeout time.Duration) error {
+	t.Helper()
 	cfg := kubeConfig()
-	cfg.Kubernetes.SyncTimeout = 2 * time.Second
-	g, err := newGovernance(metadatatest.NewSettings(tt), cfg)
+	cfg.Kubernetes.SyncTimeout = syncTimeout
+	g, err := newGovernance(set, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +140,15 @@ func TestKubernetesErrorIsNamed(t *testing.T) {
 		_ = g.shutdown(context.Background())
 		t.Fatal("started with an API server that refuses every list")
 	}
+	return err
+}
+
+// An API server that refuses the collector's token: start fails naming
+// the refusal (not only "context deadline exceeded"), every error is
+// counted by kind, and the synced gauge stays 0.
+func TestKubernetesErrorIsNamed(t *testing.T) {
+	tt := newTelemetry(t)
+	err := startRefused(t, metadatatest.NewSettings(tt), 2*time.Second)
 	if msg := err.Error(); !strings.Contains(msg, "unauthorized") || !strings.Contains(msg, "pods") || !strings.Contains(msg, "token expired") {
 		t.Errorf("start error does not name the cause: %v", err)
 	}
@@ -149,12 +160,14 @@ func TestKubernetesErrorIsNamed(t *testing.T) {
 	}
 
 	// Forbidden (RBAC) is told apart; a synced store says 1.
+	cfg := kubeConfig()
+	cfg.Kubernetes.SyncTimeout = 2 * time.Second
 	tt = newTelemetry(t)
-	client = fake.NewClientset(clusterObjects()...)
+	client := fake.NewClientset(clusterObjects()...)
 	client.PrependReactor("list", "replicasets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "replicasets"}, "", nil)
 	})
-	g, err = newGovernance(metadatatest.NewSettings(tt), cfg)
+	g, err := newGovernance(metadatatest.NewSettings(tt), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,25 +231,11 @@ func TestKubernetesErrorLoggedOncePerKind(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	set := processortest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
-	cfg := kubeConfig()
-	cfg.Kubernetes.SyncTimeout = 3 * time.Second
-	g, err := newGovernance(set, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := fake.NewClientset()
-	client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewUnauthorized("token expired")
-	})
-	g.newClient, g.clientID = func(*Config) (kubernetes.Interface, error) { return client, nil }, fmt.Sprintf("%p", client)
-	if err := g.start(context.Background(), componenttest.NewNopHost()); err == nil {
-		_ = g.shutdown(context.Background())
-		t.Fatal("started with an API server that refuses every list")
-	}
+	startRefused(t, set, 3*time.Second)
 	errs := logs.FilterMessage("Kubernetes API error")
 	warns, debugs := errs.FilterLevelExact(zap.WarnLevel), errs.FilterLevelExact(zap.DebugLevel)
-	if warns.Len() != 1 || debugs.Len() < 1 {
-		t.Fatalf("%d warnings and %d debug lines for one kind of error repeated, want 1 and at least 1: %v", warns.Len(), debugs.Len(), errs.All())
+	if warns.Len() != 1 || debugs.Len() < 1 || errs.All()[0].Level != zap.WarnLevel {
+		t.Fatalf("%d warnings and %d debug lines for one kind of error repeated, want 1, the first, and at least 1: %v", warns.Len(), debugs.Len(), errs.All())
 	}
 	if f := warns.All()[0].ContextMap(); f["api_resource"] != "pods" || f["kind"] != "unauthorized" {
 		t.Errorf("warning fields %v", f)

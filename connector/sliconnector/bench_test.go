@@ -127,7 +127,7 @@ func BenchmarkSpansToMetrics(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _ = c.Shutdown(context.Background()) }()
-			if err := c.ConsumeTraces(context.Background(), td); err != nil { // create every series
+			if err := c.ConsumeTraces(context.Background(), sidedSpans(td)); err != nil { // create every series
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
@@ -158,7 +158,7 @@ func BenchmarkAccessLogRecords(b *testing.B) {
 			ld := accessLogBatch(usage == "cost_tokens")
 			c := newBenchLogsConnector(b, "bench-logs")
 			defer func() { _ = c.Shutdown(context.Background()) }()
-			_ = c.ConsumeLogs(context.Background(), ld)
+			_ = c.ConsumeLogs(context.Background(), sided(ld))
 			b.ReportAllocs()
 			meter := collectortest.StartMeter()
 			b.ResetTimer()
@@ -194,7 +194,8 @@ func accessLogBatch(usage bool) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
-	rl.Resource().Attributes().PutStr("k8s.pod.label.app", "llm")
+	rl.Resource().Attributes().PutStr("app", "llm")
+	rl.Resource().Attributes().PutStr("service.name", "llm")
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	for i := range benchBatch {
 		lr := lrs.AppendEmpty()
@@ -202,6 +203,7 @@ func accessLogBatch(usage bool) plog.Logs {
 		a.PutInt("http.response.status_code", []int64{200, 200, 503}[i%3])
 		a.PutStr("envoy.response_flags", []string{"-", "-", "UF"}[i%3])
 		a.PutStr("envoy.direction", "inbound")
+		a.PutStr("genops.side", "destination")
 		a.PutInt("envoy.duration_ms", int64(i%3000))
 		a.PutStr("envoy.route_name", "default")
 		a.PutStr("server.address", "llm.ai.svc.cluster.local:8080")
@@ -238,7 +240,7 @@ func BenchmarkDistinctLabelSets(b *testing.B) {
 				a.PutStr("genops.team", fmt.Sprintf("team-%d", n))
 				a.PutStr("envoy.route_name", fmt.Sprintf("route-%d", n))
 			}
-			_ = c.ConsumeLogs(context.Background(), ld)
+			_ = c.ConsumeLogs(context.Background(), sided(ld))
 		}
 		runtime.GC()
 		var ms runtime.MemStats

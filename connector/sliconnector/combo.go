@@ -13,7 +13,7 @@ import (
 // reporter and which of duration, cost and tokens it carries), with the
 // series it updated. Traffic repeats a few thousand combinations; once a
 // combination is known, a record costs one hash, one comparison and the
-// updates, instead of classifying the request, deriving the service and
+// updates, instead of classifying the request and
 // finding five to six series (each a hash and fourteen string
 // comparisons).
 //
@@ -35,7 +35,6 @@ const (
 	ckApp
 	ckVersion
 	ckService
-	ckServerAddress
 	ckRoute
 	ckTeam
 	ckProject
@@ -59,7 +58,6 @@ const (
 	hasOutput
 	hasSpanError
 	hasSourceReporter // reporter="source" (else "destination")
-	hasAppOfSource    // the app is the caller's: it names no service
 )
 
 type comboKey struct {
@@ -74,22 +72,14 @@ type comboKey struct {
 
 // finishKey completes the request's comboKey once its attributes are
 // read: the reporter, what the record carries, and — left empty so that
-// they do not split combinations — the values that decide no series (the
-// server address when the service or app is known; currency without a cost;
-// provider and models without a cost or tokens). Completing it in place
+// they do not split combinations — the values that decide no series
+// (currency without a cost; provider and models without a cost or tokens). Completing it in place
 // spares a copy of the key per record; nothing reads an emptied value
 // afterwards. A resource's value emptied here is still named by res: it
 // may split a combination, never merge two.
 func (r *request) finishKey(reporter string) {
 	k := &r.comboKey
-	k.set &^= setPodName
 	k.has = 0
-	if r.appOfSource() {
-		k.has |= hasAppOfSource
-	}
-	if k.values[ckService] != "" || (k.values[ckApp] != "" && k.has&hasAppOfSource == 0) {
-		k.values[ckServerAddress] = ""
-	}
 	if reporter == semconv.ReporterSource {
 		k.has |= hasSourceReporter
 	}

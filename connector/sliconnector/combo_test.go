@@ -22,7 +22,7 @@ func TestComboCache(t *testing.T) {
 	ld := emptyLogs()
 	base := map[string]any{
 		"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.response_flags": "-",
-		"envoy.duration_ms": 40, "server.address": "llm.ai.svc.cluster.local:8080", "k8s.namespace.name": "ai",
+		"envoy.duration_ms": 40, "service.name": "llm", "k8s.namespace.name": "ai",
 		"genops.team": "ml-platform", "genops.customer_id": "cust-0", "genops.cost.total": 0.5,
 		"genops.cost.currency": "USD", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 10,
 	}
@@ -49,7 +49,7 @@ func TestComboCache(t *testing.T) {
 	for i := range 3 {
 		genopsRecord(ld, with("genops.customer_id", fmt.Sprintf("cust-x%d", i))) // folded
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	// Known combinations: base, UF, 201, no tokens, output tokens, cust-1.
@@ -91,7 +91,7 @@ func TestComboCacheBound(t *testing.T) {
 	for i := range maxCombos + 100 {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.route_name": fmt.Sprintf("r%d", i%(maxCombos+50)), "genops.team": "t"})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.combos.n; n != maxCombos {
@@ -142,23 +142,25 @@ func TestComboCacheResources(t *testing.T) {
 	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 	rec := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r"}
 	moved := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "k8s.namespace.name": "b"}
+	// A pod label is no app to the connector (the governance processor
+	// reads labels): named counts as rec does.
 	named := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "k8s.pod.label.app": "other"}
-	renamed := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "app": "other"}
+	renamed := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "genops.team": "t", "envoy.route_name": "r", "app": "other", "service.name": "other"}
 	batch := func() plog.Logs {
 		ld := plog.NewLogs()
-		resourceLogs(ld, map[string]any{"k8s.namespace.name": "a", "app": "llm"}, rec, rec, moved, named, renamed)
-		resourceLogs(ld, map[string]any{"k8s.namespace.name": "b", "app": "llm"}, rec)
-		resourceLogs(ld, map[string]any{"k8s.namespace.name": "a", "k8s.pod.label.app": "llm"}, rec, named)
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "a", "app": "llm", "service.name": "llm"}, rec, rec, moved, named, renamed)
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "b", "app": "llm", "service.name": "llm"}, rec)
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "a", "app": "llm", "service.name": "llm", "k8s.pod.label.app": "other"}, rec, named)
 		return ld
 	}
 	for range 3 {
-		if err := c.ConsumeLogs(context.Background(), batch()); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(batch())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Resources: {a, llm} (twice, once by its app label: one id) and
-	// {b, llm}. Combinations: rec (and named, whose app label does not
-	// override the resource's app), moved and renamed under the first;
+	// Resources: {a, llm} (twice, the second with a pod label, which
+	// names nothing: one id) and {b, llm}. Combinations: rec (and named,
+	// whose pod label names nothing), moved and renamed under the first;
 	// rec under the second.
 	if n := len(c.combos.resources); n != 2 {
 		t.Errorf("%d resources remembered, want 2", n)
@@ -237,7 +239,7 @@ func TestComboCacheResourceBound(t *testing.T) {
 			map[string]any{"http.response.status_code": 200}, map[string]any{"http.response.status_code": 503})
 	}
 	for range 2 {
-		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -254,8 +256,8 @@ func TestComboCacheResourceBound(t *testing.T) {
 	}
 }
 
-// A label value longer than max_value_length (here a 1 MiB Host header
-// and a 1 MiB service name on a resource) becomes __overflow__ and is
+// A label value longer than max_value_length (here a 1 MiB service name
+// on a record, as a 1 MiB Host header gives, and on a resource) becomes __overflow__ and is
 // counted in genops_series_overflow_total; the record still counts, the
 // records around it keep their own series, and neither a series nor the
 // combination cache keeps the long value (nor 1 MiB response flags,
@@ -264,13 +266,15 @@ func TestLongLabelValues(t *testing.T) {
 	huge := strings.Repeat("h", 1<<20)
 	batch := func() plog.Logs {
 		ld := plog.NewLogs()
-		ok := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 5, "server.address": "llm.ai.svc.cluster.local:8080", "genops.team": "t"}
-		long := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 5, "server.address": huge + ":8080", "genops.team": "t"}
+		ok := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 5, "service.name": "llm", "genops.team": "t"}
+		long := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200, "envoy.duration_ms": 5, "service.name": huge, "genops.team": "t"}
 		// long flags decide no label: the record counts with ok's.
 		flagged := maps.Clone(ok)
 		flagged["envoy.response_flags"] = huge
 		resourceLogs(ld, map[string]any{"k8s.namespace.name": "ai"}, ok, long, ok, flagged)
-		resourceLogs(ld, map[string]any{"k8s.namespace.name": "ai", "service.name": huge}, ok)
+		unnamed := maps.Clone(ok) // the resource names its service
+		delete(unnamed, "service.name")
+		resourceLogs(ld, map[string]any{"k8s.namespace.name": "ai", "service.name": huge}, unnamed)
 		return ld
 	}
 	longest := func(c *sliConnector) int {
@@ -299,7 +303,7 @@ func TestLongLabelValues(t *testing.T) {
 
 	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 	for range 2 {
-		if err := c.ConsumeLogs(context.Background(), batch()); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(batch())); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -328,7 +332,7 @@ func TestLongLabelValues(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Cardinality.MaxValueLength = 0
 	c, _ = newTestConnector(t, cfg)
-	if err := c.ConsumeLogs(context.Background(), batch()); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(batch())); err != nil {
 		t.Fatal(err)
 	}
 	if n := longest(c); n < len(huge) {

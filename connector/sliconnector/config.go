@@ -68,15 +68,15 @@ const (
 	GatewayDestination = "destination"
 )
 
-// GatewaysConfig identifies gateway workloads (ingress, east-west, egress)
-// and how their records count. A gateway logs every request it forwards
-// as outbound; the destination's own sidecar logs the same request, so by
-// default gateway records are not counted at all ("skip"). For services
-// without a sidecar behind a gateway, "destination" counts the gateway's
-// records as the destination's.
+// GatewaysConfig says how the records of mesh gateways (ingress,
+// east-west, egress: the governance processor's gateways.workloads, which
+// mark them genops.side=gateway) count. A gateway logs every request it
+// forwards as outbound; the destination's own sidecar logs the same
+// request, so by default gateway records count only as the controls that
+// acted on them ("skip"). For services without a sidecar behind a
+// gateway, "destination" counts the gateway's records as the
+// destination's.
 type GatewaysConfig struct {
-	// Workloads are app names (app label, or pod name prefix "<name>-").
-	Workloads []string `mapstructure:"workloads"`
 	// Count is skip or destination.
 	Count string `mapstructure:"count"`
 }
@@ -125,9 +125,6 @@ type CardinalityConfig struct {
 	// a longer one (a hostile Host header, say) becomes __overflow__.
 	// 0: no limit.
 	MaxValueLength int `mapstructure:"max_value_length"`
-	// MaxHostServices bounds the services named only by a Host header
-	// (no service.name, no app): the 101st distinct one is __overflow__.
-	MaxHostServices int `mapstructure:"max_host_services"`
 }
 
 var (
@@ -174,9 +171,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Cardinality.MaxSeriesPerNamespace < 0 {
 		errs = append(errs, fmt.Errorf("cardinality.max_series_per_namespace: must not be negative, got %d", c.Cardinality.MaxSeriesPerNamespace))
-	}
-	if c.Cardinality.MaxHostServices < 0 {
-		errs = append(errs, fmt.Errorf("cardinality.max_host_services: must not be negative, got %d", c.Cardinality.MaxHostServices))
 	}
 	if c.Cardinality.MaxValueLength < 0 {
 		errs = append(errs, fmt.Errorf("cardinality.max_value_length: must not be negative, got %d", c.Cardinality.MaxValueLength))

@@ -39,7 +39,7 @@ func TestLoadConfig(t *testing.T) {
 	if def.Reporter != ReporterDestination || !def.Exemplars.Enabled || def.Cardinality.MaxSeries != 10_000 || def.Cardinality.MaxValueLength != 256 ||
 		def.Cardinality.Labels["genops_customer_id"] != 1_000 || def.Expiry != 5*time.Minute || def.FlushInterval != 15*time.Second ||
 		len(def.Availability.FailureFlags) != 18 || def.Availability.Count429 || len(def.Histogram.Buckets) != 13 ||
-		def.Gateways.Count != GatewaySkip || len(def.Gateways.Workloads) != 3 {
+		def.Gateways.Count != GatewaySkip {
 		t.Errorf("defaults: %+v", def)
 	}
 	full := loadConfig(t, "full")
@@ -51,7 +51,7 @@ func TestLoadConfig(t *testing.T) {
 		full.Reporter != ReporterBoth || !slices.Equal(full.Histogram.Buckets, []time.Duration{100 * time.Millisecond, time.Second}) ||
 		full.Exemplars.Enabled || full.Cardinality.MaxSeries != 500 || full.Cardinality.MaxValueLength != 64 || full.Cardinality.Labels["genops_customer_id"] != 50 ||
 		full.Cardinality.Labels["route"] != 20 || full.Expiry != 10*time.Minute || full.FlushInterval != 30*time.Second ||
-		!slices.Equal(full.Gateways.Workloads, []string{"my-gateway"}) || full.Gateways.Count != GatewayDestination ||
+		full.Gateways.Count != GatewayDestination ||
 		!full.Histogram.Exponential.Enabled || full.Histogram.Exponential.Scale != 2 {
 		t.Errorf("full: %+v", full)
 	}
@@ -74,6 +74,26 @@ func TestValidateNamesTheField(t *testing.T) {
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)
+		}
+	}
+}
+
+// Which workloads are gateways and how many Host-header services there
+// may be are decided by the governance processor, the one owner of
+// request identity: the keys that said so here are refused, by name.
+func TestIdentityKeysMoved(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "moved").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sub.Unmarshal(createDefaultConfig().(*Config))
+	for _, key := range []string{"workloads", "max_host_services"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: %v", key, err)
 		}
 	}
 }

@@ -1,9 +1,15 @@
 // Package sliconnector turns attributed requests — access log records from
-// the mesh_access_log receiver and spans — into the GenOps metric contract
-// (ARCHITECTURE.md, "The metric contract"): request counts split by
-// availability, a latency histogram whose bounds include every SLO
-// threshold, AI cost and tokens, and a count of what cardinality caps
-// folded.
+// the mesh_access_log receiver and spans, after the governance processor —
+// into the GenOps metric contract (ARCHITECTURE.md, "The metric
+// contract"): request counts split by availability, a latency histogram
+// whose bounds include every SLO threshold, AI cost and tokens, and a
+// count of what cardinality caps folded.
+//
+// It is an aggregator of contract labels only: who a request is (its
+// side, service, app, version, whether a gateway wrote it) is decided by
+// the governance processor, which writes it in the attributes named in
+// internal/semconv (semconv.AttrSide and the workload attributes); this
+// package reads them as they are.
 //
 // Why by hand: contrib's span_metrics and count connectors have no notion
 // of availability from Envoy response flags, of counting a request once
@@ -18,7 +24,6 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -104,11 +109,9 @@ type sliConnector struct {
 	attempts  *family // upstream attempts
 	retries   *family // upstream attempts beyond the first
 	combos    comboCache
-	// hostServices are the services named only by a Host header
-	// (hostService).
-	hostServices map[string]struct{}
-	// gatewayPrefixes are the pod name prefixes of Gateways.Workloads.
-	gatewayPrefixes []string
+	// unsided counts the records without genops.side (no governance
+	// processor before this connector): warned about once.
+	unsided bool
 
 	// now is the clock every count and flush reads (tests set their own).
 	now func() time.Time
@@ -187,10 +190,6 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 		exemplars: cfg.Exemplars.Enabled,
 	}
 	c.combos = newComboCache(cfg.Cardinality.MaxValueLength)
-	c.hostServices = map[string]struct{}{}
-	for _, w := range cfg.Gateways.Workloads {
-		c.gatewayPrefixes = append(c.gatewayPrefixes, w+"-")
-	}
 	return c, nil
 }
 
@@ -253,8 +252,9 @@ type request struct {
 	// comboKey holds the values that decide the series (by ck position)
 	// and the status; finishKey completes it.
 	comboKey
-	podName   string
-	direction string
+	// side is genops.side: destination, source or gateway ("" for no
+	// request between services).
+	side string
 	// l4 marks a TCP-level record (ztunnel): not an HTTP request; its
 	// bytes count in genops_tcp_bytes_total.
 	l4                       bool
@@ -272,18 +272,6 @@ type request struct {
 	hasAttempts bool
 }
 
-// appOfSource tells whether the request's app is its caller's: an
-// outbound record names the destination's app only in its own
-// attributes (the resource is the calling pod).
-func (r *request) appOfSource() bool {
-	return r.direction == semconv.DirectionOutbound && r.set&(1<<ckApp) == 0
-}
-
-// setPodName in request.set (with the comboKey positions the record's own
-// attributes set): the record names its pod (with ckApp, what
-// decides whether a gateway wrote it).
-const setPodName = 1 << 31
-
 // readResource takes the workload from the resource (the pod whose
 // sidecar wrote the log, or the service that emitted the span), and the
 // id of its values in the combination cache.
@@ -299,31 +287,27 @@ func (r *request) readResource(attrs pcommon.Map, combos *comboCache) {
 // value that goes into the combination key as it is read is filled at its
 // key position (fields below comboValues); the others follow.
 const (
-	fNamespace     = ckNamespace
-	fApp           = ckApp
-	fVersion       = ckVersion
-	fService       = ckService
-	fServerAddress = ckServerAddress
-	fRoute         = ckRoute
-	fTeam          = ckTeam
-	fProject       = ckProject
-	fCustomer      = ckCustomer
-	fCostCenter    = ckCostCenter
-	fTier          = ckTier
-	fCluster       = ckCluster
-	fFlags         = ckFlags
-	fProvider      = ckProvider
-	fModel         = ckModel
-	fRequestModel  = ckRequestModel
-	fCurrency      = ckCurrency
+	fNamespace    = ckNamespace
+	fApp          = ckApp
+	fVersion      = ckVersion
+	fService      = ckService
+	fRoute        = ckRoute
+	fTeam         = ckTeam
+	fProject      = ckProject
+	fCustomer     = ckCustomer
+	fCostCenter   = ckCostCenter
+	fTier         = ckTier
+	fCluster      = ckCluster
+	fFlags        = ckFlags
+	fProvider     = ckProvider
+	fModel        = ckModel
+	fRequestModel = ckRequestModel
+	fCurrency     = ckCurrency
 )
 
 const (
-	fAppLabel = comboValues + iota
-	fVersionLabel
-	fPodName
-	fStatus
-	fDirection
+	fStatus = comboValues + iota
+	fSide
 	fTransport
 	fBytesSent
 	fBytesReceived
@@ -338,18 +322,15 @@ const (
 // requestFieldKeys are the attributes a request is read from, by field.
 // read takes one field per key.
 var requestFieldKeys = map[int][]string{
-	fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp},
-	fAppLabel: {semconv.AttrPodLabelApp, semconv.AttrPodLabelAppName}, fVersion: {semconv.AttrVersion},
-	fVersionLabel: {semconv.AttrPodLabelVersion, semconv.AttrPodLabelAppVersion},
-	fService:      {semconv.AttrServiceName}, fServerAddress: {semconv.AttrServerAddress}, fPodName: {semconv.AttrK8sPodName},
+	fNamespace: {semconv.AttrK8sNamespace}, fApp: {semconv.AttrApp}, fVersion: {semconv.AttrVersion},
+	fService: {semconv.AttrServiceName}, fSide: {semconv.AttrSide},
 	fRoute: {semconv.AttrEnvoyRouteName, semconv.AttrHTTPRoute}, fCluster: {semconv.AttrK8sCluster},
 	fTeam: {semconv.AttrTeam}, fProject: {semconv.AttrProject}, fCustomer: {semconv.AttrCustomerID},
 	fCostCenter: {semconv.AttrCostCenter}, fTier: {semconv.AttrCustomerTier},
 	fStatus: {semconv.AttrHTTPResponseStatusCode, "http.status_code"},
 	// Envoy's spans tag response_flags as its access log prints them.
 	fFlags: {semconv.AttrEnvoyResponseFlags, "response_flags"}, fDetails: {semconv.AttrEnvoyResponseCodeDetails},
-	fAttempts:  {semconv.AttrEnvoyUpstreamAttempts},
-	fDirection: {semconv.AttrEnvoyDirection}, fTransport: {"network.transport"},
+	fAttempts: {semconv.AttrEnvoyUpstreamAttempts}, fTransport: {"network.transport"},
 	fBytesSent: {semconv.AttrEnvoyBytesSent}, fBytesReceived: {semconv.AttrEnvoyBytesReceived},
 	fDuration: {semconv.AttrEnvoyDurationMs}, fCost: {semconv.AttrCostTotal}, fCurrency: {semconv.AttrCostCurrency},
 	fProvider: {semconv.AttrGenAIProviderName}, fModel: {semconv.AttrGenAIResponseModel},
@@ -382,23 +363,10 @@ func (r *request) read(k string, v pcommon.Value) {
 		return
 	}
 	switch f {
-	case fAppLabel:
-		if r.values[ckApp] == "" {
-			r.values[ckApp] = v.Str()
-			r.set |= 1 << ckApp
-		}
-	case fVersionLabel:
-		if r.values[ckVersion] == "" {
-			r.values[ckVersion] = v.Str()
-			r.set |= 1 << ckVersion
-		}
-	case fPodName:
-		r.podName = v.Str()
-		r.set |= setPodName
 	case fStatus:
 		r.status = intValue(v)
-	case fDirection:
-		r.direction = v.Str()
+	case fSide:
+		r.side = v.Str()
 	case fTransport:
 		r.l4 = v.Str() == "tcp"
 	case fBytesSent:
@@ -458,35 +426,6 @@ func floatValue(v pcommon.Value) (float64, bool) {
 	return 0, false
 }
 
-// serviceFromAuthority turns an in-cluster authority into a service name:
-// "llm.ai.svc.cluster.local:8080" and "llm.ai:8080" (namespace ai) are
-// "llm", "httpbin:8000" is "httpbin"; a name outside the cluster
-// ("edition.cnn.com") is kept whole.
-func serviceFromAuthority(a, namespace string) string {
-	if i := strings.LastIndexByte(a, ':'); i >= 0 && !strings.Contains(a[i:], "]") {
-		a = a[:i]
-	}
-	if i := strings.Index(a, ".svc"); i > 0 && (len(a) == i+4 || a[i+4] == '.') {
-		// <service>.<namespace>.svc[.cluster domain]
-		name, _, _ := strings.Cut(a[:i], ".")
-		return name
-	}
-	if name, ns, ok := strings.Cut(a, "."); ok && ns == namespace {
-		return name
-	}
-	return a
-}
-
-// isGateway tells whether a record was written by a gateway workload.
-func (c *sliConnector) isGateway(r *request) bool {
-	for i, w := range c.cfg.Gateways.Workloads {
-		if r.values[ckApp] == w || strings.HasPrefix(r.podName, c.gatewayPrefixes[i]) {
-			return true
-		}
-	}
-	return false
-}
-
 // reporter is the reporter label of a request, or "" when its side does
 // not count.
 func (c *sliConnector) reporter(side string) string {
@@ -514,7 +453,7 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 		c.update(cb, r, now, ex)
 		return
 	}
-	k := r.comboKey // countSeries may derive the service into r
+	k := r.comboKey
 	var cb combo
 	c.agg.folded = false
 	c.countSeries(&cb, r, reporter, now, ex)
@@ -549,23 +488,6 @@ func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *
 	}
 }
 
-// deriveService sets the request's service when no attribute named it.
-func (c *sliConnector) deriveService(r *request, now pcommon.Timestamp) {
-	v := &r.values
-	if v[ckService] != "" {
-		return
-	}
-	// The service is the workload's (docs/trust.md); a Host header,
-	// which any client writes, names one only when nothing else does,
-	// and then among at most max_host_services.
-	switch {
-	case v[ckApp] != "" && !r.appOfSource():
-		v[ckService] = v[ckApp]
-	case v[ckServerAddress] != "":
-		v[ckService] = c.hostService(serviceFromAuthority(v[ckServerAddress], v[ckNamespace]), now)
-	}
-}
-
 // countControls counts what the mesh's controls did to a request: the
 // policy that acted on it (genops_policy_events_total, at most one per
 // request: a control acts in one sidecar, and the other side's record of
@@ -585,7 +507,6 @@ func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Ti
 	if policy == "" && !attempts {
 		return
 	}
-	c.deriveService(r, now)
 	v := &r.values
 	hReporter := destinationHash
 	if reporter == semconv.ReporterSource {
@@ -610,7 +531,6 @@ func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Ti
 // there, and notes the series in cb.
 func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
 	v := &r.values
-	c.deriveService(r, now)
 	bad := r.spanError || c.classifier.bad(r.status, v[ckFlags])
 	availability, availabilityHash := semconv.AvailabilityGood, goodHash
 	if bad {
@@ -677,23 +597,6 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 	}
 }
 
-// hostService admits a service named only by a Host header, while fewer
-// than max_host_services are known; past that it is __overflow__ (counted),
-// so that one client sending many Host values cannot fill every metric's
-// series with services that do not exist.
-func (c *sliConnector) hostService(s string, now pcommon.Timestamp) string {
-	if _, ok := c.hostServices[s]; ok || overLength(s, c.cfg.Cardinality.MaxValueLength) {
-		return s // an over-long value is folded by lookup
-	}
-	if len(c.hostServices) >= c.cfg.Cardinality.MaxHostServices {
-		c.agg.folded = true
-		c.agg.countOverflow(c.requests.name, semconv.LabelService, now)
-		return semconv.OverflowValue
-	}
-	c.hostServices[strings.Clone(s)] = struct{}{}
-	return s
-}
-
 // countTCP adds an L4 connection's bytes, each way, by workload and team.
 func (c *sliConnector) countTCP(r *request, reporter string, now pcommon.Timestamp) {
 	v := &r.values
@@ -732,9 +635,28 @@ var (
 	}()
 )
 
-// ConsumeLogs counts access log records: inbound ones (the server-side
-// sidecar) as the destination, outbound ones as the source; a record with
-// no direction is taken as the destination's.
+// sideOf is how a record counts, by its genops.side: the side its
+// request and the controls on it count as, and whether its request counts
+// at all. A gateway's requests count as the destination's with
+// gateways.count: destination; otherwise only the controls on them count,
+// as a caller's (a gateway's own answers — a rate limit, a denial at the
+// edge — reach no destination sidecar). ok is false for a record that is
+// no request between services.
+func (c *sliConnector) sideOf(r *request) (side string, requests, ok bool) {
+	switch r.side {
+	case semconv.SideDestination, semconv.SideSource:
+		return r.side, true, true
+	case semconv.SideGateway:
+		if c.cfg.Gateways.Count == GatewayDestination {
+			return semconv.ReporterDestination, true, true
+		}
+		return semconv.ReporterSource, false, true
+	}
+	return "", false, false
+}
+
+// ConsumeLogs counts access log records by the side the governance
+// processor gave them.
 func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	now := pcommon.NewTimestampFromTime(c.now())
 	var res, r request
@@ -743,37 +665,21 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	for _, rl := range ld.ResourceLogs().All() {
 		res = request{}
 		res.readResource(rl.Resource().Attributes(), &c.combos)
-		resGateway := c.isGateway(&res)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				r = res
 				for k, v := range lr.Attributes().All() {
 					r.read(k, v)
 				}
-				side := semconv.ReporterDestination
-				if r.direction == semconv.DirectionOutbound {
-					side = semconv.ReporterSource
-				}
-				gateway := resGateway
-				if r.set&(1<<ckApp|setPodName) != 0 {
-					gateway = c.isGateway(&r)
-				}
-				if gateway {
-					// A gateway's own answers (a rate limit, a denial at
-					// the edge) reach no destination sidecar: they count
-					// as policy events and attempts of the gateway's, as a
-					// caller's, even when its requests do not.
-					if c.cfg.Gateways.Count != GatewayDestination {
-						c.countControls(&r, semconv.ReporterSource, now)
-						continue
-					}
-					side = semconv.ReporterDestination
+				side, requests, ok := c.sideOf(&r)
+				if !ok {
+					c.warnUnsided(r.side)
+					continue
 				}
 				// Requests of the sides reporter counts, then the controls
-				// of every record (after count: countControls may derive
-				// the service, which count's combination key must not see).
+				// of every record.
 				switch reporter := c.reporter(side); {
-				case reporter == "":
+				case !requests || reporter == "":
 				case r.l4: // ambient L4 connections: bytes, not HTTP requests
 					c.countTCP(&r, reporter, now)
 				default:
@@ -787,9 +693,22 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	return nil
 }
 
-// ConsumeTraces counts SERVER spans as the destination and CLIENT spans as
-// the source; other kinds are not requests between services. A span is
-// bad when its status is ERROR or its HTTP status is 5xx.
+// warnUnsided warns once of an access log record without a side: the
+// governance processor, which gives every access log record one, is not
+// before this connector in its pipeline, and nothing is counted.
+func (c *sliConnector) warnUnsided(side string) {
+	if c.unsided {
+		return
+	}
+	c.unsided = true
+	c.logger.Warn("an access log record has no valid "+semconv.AttrSide+" and is not counted: "+
+		"put the governance processor before the sli connector in the logs pipeline", zap.String("value", side))
+}
+
+// ConsumeTraces counts spans by the side the governance processor gave
+// them (SERVER spans the destination, CLIENT spans the source; other
+// kinds have none and are not requests between services). A span is bad
+// when its status is ERROR or its HTTP status is 5xx.
 func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	now := pcommon.NewTimestampFromTime(c.now())
 	var res, r request
@@ -800,21 +719,15 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 		res.readResource(rs.Resource().Attributes(), &c.combos)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
-				var side string
-				switch span.Kind() {
-				case ptrace.SpanKindServer:
-					side = semconv.ReporterDestination
-				case ptrace.SpanKindClient:
-					side = semconv.ReporterSource
-				default:
-					continue
-				}
-				reporter := c.reporter(side)
 				r = res
 				for k, v := range span.Attributes().All() {
 					r.read(k, v)
 				}
-				if reporter != "" {
+				side, requests, ok := c.sideOf(&r)
+				if !ok {
+					continue
+				}
+				if reporter := c.reporter(side); requests && reporter != "" {
 					r.spanError = span.Status().Code() == ptrace.StatusCodeError
 					if end, start := span.EndTimestamp(), span.StartTimestamp(); end >= start && start != 0 {
 						r.durationMs, r.hasDuration = float64(end-start)/1e6, true

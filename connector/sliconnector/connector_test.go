@@ -24,6 +24,7 @@ import (
 	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/metadata"
 	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 	"github.com/genops-mesh/otelcol-genops/internal/fixtures"
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -107,6 +108,51 @@ func logsFromLines(t *testing.T, format string, lines []string, resource map[str
 	return ld
 }
 
+// sided gives every record without one the side the governance
+// processor gives a sidecar's record (processor/governanceprocessor,
+// identity.go): the caller's for an outbound record, else the
+// destination's. The connector counts records by it and decides nothing.
+func sided(ld plog.Logs) plog.Logs {
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				a := lr.Attributes()
+				if _, ok := a.Get(semconv.AttrSide); ok {
+					continue
+				}
+				side := semconv.SideDestination
+				if d, _ := a.Get(semconv.AttrEnvoyDirection); d.Str() == semconv.DirectionOutbound {
+					side = semconv.SideSource
+				}
+				a.PutStr(semconv.AttrSide, side)
+			}
+		}
+	}
+	return ld
+}
+
+// sidedSpans gives SERVER and CLIENT spans without one the side the
+// governance processor gives them.
+func sidedSpans(td ptrace.Traces) ptrace.Traces {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, span := range ss.Spans().All() {
+				a := span.Attributes()
+				if _, ok := a.Get(semconv.AttrSide); ok {
+					continue
+				}
+				switch span.Kind() {
+				case ptrace.SpanKindServer:
+					a.PutStr(semconv.AttrSide, semconv.SideDestination)
+				case ptrace.SpanKindClient:
+					a.PutStr(semconv.AttrSide, semconv.SideSource)
+				}
+			}
+		}
+	}
+	return td
+}
+
 func fixtureLines(t *testing.T, file string) []string {
 	return fixtures.Lines(t, "envoy-access-logs", file)
 }
@@ -118,20 +164,31 @@ func TestFixtureSeries(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, reporter string
 		resource             map[string]any
+		hostService          bool
 	}{
 		{"access-log-task-destination", "istio-io-access-log-task.log", ReporterDestination,
-			map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"}},
+			map[string]any{"k8s.namespace.name": "foo", "app": "httpbin", "version": "v1", "service.name": "httpbin"}, false},
 		{"access-log-task-both", "istio-io-access-log-task.log", ReporterBoth,
-			map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"}},
-		// Outbound records (these lines' shape) from a client's sidecar.
+			map[string]any{"k8s.namespace.name": "foo", "app": "httpbin", "version": "v1", "service.name": "httpbin"}, false},
+		// Outbound records (these lines' shape) from a client's sidecar:
+		// the service is the one their Host header names (these name no
+		// port, and no service in the cluster).
 		{"outbound-source", "istio-io-egress-gateway-default.log", ReporterSource,
-			map[string]any{"k8s.namespace.name": "sleep", "app": "curl"}},
+			map[string]any{"k8s.namespace.name": "sleep", "app": "curl"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Reporter = tc.reporter
 			c, sink := newTestConnector(t, cfg)
-			if err := c.ConsumeLogs(context.Background(), logsFromLines(t, "istio", fixtureLines(t, tc.file), tc.resource, nil)); err != nil {
+			ld := logsFromLines(t, "istio", fixtureLines(t, tc.file), tc.resource, nil)
+			if tc.hostService {
+				for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+					if host, ok := lr.Attributes().Get("server.address"); ok {
+						lr.Attributes().PutStr("service.name", host.Str())
+					}
+				}
+			}
+			if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 				t.Fatal(err)
 			}
 			compareGolden(t, tc.name, render(t, c, sink))
@@ -143,8 +200,8 @@ func TestFixtureSeries(t *testing.T) {
 func TestOnceOnly(t *testing.T) {
 	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 	ld := logsFromLines(t, "istio", fixtureLines(t, "istio-io-access-log-task.log"),
-		map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin"}, nil)
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		map[string]any{"k8s.namespace.name": "foo", "app": "httpbin", "service.name": "httpbin"}, nil)
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -180,7 +237,7 @@ func TestZtunnelRecordsCountBytesNotRequests(t *testing.T) {
 		}
 	}
 	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
-	if err := c.ConsumeLogs(context.Background(), logsFromLines(t, "ztunnel", lines, nil, nil)); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(logsFromLines(t, "ztunnel", lines, nil, nil))); err != nil {
 		t.Fatal(err)
 	}
 	rendered := render(t, c, sink)
@@ -268,7 +325,7 @@ func TestCostAndTokens(t *testing.T) {
 			"gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20, "service.name": "llm",
 		})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -304,7 +361,7 @@ func TestCardinalityCaps(t *testing.T) {
 	for i := range 1_500 {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.customer_id": fmt.Sprintf("c%04d", i), "genops.cost.total": 1.0})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.requests.count; n != 1_001 {
@@ -328,7 +385,7 @@ func TestCardinalityCaps(t *testing.T) {
 	for i := range 25 {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": fmt.Sprintf("team-%d", i)})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.requests.count; n != 11 {
@@ -351,7 +408,7 @@ func TestCumulativeAndExpiry(t *testing.T) {
 	send := func() {
 		ld := emptyLogs()
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "envoy.route_name": "/r"})
-		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -417,7 +474,7 @@ func TestExemplarsAndSLOBuckets(t *testing.T) {
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 700})
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	found := 0
@@ -464,7 +521,7 @@ func TestExemplarsOnlyWithTrace(t *testing.T) {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 700})
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 800})
 		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).SetTraceID(traced)
-		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 			t.Fatal(err)
 		}
 		points := firstPointExemplars(t, c, sink)
@@ -510,7 +567,7 @@ func TestSpans(t *testing.T) {
 	add(ptrace.SpanKindServer, 502, false, 3*time.Second)
 	add(ptrace.SpanKindClient, 200, false, 40*time.Millisecond)
 	add(ptrace.SpanKindInternal, 200, false, time.Millisecond)
-	if err := c.ConsumeTraces(context.Background(), td); err != nil {
+	if err := c.ConsumeTraces(context.Background(), sidedSpans(td)); err != nil {
 		t.Fatal(err)
 	}
 	compareGolden(t, "spans", render(t, c, sink))
@@ -541,7 +598,7 @@ func TestSharedAcrossSignals(t *testing.T) {
 	}
 	ld := emptyLogs()
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200})
-	_ = logs.ConsumeLogs(context.Background(), ld)
+	_ = logs.ConsumeLogs(context.Background(), sided(ld))
 	if err := logs.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -565,28 +622,15 @@ func TestSharedAcrossSignals(t *testing.T) {
 	}
 }
 
-func TestServiceFromAuthority(t *testing.T) {
-	for _, tc := range []struct{ authority, namespace, want string }{
-		{"llm.ai.svc.cluster.local:8080", "shop", "llm"},
-		{"llm.ai.svc:8080", "", "llm"},
-		{"llm.ai:8080", "ai", "llm"},
-		{"httpbin:8000", "foo", "httpbin"},
-		{"edition.cnn.com", "istio-system", "edition.cnn.com"},
-		{"[::1]:80", "", "[::1]"},
-	} {
-		if got := serviceFromAuthority(tc.authority, tc.namespace); got != tc.want {
-			t.Errorf("serviceFromAuthority(%q, %q) = %q, want %q", tc.authority, tc.namespace, got, tc.want)
-		}
-	}
-}
-
-// An ingress gateway's records are skipped by default, even with both
-// reporters on (the destination's sidecar logs the same request), and count
-// as the destination's with gateways.count: destination.
+// A gateway's records (genops.side=gateway: the governance processor
+// knows its workloads) are not requests by default, even with both
+// reporters on (the destination's sidecar logs the same request), and
+// count as the destination's with gateways.count: destination.
 func TestGateways(t *testing.T) {
 	gatewayLogs := func() plog.Logs {
 		return logsFromLines(t, "istio", fixtureLines(t, "istio-io-egress-gateway-default.log"),
-			map[string]any{"k8s.namespace.name": "istio-system", "k8s.pod.name": "istio-egressgateway-7d9f8b6c5-abcde"}, nil)
+			map[string]any{"k8s.namespace.name": "istio-system", "app": "istio-egressgateway"},
+			map[string]any{"genops.side": "gateway", "service.name": "edition.cnn.com"})
 	}
 	cfg := createDefaultConfig().(*Config)
 	cfg.Reporter = ReporterBoth
@@ -605,23 +649,36 @@ func TestGateways(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
-	if !strings.Contains(got, `genops.requests{availability="good",namespace="istio-system",reporter="destination",response_code_class="3xx",route="default.forward-cnn-from-egress-gateway.0",service="edition.cnn.com"} 1`) {
+	if !strings.Contains(got, `genops.requests{app="istio-egressgateway",availability="good",namespace="istio-system",reporter="destination",response_code_class="3xx",route="default.forward-cnn-from-egress-gateway.0",service="edition.cnn.com"} 1`) {
 		t.Errorf("gateway records as the destination's:\n%s", got)
 	}
+}
 
-	// A record that names a gateway itself, under a resource that does not.
-	c, sink = newTestConnector(t, createDefaultConfig().(*Config))
+// The connector decides no side: a record without genops.side, or with a
+// value that is no side, is not counted, and the first is warned about.
+func TestNoSideNoCount(t *testing.T) {
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 	ld := emptyLogs()
-	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.pod.name", "llm-5d-abc")
-	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a"})
-	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "app": "istio-ingressgateway"})
-	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "k8s.pod.name": "istio-ingressgateway-5c-x"})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.direction": "inbound", "genops.team": "a"})
+	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.side": "client", "genops.team": "a"})
 	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
 		t.Fatal(err)
 	}
-	got = strings.Join(render(t, c, sink), "\n")
-	if !strings.Contains(got, `genops.requests{availability="good",genops_team="a",reporter="destination",response_code_class="2xx"} 1`) {
-		t.Errorf("records naming a gateway were counted:\n%s", got)
+	if got := render(t, c, sink); len(got) != 0 {
+		t.Errorf("records without a side were counted:\n%s", strings.Join(got, "\n"))
+	}
+	if !c.unsided {
+		t.Error("no warning")
+	}
+	td := ptrace.NewTraces()
+	span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetKind(ptrace.SpanKindServer)
+	span.Attributes().PutInt("http.response.status_code", 200)
+	if err := c.ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	if got := render(t, c, sink); len(got) != 0 {
+		t.Errorf("a SERVER span without a side was counted:\n%s", strings.Join(got, "\n"))
 	}
 }
 
@@ -635,7 +692,7 @@ func TestExponentialHistogram(t *testing.T) {
 	for _, ms := range []int64{100, 100, 1000, 2500} {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	sink.Reset()
@@ -692,7 +749,7 @@ func TestUnpricedTokens(t *testing.T) {
 			"gen_ai.provider.name": "self", "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 7})
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "ml", "gen_ai.request.model": "gpt-4o",
 			"gen_ai.provider.name": "openai", "gen_ai.usage.input_tokens": 50, "genops.cost.total": 0.001, "genops.cost.currency": "USD"})
-		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -38,14 +38,11 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Availability: AvailabilityConfig{FailureFlags: slices.Clone(semconv.FailureFlags)},
 		Reporter:     ReporterDestination,
-		Gateways: GatewaysConfig{
-			Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"},
-			Count:     GatewaySkip,
-		},
-		Histogram: HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
-		Exemplars: ExemplarsConfig{Enabled: true},
+		Gateways:     GatewaysConfig{Count: GatewaySkip},
+		Histogram:    HistogramConfig{Buckets: slices.Clone(defaultBuckets), Exponential: ExponentialConfig{Scale: 3}},
+		Exemplars:    ExemplarsConfig{Enabled: true},
 		Cardinality: CardinalityConfig{
-			MaxSeries: 10_000, MaxSeriesPerNamespace: 2_500, MaxValueLength: 256, MaxHostServices: 100,
+			MaxSeries: 10_000, MaxSeriesPerNamespace: 2_500, MaxValueLength: 256,
 			// Labels with values from requests get caps of their own,
 			// counted per namespace, so that one sender cannot push
 			// everyone else into __overflow__.

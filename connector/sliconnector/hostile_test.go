@@ -37,7 +37,7 @@ func TestPoisonedNumbersAreNotCounted(t *testing.T) {
 	for _, b := range []any{int64(-9), "-1", int64(100)} {
 		genopsRecord(ld, map[string]any{"network.transport": "tcp", "envoy.direction": "inbound", "genops.team": "b", "envoy.bytes_sent": b, "envoy.bytes_received": b})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -66,46 +66,13 @@ func TestControlCharactersInLabels(t *testing.T) {
 	for range 2 { // the second record finds the cleaned series
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "n\x00ul\x1b[31m", "envoy.route_name": "r\xff\xfe", "k8s.namespace.name": "\x07"})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
 	want := `genops.requests{availability="good",namespace="__overflow__",reporter="destination",response_code_class="2xx",route="r",service="nul[31m"} 2`
 	if !strings.Contains(got, want) {
 		t.Errorf("missing %s in\n%s", want, got)
-	}
-}
-
-// A client that sends a new Host header with every request names at most
-// max_host_services services; the rest is one __overflow__ service,
-// counted, and a workload's own service (service.name or app) still gets
-// its series.
-func TestHostHeaderFlood(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Cardinality.MaxHostServices = 10
-	c, sink := newTestConnector(t, cfg)
-	ld := emptyLogs()
-	for i := range 500 {
-		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "server.address": fmt.Sprintf("h%d.example:80", i)})
-	}
-	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "server.address": "x.example:80", "app": "checkout"})
-	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "server.address": "y.example:80", "service.name": "llm"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
-		t.Fatal(err)
-	}
-	got := render(t, c, sink)
-	services := map[string]bool{}
-	for _, l := range got {
-		if i := strings.Index(l, `service="`); i >= 0 && strings.HasPrefix(l, "genops.requests{") {
-			services[strings.SplitN(l[i+9:], `"`, 2)[0]] = true
-		}
-	}
-	if len(services) != 13 || !services["__overflow__"] || !services["checkout"] || !services["llm"] {
-		t.Errorf("%d services: %v", len(services), services)
-	}
-	all := strings.Join(got, "\n")
-	if want := `genops.series.overflow{label="service",metric="genops.requests"} 490`; !strings.Contains(all, want) {
-		t.Errorf("missing %s", want)
 	}
 }
 
@@ -134,7 +101,7 @@ func TestCapsPerNamespace(t *testing.T) {
 	victim := in("ai")
 	_ = victim.AppendEmpty().Attributes().FromRaw(map[string]any{"http.response.status_code": 200,
 		"envoy.route_name": "/v1/chat", "genops.team": "ml-platform", "service.name": "llm"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -167,7 +134,7 @@ func TestCapsPerNamespace(t *testing.T) {
 	}
 	victim = in("ai")
 	_ = victim.AppendEmpty().Attributes().FromRaw(map[string]any{"http.response.status_code": 200, "envoy.route_name": "/v1/chat", "service.name": "llm"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got = strings.Join(render(t, c, sink), "\n")

@@ -38,9 +38,9 @@ func TestPolicyEvents(t *testing.T) {
 		istioLine("403", "-", "via_upstream"),
 	}
 	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
-	ld := logsFromLines(t, "istio", lines, map[string]any{"k8s.namespace.name": "ai", "app": "llm"},
+	ld := logsFromLines(t, "istio", lines, map[string]any{"k8s.namespace.name": "ai", "app": "llm", "service.name": "llm"},
 		map[string]any{"genops.team": "ml-platform", "genops.customer_id": "cust-7"})
-	if err := c.ConsumeLogs(t.Context(), ld); err != nil {
+	if err := c.ConsumeLogs(t.Context(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -76,8 +76,8 @@ func TestUpstreamAttempts(t *testing.T) {
 		line("200", "-", "1", false), line("200", "-", "3", false), line("503", "URX", "5", false), line("200", "-", "", false),
 		line("429", "RL", "0", false),                            // a local reply of the caller's sidecar
 		line("200", "-", "1", true), line("200", "-", "1", true), // the server's records of attempts
-	}, map[string]any{"k8s.namespace.name": "web", "app": "frontend"}, map[string]any{"genops.team": "web-team"})
-	if err := c.ConsumeLogs(t.Context(), ld); err != nil {
+	}, map[string]any{"k8s.namespace.name": "web", "app": "frontend"}, map[string]any{"genops.team": "web-team", "service.name": "llm.ai"})
+	if err := c.ConsumeLogs(t.Context(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -102,16 +102,14 @@ func TestUpstreamAttempts(t *testing.T) {
 // destination (the default), they still count as policy events, of the
 // gateway's service, from the side that called (reporter source).
 func TestGatewayLocalReplies(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Gateways.Workloads = []string{"istio-ingressgateway"}
-	c, sink := newTestConnector(t, cfg)
+	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 	ld := logsFromLines(t, "istio", []string{
 		istioLine("429", "RL", "local_rate_limited"),
 		istioLine("403", "-", "rbac_access_denied_matched_policy[ns[istio-system]-policy[edge]-rule[0]]"),
 		istioLine("200", "-", "via_upstream"),
-	}, map[string]any{"k8s.namespace.name": "istio-system", "app": "istio-ingressgateway", "k8s.pod.name": "istio-ingressgateway-abc"},
-		map[string]any{"genops.team": "ml-platform", "genops.customer_id": "cust-9"})
-	if err := c.ConsumeLogs(t.Context(), ld); err != nil {
+	}, map[string]any{"k8s.namespace.name": "istio-system", "app": "istio-ingressgateway", "service.name": "istio-ingressgateway"},
+		map[string]any{"genops.team": "ml-platform", "genops.customer_id": "cust-9", "genops.side": "gateway"})
+	if err := c.ConsumeLogs(t.Context(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -175,7 +173,7 @@ func TestPolicyEventsFromSpans(t *testing.T) {
 		s.Attributes().PutStr("response_flags", flags)
 		s.Attributes().PutStr("genops.team", "ml-platform")
 	}
-	if err := c.ConsumeTraces(t.Context(), td); err != nil {
+	if err := c.ConsumeTraces(t.Context(), sidedSpans(td)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

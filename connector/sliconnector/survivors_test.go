@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"go.uber.org/zap"
@@ -38,7 +37,7 @@ func TestDurationOnEachBound(t *testing.T) {
 	for _, ms := range []int{250, 251, 500, 501, 1000, 1001, 2000, 2001} {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -68,7 +67,7 @@ func TestLatestExemplar(t *testing.T) {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 700})
 		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(int(i)).SetTraceID(pcommon.TraceID{i + 1})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	for name, exs := range firstPointExemplars(t, c, sink) {
@@ -116,7 +115,7 @@ func TestExponentialLongestRequest(t *testing.T) {
 	for _, ms := range []int64{3_600_000, 7_200_000} {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	found := false
@@ -137,7 +136,7 @@ func TestValueLengthLimit(t *testing.T) {
 	ld := emptyLogs()
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "abcdefgh"})
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "abcdefghi"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -152,7 +151,7 @@ func TestExpiryCutoff(t *testing.T) {
 	c, _ := newTestConnector(t, createDefaultConfig().(*Config))
 	ld := emptyLogs()
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	c.mu.Lock()
@@ -195,7 +194,7 @@ func TestExponentialSpanTrimmed(t *testing.T) {
 	for _, ms := range []int64{100, 2500} {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": ms})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	sink.Reset()
@@ -215,35 +214,6 @@ func TestExponentialSpanTrimmed(t *testing.T) {
 	t.Error("no exponential histogram")
 }
 
-// Outbound records of one calling pod (its app on the resource) name
-// their service by the host they called: the combination cache keeps the
-// host in the key, so two hosts are two services.
-func TestOutboundServicesByHost(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.Reporter = ReporterSource
-	c, sink := newTestConnector(t, cfg)
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("k8s.namespace.name", "ai")
-	rl.Resource().Attributes().PutStr("app", "client")
-	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
-	for _, host := range []string{"llm.ai.svc.cluster.local:8080", "search.ai.svc.cluster.local:8080", "llm.ai.svc.cluster.local:8080"} {
-		a := lrs.AppendEmpty().Attributes()
-		a.PutInt("http.response.status_code", 200)
-		a.PutStr("envoy.direction", "outbound")
-		a.PutStr("server.address", host)
-	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Join(render(t, c, sink), "\n")
-	for _, want := range []string{`service="llm"`, `service="search"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("%s missing:\n%s", want, got)
-		}
-	}
-}
-
 // Records that state only output tokens (no input, no cost) keep their
 // model apart in the combination cache.
 func TestOutputTokensOnlyByModel(t *testing.T) {
@@ -253,7 +223,7 @@ func TestOutputTokensOnlyByModel(t *testing.T) {
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm",
 			"gen_ai.provider.name": "self", "gen_ai.response.model": model, "gen_ai.usage.output_tokens": 5})
 	}
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -278,8 +248,6 @@ func TestConfigBounds(t *testing.T) {
 		{func(c *Config) { c.Cardinality.MaxSeries = 0 }, "cardinality.max_series: must be at least 1, got 0"},
 		{func(c *Config) { c.Cardinality.MaxSeriesPerNamespace = 0 }, ""},
 		{func(c *Config) { c.Cardinality.MaxSeriesPerNamespace = -1 }, "cardinality.max_series_per_namespace: must not be negative"},
-		{func(c *Config) { c.Cardinality.MaxHostServices = 0 }, ""},
-		{func(c *Config) { c.Cardinality.MaxHostServices = -1 }, "cardinality.max_host_services: must not be negative"},
 		{func(c *Config) { c.Cardinality.MaxValueLength = 0 }, ""},
 		{func(c *Config) { c.Cardinality.MaxValueLength = -1 }, "cardinality.max_value_length: must not be negative"},
 		{func(c *Config) { c.Cardinality.Labels = map[string]int{"genops_customer_id": 1} }, ""},
@@ -297,14 +265,14 @@ func TestConfigBounds(t *testing.T) {
 }
 
 // A request of 0 ms is a duration (the fastest bucket); a cost given as
-// text is a cost; a version only in the pod's labels is the version.
+// text is a cost; the resource's version is the version.
 func TestEdgeValues(t *testing.T) {
 	c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 	ld := emptyLogs()
-	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("k8s.pod.label.version", "v7")
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("version", "v7")
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "envoy.duration_ms": 0, "service.name": "llm",
 		"genops.cost.total": "0.5", "genops.cost.currency": "USD", "gen_ai.provider.name": "self", "gen_ai.response.model": "m"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -327,26 +295,13 @@ func TestNoExpiry(t *testing.T) {
 	c.now = clock.Now
 	ld := emptyLogs()
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	first := render(t, c, sink)
 	clock.Advance(24 * time.Hour)
 	if second := render(t, c, sink); len(second) == 0 || len(second) != len(first) {
 		t.Errorf("with expiry 0 a flush lost series: %d, then %d", len(first), len(second))
-	}
-}
-
-// The service of an authority: a port alone or a ".svc" at the start
-// names no cluster service.
-func TestServiceFromAuthorityEdges(t *testing.T) {
-	for a, want := range map[string]string{
-		":8080": "", "llm.ai.svc.cluster.local:8080": "llm", "llm.ai.svc": "llm", ".svc.cluster.local": ".svc.cluster.local",
-		"[::1]:8080": "[::1]", "edition.cnn.com": "edition.cnn.com",
-	} {
-		if got := serviceFromAuthority(a, "ai"); got != want {
-			t.Errorf("%q: %q, want %q", a, got, want)
-		}
 	}
 }
 
@@ -383,7 +338,7 @@ func TestZeroMakesNoSeries(t *testing.T) {
 		"envoy.bytes_sent": 100, "envoy.bytes_received": 0})
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "genops.cost.total": 0.25,
 		"gen_ai.usage.input_tokens": 0, "gen_ai.usage.output_tokens": 5, "gen_ai.response.model": "m"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -415,7 +370,7 @@ func TestZeroLengthSpan(t *testing.T) {
 		s.SetEndTimestamp(at)
 		s.Attributes().PutInt("http.response.status_code", 200)
 	}
-	if err := c.ConsumeTraces(context.Background(), td); err != nil {
+	if err := c.ConsumeTraces(context.Background(), sidedSpans(td)); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -440,7 +395,7 @@ func TestCostBounds(t *testing.T) {
 		c, sink := newTestConnector(t, createDefaultConfig().(*Config))
 		ld := emptyLogs()
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "genops.cost.total": tc.cost})
-		if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+		if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 			t.Fatal(err)
 		}
 		got := strings.Join(render(t, c, sink), "\n")
@@ -470,7 +425,7 @@ func TestFlushLoopLogsRefusal(t *testing.T) {
 	defer func() { _ = c.Shutdown(context.Background()) }()
 	ld := emptyLogs()
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm"})
-	if err := c.ConsumeLogs(context.Background(), ld); err != nil {
+	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second) // a bound on waiting for two 10 ms ticks, not a performance threshold

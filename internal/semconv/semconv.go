@@ -262,6 +262,25 @@ const (
 	AttrLinkerdTotalNs                      = "linkerd.total_ns"
 )
 
+// AttrSide is which end of a request a record was written at, as the
+// governance processor decides it (the one owner of request identity):
+// SideDestination (the server's sidecar, a SERVER span), SideSource (the
+// caller's sidecar, a CLIENT span) or SideGateway (a mesh gateway's
+// proxy). The sli connector counts a record by it and by the workload
+// attributes the processor wrote (AttrApp, AttrVersion, AttrServiceName,
+// AttrK8sNamespace); a record without it is not a request between
+// services.
+const AttrSide = "genops.side"
+
+// Values of AttrSide. A record's side is the reporter label of the
+// series that count it; a gateway's records count as gateways.count of
+// the sli connector says.
+const (
+	SideDestination = ReporterDestination
+	SideSource      = ReporterSource
+	SideGateway     = "gateway"
+)
+
 // Values of AttrEnvoyDirection: which sidecar logged the request.
 const (
 	DirectionInbound  = "inbound"

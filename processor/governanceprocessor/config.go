@@ -105,6 +105,9 @@ type Config struct {
 	// same call, which is kept: stated (default) or table. A call is never
 	// priced twice; a difference is counted either way.
 	CostSource string `mapstructure:"cost_source"`
+	// Gateways are the mesh gateway workloads whose access log records
+	// are marked genops.side=gateway.
+	Gateways GatewaysConfig `mapstructure:"gateways"`
 	// Cluster is set as k8s.cluster.name on records that have none.
 	Cluster string `mapstructure:"cluster"`
 
@@ -196,6 +199,21 @@ type LimitsConfig struct {
 	// MaxCostPerRequest is the most one request may cost, in the price
 	// table's currency.
 	MaxCostPerRequest float64 `mapstructure:"max_cost_per_request"`
+	// MaxHostServices bounds the services named only by a Host header
+	// (no pod, no service.name, no app): the next distinct one is
+	// __overflow__, so that one client sending many Host values cannot
+	// fill every metric's series with services that do not exist.
+	MaxHostServices int `mapstructure:"max_host_services"`
+}
+
+// GatewaysConfig identifies the gateway workloads (ingress, east-west,
+// egress). A gateway logs every request it forwards as outbound, and the
+// destination's sidecar logs the same request: the sli connector's
+// gateways.count says whether a gateway's records count.
+type GatewaysConfig struct {
+	// Workloads are app names: the pod's app label, or its name prefix
+	// "<name>-".
+	Workloads []string `mapstructure:"workloads"`
 }
 
 // KubernetesConfig configures the informers.
@@ -282,6 +300,14 @@ func (c *Config) Validate() error {
 	// Costs are nano-units in int64 (internal/pricing): at most 9e9 units.
 	if !(c.Limits.MaxCostPerRequest > 0) || c.Limits.MaxCostPerRequest > 1e9 {
 		errs = append(errs, fmt.Errorf("limits.max_cost_per_request: must be a number above 0 and at most 1e9, got %v", c.Limits.MaxCostPerRequest))
+	}
+	if c.Limits.MaxHostServices < 0 {
+		errs = append(errs, fmt.Errorf("limits.max_host_services: must not be negative, got %d", c.Limits.MaxHostServices))
+	}
+	for i, w := range c.Gateways.Workloads {
+		if w == "" {
+			errs = append(errs, fmt.Errorf("gateways.workloads[%d]: must not be empty", i))
+		}
 	}
 	switch c.Kubernetes.Mode {
 	case KubernetesOff, KubernetesCluster:

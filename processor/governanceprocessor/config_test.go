@@ -40,7 +40,8 @@ func TestLoadConfig(t *testing.T) {
 		def.Headers[DimTeam] != "x-genops-team" || def.Labels[DimTeam] != "genops.ai/team" ||
 		def.Dimensions[DimTeam].Trust != TrustWhenSourceMatches || def.Dimensions[DimCustomerID].Trust != TrustWhenSourceMatches ||
 		len(def.AIWorkloads) != 0 || def.Limits.MaxTokensPerRequest != 10_000_000 || def.Limits.MaxCostPerRequest != 1000 || def.Dimensions[DimTeam].MaxLength != 128 || def.Dimensions[DimTeam].Default != "unknown" ||
-		len(def.Dimensions[DimEnvironment].Allow) != 5 || def.Kubernetes.Mode != KubernetesOff {
+		len(def.Dimensions[DimEnvironment].Allow) != 5 || def.Kubernetes.Mode != KubernetesOff || def.Limits.MaxHostServices != 100 ||
+		!slices.Equal(def.Gateways.Workloads, []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"}) {
 		t.Errorf("defaults: %+v", def)
 	}
 	full := loadConfig(t, "full")
@@ -54,7 +55,8 @@ func TestLoadConfig(t *testing.T) {
 		len(full.TrustedSources.Principals) != 2 || full.TrustedSources.Namespaces[0] != "api-gateway" ||
 		!slices.Equal(full.TrustedSources.Forwarders, []string{"otelcol-genops"}) ||
 		!slices.Equal(full.AIWorkloads, []string{"ai/llm-gateway", "models/*"}) ||
-		full.Limits.MaxTokensPerRequest != 2_000_000 || full.Limits.MaxCostPerRequest != 50 ||
+		full.Limits.MaxTokensPerRequest != 2_000_000 || full.Limits.MaxCostPerRequest != 50 || full.Limits.MaxHostServices != 20 ||
+		!slices.Equal(full.Gateways.Workloads, []string{"edge-gateway"}) ||
 		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second || full.Kubernetes.DeleteGracePeriod != 90*time.Second ||
 		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" || full.AccessLogFormat != "istio_json" {
 		t.Errorf("full: %+v", full)
@@ -88,6 +90,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "kubernetes.delete_grace_period: must be 0 or more, got -1s", "access_log_format: position 1: unterminated",
 		`ai_workloads[0]: "llm-gateway" is not namespace/workload`, `ai_workloads[1]: "ai/"`,
 		"limits.max_tokens_per_request: must be at least 1, got -1", "limits.max_cost_per_request: must be a number above 0 and at most 1e9, got +Inf",
+		"limits.max_host_services: must not be negative, got -1", "gateways.workloads[0]: must not be empty",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)

@@ -44,7 +44,8 @@ func createDefaultConfig() component.Config {
 	}
 	return &Config{
 		Sources:    append([]string(nil), defaultOrder...),
-		Limits:     LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000},
+		Limits:     LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000, MaxHostServices: 100},
+		Gateways:   GatewaysConfig{Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"}},
 		CostSource: CostSourceStated,
 		Headers: map[string]string{
 			DimTeam: semconv.HeaderTeam, DimProject: semconv.HeaderProject, DimCustomerID: semconv.HeaderCustomerID,

@@ -61,7 +61,11 @@ type governance struct {
 	// forwarders are TrustedSources.Forwarders as a set.
 	forwarders map[string]bool
 	// ai decides which workloads may state their own cost and tokens.
-	ai        aiWorkloads
+	ai aiWorkloads
+	// gateways and hosts decide a record's side and a service named only
+	// by a Host header (identity.go).
+	gateways  gateways
+	hosts     hostServices
 	hashKey   []byte
 	prices    *pricing.Cache
 	telemetry *metadata.TelemetryBuilder
@@ -113,8 +117,10 @@ func newGovernance(set processor.Settings, cfg *Config) (*governance, error) {
 		trusted:    trustedCaller{principals: cfg.TrustedSources.Principals, namespaces: map[string]bool{}},
 		forwarders: map[string]bool{},
 		ai:         newAIWorkloads(cfg.AIWorkloads),
+		gateways:   newGateways(cfg.Gateways.Workloads),
 		newClient:  kubernetesClient,
 	}
+	g.hosts.max = int64(cfg.Limits.MaxHostServices)
 	for _, ns := range cfg.TrustedSources.Forwarders {
 		g.forwarders[ns] = true
 	}
@@ -308,7 +314,10 @@ type side struct {
 	// metadata) for the resource's own pod.
 	labels       [maxDims]string
 	app, version string
-	kind         int // index in workloadKinds, -1 for none
+	// name is the pod's name: the informer's, else the resource's
+	// k8s.pod.name (what gateways.workloads matches by prefix).
+	name string
+	kind int // index in workloadKinds, -1 for none
 }
 
 var unknownSide = &side{kind: -1}
@@ -330,8 +339,16 @@ func (g *governance) newSide(pod k8smeta.Pod, found bool, res *pcommon.Map) *sid
 		}
 	}
 	if !found {
+		if res != nil {
+			// Without the informer's answer, the resource's word: its
+			// app and version, else its pod labels.
+			s.name = str(*res, semconv.AttrK8sPodName)
+			s.app = firstOf(*res, semconv.AttrApp, semconv.AttrPodLabelApp, semconv.AttrPodLabelAppName)
+			s.version = firstOf(*res, semconv.AttrVersion, semconv.AttrPodLabelVersion, semconv.AttrPodLabelAppVersion)
+		}
 		return s
 	}
+	s.name = pod.Name
 	if s.app = pod.Labels["app"]; s.app == "" {
 		s.app = pod.Labels["app.kubernetes.io/name"]
 	}
@@ -459,7 +476,7 @@ func (g *governance) namespaceLabels(b *batch, ns string) map[string]string {
 // connection's address, whatever it claims (verifyResource). keep is
 // false when the resource is a log file of a pod the informer knows to
 // run no mesh proxy: its lines are no access log.
-func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o origin) (local *side, ns string, keep bool) {
+func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o origin) (local *side, id resourceIdentity, keep bool) {
 	if n := pruneDeep(res) + dedupe(res); n > 0 {
 		g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
 	}
@@ -470,18 +487,44 @@ func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o 
 		local = g.resourcePod(res)
 	}
 	if !o.network && g.store != nil && local.found && local.pod.Proxy == "" {
-		return local, "", false
+		return local, id, false
 	}
-	if local.found {
+	switch {
+	case local.found:
 		b.res.read(g.keys, res)
 		b.res.setWorkload(slotDestination, local)
 		// The service its requests count under is the pod's, not what
 		// a Host header says (docs/trust.md).
 		b.res.setDefault(slotServiceName, local.service())
 		b.res.apply()
+	case local.app != "" || local.version != "":
+		// An unknown pod's app and version from its labels (newSide).
+		b.res.read(g.keys, res)
+		if local.app != "" {
+			b.res.setDefault(slotDestination+wlApp, local.app)
+		}
+		if local.version != "" {
+			b.res.setDefault(slotDestination+wlVersion, local.version)
+		}
+		b.res.apply()
 	}
-	v, _ := res.Get(semconv.AttrK8sNamespace)
-	return local, v.Str(), true
+	return local, g.identifyResource(res, local), true
+}
+
+// str is a map's string value of key ("" when absent).
+func str(m pcommon.Map, key string) string {
+	v, _ := m.Get(key)
+	return v.Str()
+}
+
+// firstOf is the first non-empty string value of keys in m.
+func firstOf(m pcommon.Map, keys ...string) string {
+	for _, k := range keys {
+		if v := str(m, k); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
@@ -493,7 +536,7 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	// (the peer address Envoy saw); another sender's are its word.
 	proxyWrote := !o.verified || (o.reporter.found && o.reporter.pod.Proxy != "")
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
-		local, nsOfResource, keep := g.resource(ctx, b, rl.Resource().Attributes(), o)
+		local, id, keep := g.resource(ctx, b, rl.Resource().Attributes(), o)
 		if !keep {
 			g.telemetry.RejectedClaims.Add(ctx, int64(countLogs(rl)), g.rejected[claimProxy][rejectForged])
 			return true
@@ -516,12 +559,15 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 				if proxyWrote {
 					peer = g.peerPod(r, b.peers, requestTime(at), slotPeerAddress)
 				}
-				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: at, network: o.network}
+				c := call{dest: local, src: peer, resourceNS: id.namespace, at: at, network: o.network}
+				outbound := false
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
-					c.dest, c.src, c.destIsPeer = peer, local, true
+					c.dest, c.src, c.destIsPeer, outbound = peer, local, true, true
 				}
 				c.trusted = o.forwarder || g.trusted.trusts(g.principal(r, o, local), c.src.namespace())
 				g.attribute(ctx, b, r, &c, o)
+				r.setSide(logSide(r, &id), o)
+				g.identify(ctx, r, &id, outbound)
 				r.apply()
 			}
 		}
@@ -574,7 +620,7 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 	// to check, the caller's pod decides (per span, below).
 	batchTrusted := o.forwarder || (o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace))
 	for _, rs := range td.ResourceSpans().All() {
-		local, nsOfResource, _ := g.resource(ctx, b, rs.Resource().Attributes(), o)
+		local, id, _ := g.resource(ctx, b, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				deep := r.read(g.keys, span.Attributes())
@@ -593,7 +639,7 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 				if !o.verified {
 					peer = g.peerPod(r, b.peers, requestTime(span.StartTimestamp()), slotClientAddress, slotPeerAddress, slotNetPeerIP)
 				}
-				c := call{dest: local, src: peer, resourceNS: nsOfResource, at: span.StartTimestamp(), network: o.network}
+				c := call{dest: local, src: peer, resourceNS: id.namespace, at: span.StartTimestamp(), network: o.network}
 				if span.Kind() == ptrace.SpanKindClient || span.Kind() == ptrace.SpanKindProducer {
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
@@ -602,6 +648,8 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 					c.trusted = g.trusted.trusts("", c.src.namespace())
 				}
 				g.attribute(ctx, b, r, &c, o)
+				r.setSide(spanSide(span.Kind()), o)
+				g.identify(ctx, r, &id, false)
 				r.apply()
 			}
 		}

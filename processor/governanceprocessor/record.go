@@ -74,7 +74,9 @@ const (
 	slotRequestServiceTier
 	slotHeaderServiceTier
 	slotServiceName
-	slotPodLabelApp // k8s.pod.label.* the sli connector reads for app and version
+	slotSide
+	slotServerAddress
+	slotPodLabelApp // k8s.pod.label.* a pod's app and version are read from
 	slotPodLabelAppName
 	slotPodLabelVersion
 	slotPodLabelAppVersion
@@ -156,6 +158,8 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotRequestServiceTier:     semconv.AttrOpenAIRequestServiceTier,
 		slotHeaderServiceTier:      respServiceTier,
 		slotServiceName:            semconv.AttrServiceName,
+		slotSide:                   semconv.AttrSide,
+		slotServerAddress:          semconv.AttrServerAddress,
 		slotPodLabelApp:            semconv.AttrPodLabelApp,
 		slotPodLabelAppName:        semconv.AttrPodLabelAppName,
 		slotPodLabelVersion:        semconv.AttrPodLabelVersion,
@@ -337,6 +341,22 @@ func (r *record) str(s slot) (string, bool) {
 		return s, true
 	}
 	return scalar(v), true // an array or map is never a string this processor reads
+}
+
+// current is the slot's string value as the record will leave: the
+// value written, else the one it arrived with ("" and false when absent
+// or removed).
+func (r *record) current(s slot) (string, bool) {
+	if !r.pending.has(s) {
+		return r.str(s)
+	}
+	switch w := &r.writes[s]; w.typ {
+	case pcommon.ValueTypeStr:
+		return w.s, true
+	case pcommon.ValueTypeEmpty:
+		return "", false
+	}
+	return "", true // a number names nothing
 }
 
 // present tells whether the slot has a value, received or written.

@@ -1,0 +1,265 @@
+package governanceprocessor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/genops-mesh/otelcol-genops/internal/semconv"
+)
+
+// The processor is the one owner of request identity: these tests check
+// the canonical attributes it writes for the sli connector (identity.go),
+// which decides none of them.
+
+// logRecords is one resource's records, each with its attributes.
+func logRecords(resource map[string]any, records ...map[string]any) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	_ = rl.Resource().Attributes().FromRaw(resource)
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, r := range records {
+		_ = lrs.AppendEmpty().Attributes().FromRaw(r)
+	}
+	return ld
+}
+
+// processed processes ld as received in ctx and returns each record's
+// attributes over its resource's (what the sli connector reads: the
+// record's win).
+func processed(t *testing.T, g *governance, ctx context.Context, ld plog.Logs) []map[string]any {
+	t.Helper()
+	out, err := g.processLogs(ctx, ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []map[string]any
+	for _, rl := range out.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				got := rl.Resource().Attributes().AsRaw()
+				for k, v := range lr.Attributes().AsRaw() {
+					got[k] = v
+				}
+				all = append(all, got)
+			}
+		}
+	}
+	return all
+}
+
+// offConfig is the default config without Kubernetes (the embedded
+// default's), edited.
+func offConfig(edit func(*Config)) *Config {
+	cfg := createDefaultConfig().(*Config)
+	if edit != nil {
+		edit(cfg)
+	}
+	return cfg
+}
+
+// gatewayPod is an Istio ingress gateway pod in istio-system.
+func gatewayPod() *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "istio-ingressgateway-7d9f8b6c5-abcde", UID: "uid-gw",
+		Labels: map[string]string{"app": "istio-ingressgateway", "istio": "ingressgateway"}, Annotations: map[string]string{"sidecar.istio.io/status": `{}`}},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "istio-proxy"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.9"}}
+}
+
+// Every access log record gets its side: the destination's for an inbound
+// record or one without a direction, the caller's for an outbound one, a
+// gateway's for a gateway pod's records whatever their direction; a side
+// the record claims is replaced.
+func TestLogSides(t *testing.T) {
+	g := newTestGovernanceWith(t, kubeConfig(), nil, gatewayPod())
+	llm := map[string]any{"k8s.namespace.name": "ai", "k8s.pod.name": "llm-5d-abc", "k8s.pod.uid": "uid-llm-5d-abc"}
+	got := processed(t, g, context.Background(), logRecords(llm,
+		map[string]any{"envoy.direction": "inbound"},
+		map[string]any{"envoy.direction": "outbound"},
+		map[string]any{},
+		map[string]any{"envoy.direction": "inbound", "genops.side": "gateway"},
+	))
+	for i, want := range []string{"destination", "source", "destination", "destination"} {
+		if got[i][semconv.AttrSide] != want {
+			t.Errorf("record %d: side %v, want %s", i, got[i][semconv.AttrSide], want)
+		}
+	}
+	gw := map[string]any{"k8s.namespace.name": "istio-system", "k8s.pod.name": "istio-ingressgateway-7d9f8b6c5-abcde", "k8s.pod.uid": "uid-gw"}
+	for i, r := range processed(t, g, context.Background(), logRecords(gw,
+		map[string]any{"envoy.direction": "outbound"}, map[string]any{"envoy.direction": "inbound"})) {
+		if r[semconv.AttrSide] != semconv.SideGateway {
+			t.Errorf("gateway record %d: side %v", i, r[semconv.AttrSide])
+		}
+	}
+}
+
+// Without Kubernetes a gateway is known by its resource: the app, the app
+// label, or the pod name's prefix. A record's own k8s.pod.name names the
+// destination, not the proxy that wrote it: it makes no gateway.
+func TestGatewaysWithoutKubernetes(t *testing.T) {
+	g := newTestGovernance(t, offConfig(nil), nil)
+	for _, tc := range []struct {
+		resource, record map[string]any
+		want             string
+	}{
+		{map[string]any{"k8s.pod.name": "istio-egressgateway-7d9f8b6c5-abcde"}, nil, semconv.SideGateway},
+		{map[string]any{"app": "istio-ingressgateway"}, nil, semconv.SideGateway},
+		{map[string]any{"k8s.pod.label.app": "istio-eastwestgateway"}, nil, semconv.SideGateway},
+		{map[string]any{"k8s.pod.label.app.kubernetes.io/name": "istio-eastwestgateway"}, nil, semconv.SideGateway},
+		{map[string]any{"k8s.pod.name": "istio-ingressgatewayx-1"}, nil, semconv.SideDestination},
+		{map[string]any{"k8s.pod.name": "llm-5d-abc"}, map[string]any{"k8s.pod.name": "istio-ingressgateway-5c-x"}, semconv.SideDestination},
+	} {
+		rec := map[string]any{"envoy.direction": "inbound"}
+		for k, v := range tc.record {
+			rec[k] = v
+		}
+		if got := processed(t, g, context.Background(), logRecords(tc.resource, rec))[0][semconv.AttrSide]; got != tc.want {
+			t.Errorf("%v %v: side %v, want %s", tc.resource, tc.record, got, tc.want)
+		}
+	}
+	// Workloads are configurable; none: no gateway.
+	g = newTestGovernance(t, offConfig(func(c *Config) { c.Gateways.Workloads = []string{"edge"} }), nil)
+	for res, want := range map[string]string{"edge-0": semconv.SideGateway, "istio-ingressgateway-0": semconv.SideDestination} {
+		if got := processed(t, g, context.Background(), logRecords(map[string]any{"k8s.pod.name": res}, map[string]any{}))[0][semconv.AttrSide]; got != want {
+			t.Errorf("%s: side %v, want %s", res, got, want)
+		}
+	}
+}
+
+// Over the network the sender's resource says nothing of itself: a pod
+// that claims a gateway's app is not a gateway, and a gateway is one
+// whatever its resource says.
+func TestGatewayClaimOverTheNetwork(t *testing.T) {
+	g := newTestGovernanceWith(t, kubeConfig(), nil, gatewayPod())
+	claim := logRecords(map[string]any{"app": "istio-ingressgateway", "k8s.pod.name": "istio-ingressgateway-1"}, map[string]any{"envoy.direction": "outbound"})
+	if got := processed(t, g, from("10.0.0.66"), claim)[0][semconv.AttrSide]; got != semconv.SideSource {
+		t.Errorf("a pod claiming a gateway's app: side %v", got)
+	}
+	if got := processed(t, g, from("10.0.0.9"), logRecords(map[string]any{"app": "curl"}, map[string]any{"envoy.direction": "outbound"}))[0][semconv.AttrSide]; got != semconv.SideGateway {
+		t.Errorf("the gateway's own records: side %v", got)
+	}
+}
+
+// SERVER spans are the destination's, CLIENT spans the caller's; other
+// kinds have no side, and one they claim is removed. A forwarder's spans
+// keep the side the collector that attributed them gave.
+func TestSpanSides(t *testing.T) {
+	g := newTestGovernance(t, trustingConfig(), nil)
+	for kind, want := range map[ptrace.SpanKind]any{
+		ptrace.SpanKindServer: "destination", ptrace.SpanKindClient: "source", ptrace.SpanKindInternal: nil,
+		ptrace.SpanKindProducer: nil, ptrace.SpanKindConsumer: nil,
+	} {
+		td := ptrace.NewTraces()
+		span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		span.SetKind(kind)
+		span.Attributes().PutStr(semconv.AttrSide, "gateway")
+		if _, got := processSpan(t, g, context.Background(), td); got[semconv.AttrSide] != want {
+			t.Errorf("%v: side %v, want %v", kind, got[semconv.AttrSide], want)
+		}
+	}
+	// The forwarder pod: a collector in otelcol-genops.
+	fwd := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "otelcol-genops", Name: "agent-0", UID: "uid-agent"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.50"}}
+	g = newTestGovernanceWith(t, trustingConfig(), nil, fwd)
+	td := ptrace.NewTraces()
+	span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetKind(ptrace.SpanKindServer)
+	span.Attributes().PutStr(semconv.AttrSide, "gateway")
+	if _, got := processSpan(t, g, from("10.0.0.50"), td); got[semconv.AttrSide] != "gateway" {
+		t.Errorf("a forwarder's side was replaced: %v", got[semconv.AttrSide])
+	}
+}
+
+// The service of a record no pod names: the app (the resource's for the
+// destination's records, the record's own for a caller's), else the Host
+// header's service; a resource's or record's service.name is kept.
+func TestServiceWithoutAPod(t *testing.T) {
+	g := newTestGovernance(t, offConfig(nil), nil)
+	got := processed(t, g, context.Background(), logRecords(
+		map[string]any{"k8s.namespace.name": "foo", "k8s.pod.label.app": "httpbin", "k8s.pod.label.version": "v1"},
+		map[string]any{"envoy.direction": "inbound", "server.address": "other.foo:8000"},
+		map[string]any{"envoy.direction": "outbound", "server.address": "llm.ai.svc.cluster.local:8080"},
+		map[string]any{"envoy.direction": "outbound", "server.address": "x:1", "app": "search"},
+		map[string]any{"envoy.direction": "outbound"},
+		map[string]any{"envoy.direction": "inbound", "service.name": "named"},
+	))
+	for i, want := range []any{"httpbin", "llm", "search", nil, "named"} {
+		if got[i]["service.name"] != want {
+			t.Errorf("record %d: service %v, want %v", i, got[i]["service.name"], want)
+		}
+	}
+	// The pod labels name the app and version the connector reads.
+	if got[0]["app"] != "httpbin" || got[0]["version"] != "v1" {
+		t.Errorf("app and version from the pod labels: %v", got[0])
+	}
+	// A record's own pod labels, when nothing else names them.
+	got = processed(t, g, context.Background(), logRecords(map[string]any{"k8s.namespace.name": "foo"},
+		map[string]any{"k8s.pod.label.app": "ratings", "k8s.pod.label.app.kubernetes.io/version": "v3"}))
+	if got[0]["app"] != "ratings" || got[0]["version"] != "v3" || got[0]["service.name"] != "ratings" {
+		t.Errorf("from the record's pod labels: %v", got[0])
+	}
+	// A resource with its own service.name: the records get none.
+	got = processed(t, g, context.Background(), logRecords(map[string]any{"service.name": "svc", "app": "a"},
+		map[string]any{"envoy.direction": "inbound"}))
+	if got[0]["service.name"] != "svc" {
+		t.Errorf("the resource's service: %v", got[0])
+	}
+}
+
+// A client that sends a new Host header with every request names at most
+// limits.max_host_services services; the rest is one __overflow__ service,
+// counted, and a workload's own service (service.name or app) is kept.
+// An authority longer than a DNS name takes no place among them.
+func TestHostHeaderFlood(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, offConfig(func(c *Config) { c.Limits.MaxHostServices = 10 }), tt)
+	var recs []map[string]any
+	for i := range 500 {
+		recs = append(recs, map[string]any{"server.address": fmt.Sprintf("h%d.example:80", i)})
+	}
+	long := strings.Repeat("h", 300)
+	recs = append(recs,
+		map[string]any{"server.address": "x.example:80", "app": "checkout"},
+		map[string]any{"server.address": "y.example:80", "service.name": "llm"},
+		map[string]any{"server.address": long + ":80"})
+	services := map[string]int{}
+	for _, r := range processed(t, g, context.Background(), logRecords(map[string]any{"k8s.namespace.name": "web"}, recs...)) {
+		services[r["service.name"].(string)]++
+	}
+	if len(services) != 14 || services[semconv.OverflowValue] != 490 || services["checkout"] != 1 || services["llm"] != 1 || services[long] != 1 {
+		t.Errorf("%d services: %v", len(services), services)
+	}
+	if n := rejected(t, tt, "service", "over_limit"); n != 490 {
+		t.Errorf("rejected service claims over the limit: %d, want 490", n)
+	}
+	// A known service is still itself once the limit is reached.
+	if got := processed(t, g, context.Background(), logRecords(nil, map[string]any{"server.address": "h3.example:80"}))[0]["service.name"]; got != "h3.example" {
+		t.Errorf("a known Host service: %v", got)
+	}
+}
+
+func TestServiceFromAuthority(t *testing.T) {
+	for _, tc := range []struct{ authority, namespace, want string }{
+		{"llm.ai.svc.cluster.local:8080", "shop", "llm"},
+		{"llm.ai.svc:8080", "", "llm"},
+		{"llm.ai.svc", "ai", "llm"},
+		{"llm.ai:8080", "ai", "llm"},
+		{"httpbin:8000", "foo", "httpbin"},
+		{"edition.cnn.com", "istio-system", "edition.cnn.com"},
+		{"[::1]:80", "", "[::1]"},
+		{"[::1]:8080", "ai", "[::1]"},
+		// A port alone or a ".svc" at the start names no cluster service.
+		{":8080", "ai", ""},
+		{".svc.cluster.local", "ai", ".svc.cluster.local"},
+	} {
+		if got := serviceFromAuthority(tc.authority, tc.namespace); got != tc.want {
+			t.Errorf("serviceFromAuthority(%q, %q) = %q, want %q", tc.authority, tc.namespace, got, tc.want)
+		}
+	}
+}

@@ -62,7 +62,7 @@ MUTATE_TIMEOUT ?= 30
 MUTATE_OUT ?= build/mutate
 MUTATE_FIXTURES ?= $(abspath $(CURDIR)/../shared/fixtures)
 MUTATE_PKGS ?= ./internal/accesslog ./internal/slo ./internal/pricing ./internal/ledger \
-	./connector/sliconnector ./processor/governanceprocessor ./exporter/costledgerexporter \
+	./connector/sliconnector ./connector/sliconnector/internal/seriesstore ./processor/governanceprocessor ./exporter/costledgerexporter \
 	./dashboards/promrules
 mutate:
 	@test -d "$(MUTATE_FIXTURES)" || { echo "mutate: fixtures not found at $(MUTATE_FIXTURES) (set MUTATE_FIXTURES); without them the fixture tests skip and kill nothing"; exit 1; }

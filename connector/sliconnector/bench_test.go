@@ -247,8 +247,8 @@ func BenchmarkDistinctLabelSets(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		sc := c.(instance).Unwrap()
 		series := 0
-		for _, f := range sc.agg.families {
-			series += f.count
+		for _, f := range sc.agg.Families() {
+			series += f.Len()
 		}
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)

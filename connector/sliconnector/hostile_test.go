@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/genops-mesh/otelcol-genops/connector/sliconnector/internal/seriesstore"
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
@@ -115,7 +116,13 @@ func TestCapsPerNamespace(t *testing.T) {
 			t.Errorf("missing %s", want)
 		}
 	}
-	if n := c.requests.perNamespace["sandbox"]; n != 1_501 {
+	n := 0
+	c.requests.Each(func(s *seriesstore.Series) {
+		if s.Values()[0] == "sandbox" { // requestLabels[0] is namespace
+			n++
+		}
+	})
+	if n != 1_501 {
 		t.Errorf("sandbox has %d series, want 1,500 and its overflow series", n)
 	}
 	if t.Failed() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,36 +144,6 @@ func TestValueLengthLimit(t *testing.T) {
 	}
 }
 
-// A series last updated exactly at the expiry cutoff is kept; one updated
-// before it goes.
-func TestExpiryCutoff(t *testing.T) {
-	c, _ := newTestConnector(t, createDefaultConfig().(*Config))
-	ld := emptyLogs()
-	genopsRecord(ld, map[string]any{"http.response.status_code": 200})
-	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
-		t.Fatal(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var last pcommon.Timestamp
-	for _, f := range c.agg.families {
-		for _, s := range f.series {
-			last = s.last
-		}
-	}
-	if last == 0 {
-		t.Fatal("no series")
-	}
-	c.agg.expire(last)
-	if n := c.agg.families[0].count; n == 0 {
-		t.Error("a series updated at the cutoff expired")
-	}
-	c.agg.expire(last + 1)
-	if n := c.agg.families[0].count; n != 0 {
-		t.Errorf("%d series updated before the cutoff kept", n)
-	}
-}
-
 // Status codes on each bound of a class.
 func TestCodeClassBounds(t *testing.T) {
 	for status, want := range map[int64]string{99: "0xx", 100: "1xx", 199: "1xx", 200: "2xx", 599: "5xx", 600: "0xx", 0: "0xx"} {
@@ -292,7 +261,7 @@ func TestNoExpiry(t *testing.T) {
 	cfg.Expiry = 0
 	c, sink := newTestConnector(t, cfg)
 	clock := newTestClock()
-	c.now = clock.Now
+	c.agg.SetClock(clock.Now)
 	ld := emptyLogs()
 	genopsRecord(ld, map[string]any{"http.response.status_code": 200, "service.name": "llm"})
 	if err := c.ConsumeLogs(context.Background(), sided(ld)); err != nil {
@@ -302,29 +271,6 @@ func TestNoExpiry(t *testing.T) {
 	clock.Advance(24 * time.Hour)
 	if second := render(t, c, sink); len(second) == 0 || len(second) != len(first) {
 		t.Errorf("with expiry 0 a flush lost series: %d, then %d", len(first), len(second))
-	}
-}
-
-// Series are found by their hash, then by comparing values along the
-// hash's chain: a hash that ignored any label would put every series that
-// differs only there on one chain, and each record would walk it (a cost
-// one sender choosing customer ids could force on everyone). Keys that
-// differ in one position, whichever, get distinct hashes.
-func TestCombineUsesEveryLabel(t *testing.T) {
-	const n, values = 14, 2000
-	for pos := range n {
-		seen := make(map[uint64]bool, values)
-		for i := range values {
-			var h labelHashes
-			for j := range n {
-				h[j] = hashValue("same")
-			}
-			h[pos] = hashValue(strconv.Itoa(i))
-			seen[combine(&h, n)] = true
-		}
-		if len(seen) < values {
-			t.Errorf("label %d: %d values give %d hashes", pos, values, len(seen))
-		}
 	}
 }
 

@@ -1,4 +1,16 @@
-package sliconnector
+// Package seriesstore holds the sli connector's series: cumulative
+// counters and histograms by label set, with the cardinality caps of the
+// metric contract (per-label caps counted per namespace, a per-namespace
+// and a total series bound, a label length bound, all folding into
+// __overflow__ and counted in an overflow family), exemplars, expiry, and
+// rendering as OpenTelemetry metrics. Its clock is injectable (SetClock).
+//
+// Why by hand: the collector's pdata has no store of series keyed by label
+// values, and contrib's connectors keep theirs unexported and build a map
+// key per record; this store finds a series from per-value hashes the
+// caller computed once per record, without allocating. It is not safe for
+// concurrent use: the connector holds its lock around a batch.
+package seriesstore
 
 import (
 	"hash/maphash"
@@ -15,25 +27,25 @@ import (
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
-// maxLabels is the most labels a metric of the contract has
+// MaxLabels is the most labels a metric of the contract has
 // (genops_requests_total).
-const maxLabels = 14
+const MaxLabels = 14
 
-// labelValues are a series' label values in its family's label order.
-type labelValues [maxLabels]string
+// Values are a series' label values in its family's label order.
+type Values [MaxLabels]string
 
-// labelHashes are the hashes of labelValues, position by position. A
+// Hashes are the hashes of Values, position by position. A
 // record's label values are hashed once each and shared by the families
 // it updates; a family's key hash combines them (hashing 14 strings per
 // family per record was two thirds of the time).
-type labelHashes [maxLabels]uint64
+type Hashes [MaxLabels]uint64
 
 var hashSeed = maphash.MakeSeed()
 
-func hashValue(v string) uint64 { return maphash.String(hashSeed, v) }
+func Hash(v string) uint64 { return maphash.String(hashSeed, v) }
 
 // combine folds the first n value hashes into the key hash of a series.
-func combine(h *labelHashes, n int) uint64 {
+func combine(h *Hashes, n int) uint64 {
 	k := uint64(n)
 	for i := range n {
 		k = (k ^ h[i]) * 0x100000001b3
@@ -47,14 +59,14 @@ func combine(h *labelHashes, n int) uint64 {
 const overflowAllLabels = "__all__"
 
 // family is one metric of the contract and its series.
-type family struct {
+type Family struct {
 	name, description, unit string
 	labels                  []string
-	kind                    familyKind
+	kind                    Kind
 	bounds                  []float64          // histograms: bucket bounds in seconds
 	scale                   int32              // exponential histograms: fixed scale
 	expOffset               int                // exponential histograms: index of the lowest bucket
-	series                  map[uint64]*series // by key hash; collisions chain through series.next
+	series                  map[uint64]*Series // by key hash; collisions chain through series.next
 	count                   int
 	caps                    []labelCap
 	maxSeries               int
@@ -68,13 +80,13 @@ type family struct {
 	perNamespace    map[string]int // series by namespace
 }
 
-type familyKind uint8
+type Kind uint8
 
 const (
-	kindIntSum familyKind = iota
-	kindDoubleSum
-	kindHistogram
-	kindExponential
+	IntSum Kind = iota
+	DoubleSum
+	Histogram
+	Exponential
 )
 
 // labelCap bounds the distinct values of one label of a family within
@@ -93,7 +105,7 @@ type labelCap struct {
 type capKey struct{ namespace, value string }
 
 // capNamespace is the namespace a cap counts s's values in.
-func (f *family) capNamespace(c *labelCap, values *labelValues) string {
+func (f *Family) capNamespace(c *labelCap, values *Values) string {
 	if f.nsPos < 0 || c.pos == f.nsPos {
 		return ""
 	}
@@ -101,7 +113,7 @@ func (f *family) capNamespace(c *labelCap, values *labelValues) string {
 }
 
 // useCap records one more (delta 1) or one less (-1) series with values.
-func (f *family) useCap(c *labelCap, values *labelValues, delta int) {
+func (f *Family) useCap(c *labelCap, values *Values, delta int) {
 	k := capKey{f.capNamespace(c, values), values[c.pos]}
 	n := c.values[k] + delta
 	switch {
@@ -119,7 +131,7 @@ func (f *family) useCap(c *labelCap, values *labelValues, delta int) {
 }
 
 // useNamespace records one more or one less series of values' namespace.
-func (f *family) useNamespace(values *labelValues, delta int) {
+func (f *Family) useNamespace(values *Values, delta int) {
 	if f.nsPos < 0 {
 		return
 	}
@@ -129,10 +141,10 @@ func (f *family) useNamespace(values *labelValues, delta int) {
 	}
 }
 
-type series struct {
-	values   labelValues
+type Series struct {
+	values   Values
 	hash     uint64
-	next     *series // another series with the same key hash
+	next     *Series // another series with the same key hash
 	start    pcommon.Timestamp
 	last     pcommon.Timestamp
 	sum      float64  // counter value, or histogram sum
@@ -149,26 +161,46 @@ type exemplar struct {
 	ts      pcommon.Timestamp
 }
 
-// aggregator holds every family. It is not safe for concurrent use: the
+// Store holds every family. It is not safe for concurrent use: the
 // connector holds its lock around a batch.
-type aggregator struct {
-	families  []*family
-	overflow  *family
+type Store struct {
+	families  []*Family
+	overflow  *Family
 	exemplars bool
-	// folded is set by lookup when a cap folded a value: the series
-	// returned is not the record's own.
-	folded bool
+	// Folded is set by a lookup when a cap folded a value: the series
+	// returned is not the record's own (the caller clears it).
+	Folded bool
+	// now is the clock (Now).
+	now   func() time.Time
+	scope string
 }
 
-func newFamily(name, description, unit string, kind familyKind, labels []string, cfg *Config) *family {
-	f := &family{
+// Limits bound a family's series (the sli connector's cardinality
+// settings).
+type Limits struct {
+	// MaxSeries is the most series; past it a new label set folds into
+	// the series whose every label is __overflow__.
+	MaxSeries int
+	// MaxSeriesPerNamespace is the most series of one namespace; past it
+	// the namespace's own overflow series. 0: no limit.
+	MaxSeriesPerNamespace int
+	// MaxValueLength is the longest label value kept (bytes). 0: no limit.
+	MaxValueLength int
+	// Labels caps the distinct values of a label per namespace.
+	Labels map[string]int
+}
+
+// NewFamily is a metric of kind with labels (at most MaxLabels, in the
+// order of the Values given to Add and Observe), bounded by lim.
+func NewFamily(name, description, unit string, kind Kind, labels []string, lim Limits) *Family {
+	f := &Family{
 		name: name, description: description, unit: unit, kind: kind, labels: labels,
-		series: map[uint64]*series{}, maxSeries: cfg.Cardinality.MaxSeries, maxValueLen: cfg.Cardinality.MaxValueLength,
-		nsPos: slices.Index(labels, semconv.LabelNamespace), maxPerNamespace: cfg.Cardinality.MaxSeriesPerNamespace,
+		series: map[uint64]*Series{}, maxSeries: lim.MaxSeries, maxValueLen: lim.MaxValueLength,
+		nsPos: slices.Index(labels, semconv.LabelNamespace), maxPerNamespace: lim.MaxSeriesPerNamespace,
 		perNamespace: map[string]int{},
 	}
 	for i, l := range labels {
-		if n, ok := cfg.Cardinality.Labels[l]; ok {
+		if n, ok := lim.Labels[l]; ok {
 			f.caps = append(f.caps, labelCap{pos: i, label: l, max: n, values: map[capKey]int{}, distinct: map[string]int{}})
 		}
 	}
@@ -176,7 +208,7 @@ func newFamily(name, description, unit string, kind familyKind, labels []string,
 }
 
 // find returns the series with exactly these values, or nil.
-func (f *family) find(key *labelValues, h uint64) *series {
+func (f *Family) find(key *Values, h uint64) *Series {
 	for s := f.series[h]; s != nil; s = s.next {
 		if s.values == *key {
 			return s
@@ -188,7 +220,7 @@ func (f *family) find(key *labelValues, h uint64) *series {
 // lookup returns the series for key (whose value hashes are hashes),
 // creating it, with caps applied, when it does not exist. Only a new
 // series allocates.
-func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, now pcommon.Timestamp) *series {
+func (a *Store) lookup(f *Family, key *Values, hashes *Hashes, now pcommon.Timestamp) *Series {
 	n := len(f.labels)
 	h := combine(hashes, n)
 	if s := f.find(key, h); s != nil {
@@ -200,13 +232,13 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 		if v, changed := cleanLabel(key[i]); changed {
 			// Control characters and invalid UTF-8 would reach Prometheus
 			// and every terminal that shows a label; they are dropped.
-			key[i], hashes[i] = v, hashValue(v)
-			capped, a.folded = true, true
+			key[i], hashes[i] = v, Hash(v)
+			capped, a.Folded = true, true
 		}
 		if overLength(key[i], f.maxValueLen) {
 			key[i], hashes[i] = semconv.OverflowValue, overflowHash
 			a.countOverflow(f.name, f.labels[i], now)
-			capped, a.folded = true, true
+			capped, a.Folded = true, true
 		}
 	}
 	// The namespace's cap first, so that the others count in the
@@ -229,7 +261,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 	}
 	if f.maxPerNamespace > 0 && f.nsPos >= 0 && f.perNamespace[key[f.nsPos]] >= f.maxPerNamespace {
 		// The namespace's own overflow series: its count stays its own.
-		a.folded = true
+		a.Folded = true
 		a.countOverflow(f.name, overflowAllLabels, now)
 		for i := range n {
 			if i != f.nsPos {
@@ -242,7 +274,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 		}
 	}
 	if f.count >= f.maxSeries {
-		a.folded = true
+		a.Folded = true
 		a.countOverflow(f.name, overflowAllLabels, now)
 		for i := range n {
 			key[i], hashes[i] = semconv.OverflowValue, overflowHash
@@ -257,11 +289,11 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 	for i := range n {
 		key[i] = strings.Clone(key[i])
 	}
-	s := &series{values: *key, hash: h, start: now, next: f.series[h]}
+	s := &Series{values: *key, hash: h, start: now, next: f.series[h]}
 	switch f.kind {
-	case kindHistogram:
+	case Histogram:
 		s.buckets = make([]uint64, len(f.bounds)+1)
-	case kindExponential:
+	case Exponential:
 		s.buckets = make([]uint64, expIndex(expMax, f.scale)-f.expOffset+1)
 	}
 	f.series[h] = s
@@ -275,7 +307,7 @@ func (a *aggregator) lookup(f *family, key *labelValues, hashes *labelHashes, no
 
 // applyCap folds key's value of c's label into __overflow__ when it is new
 // and its namespace already has c.max values, and reports whether it did.
-func (a *aggregator) applyCap(f *family, c *labelCap, key *labelValues, hashes *labelHashes, now pcommon.Timestamp) bool {
+func (a *Store) applyCap(f *Family, c *labelCap, key *Values, hashes *Hashes, now pcommon.Timestamp) bool {
 	k := capKey{f.capNamespace(c, key), key[c.pos]}
 	if k.value == "" {
 		return false // an absent label is no value: nothing to fold
@@ -285,11 +317,11 @@ func (a *aggregator) applyCap(f *family, c *labelCap, key *labelValues, hashes *
 	}
 	key[c.pos], hashes[c.pos] = semconv.OverflowValue, overflowHash
 	a.countOverflow(f.name, c.label, now)
-	a.folded = true
+	a.Folded = true
 	return true
 }
 
-var overflowHash = hashValue(semconv.OverflowValue)
+var overflowHash = Hash(semconv.OverflowValue)
 
 // cleanLabel returns v without control characters and invalid UTF-8, and
 // whether anything was removed; it allocates only then. A value left empty
@@ -308,25 +340,25 @@ func overLength(v string, limit int) bool {
 	return limit > 0 && len(v) > limit
 }
 
-func (a *aggregator) countOverflow(metric, label string, now pcommon.Timestamp) {
+func (a *Store) countOverflow(metric, label string, now pcommon.Timestamp) {
 	if a.overflow == nil {
 		return
 	}
-	key := labelValues{metric, label}
-	hashes := labelHashes{hashValue(metric), hashValue(label)}
+	key := Values{metric, label}
+	hashes := Hashes{Hash(metric), Hash(label)}
 	s := a.lookup(a.overflow, &key, &hashes, now)
 	s.sum++
 	s.last = now
 }
 
 // add adds v to a counter series and returns the series.
-func (a *aggregator) add(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) *series {
+func (a *Store) Add(f *Family, key *Values, hashes *Hashes, v float64, now pcommon.Timestamp, ex *ExemplarSource) *Series {
 	s := a.lookup(f, key, hashes, now)
-	a.addTo(s, v, now, ex)
+	a.AddTo(s, v, now, ex)
 	return s
 }
 
-func (a *aggregator) addTo(s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+func (a *Store) AddTo(s *Series, v float64, now pcommon.Timestamp, ex *ExemplarSource) {
 	s.sum += v
 	s.last = now
 	a.keepExemplar(s, v, now, ex)
@@ -334,13 +366,13 @@ func (a *aggregator) addTo(s *series, v float64, now pcommon.Timestamp, ex *exem
 
 // observe records one value (seconds) in a histogram series, explicit or
 // exponential, and returns the series.
-func (a *aggregator) observe(f *family, key *labelValues, hashes *labelHashes, v float64, now pcommon.Timestamp, ex *exemplarSource) *series {
+func (a *Store) Observe(f *Family, key *Values, hashes *Hashes, v float64, now pcommon.Timestamp, ex *ExemplarSource) *Series {
 	s := a.lookup(f, key, hashes, now)
-	a.observeIn(f, s, v, now, ex)
+	a.ObserveIn(f, s, v, now, ex)
 	return s
 }
 
-func (a *aggregator) observeIn(f *family, s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+func (a *Store) ObserveIn(f *Family, s *Series, v float64, now pcommon.Timestamp, ex *ExemplarSource) {
 	s.buckets[f.bucket(v)]++
 	s.count++
 	s.sum += v
@@ -351,8 +383,8 @@ func (a *aggregator) observeIn(f *family, s *series, v float64, now pcommon.Time
 // bucket is the index in a series' buckets that counts v. Explicit:
 // bucket i counts values <= bounds[i] (Prometheus' le), the last one the
 // rest. Exponential: v clamped to the range, relative to the lowest bucket.
-func (f *family) bucket(v float64) int {
-	if f.kind == kindExponential {
+func (f *Family) bucket(v float64) int {
+	if f.kind == Exponential {
 		return expIndex(min(max(v, expMin), expMax), f.scale) - f.expOffset
 	}
 	return sort.SearchFloat64s(f.bounds, v)
@@ -371,37 +403,37 @@ func expIndex(v float64, scale int32) int {
 	return int(math.Ceil(math.Log2(v)*math.Exp2(float64(scale)))) - 1
 }
 
-// exemplarSource is the trace of the record being counted.
-type exemplarSource struct {
-	traceID pcommon.TraceID
-	spanID  pcommon.SpanID
+// ExemplarSource is the trace of the record being counted.
+type ExemplarSource struct {
+	TraceID pcommon.TraceID
+	SpanID  pcommon.SpanID
 }
 
 // exemplarFrom is ex, or nil when exemplars are off or the record has no
 // trace: decided once per record, for the five or six series it updates.
-func (a *aggregator) exemplarFrom(ex *exemplarSource) *exemplarSource {
-	if !a.exemplars || ex.traceID.IsEmpty() {
+func (a *Store) ExemplarFrom(ex *ExemplarSource) *ExemplarSource {
+	if !a.exemplars || ex.TraceID.IsEmpty() {
 		return nil
 	}
 	return ex
 }
 
 // keepExemplar keeps the record's trace (ex, from exemplarFrom) on s.
-func (a *aggregator) keepExemplar(s *series, v float64, now pcommon.Timestamp, ex *exemplarSource) {
+func (a *Store) keepExemplar(s *Series, v float64, now pcommon.Timestamp, ex *ExemplarSource) {
 	if ex == nil {
 		return
 	}
-	s.exemplar = exemplar{set: true, traceID: ex.traceID, spanID: ex.spanID, value: v, ts: now}
+	s.exemplar = exemplar{set: true, traceID: ex.TraceID, spanID: ex.SpanID, value: v, ts: now}
 }
 
 // expire drops the series not updated since before cutoff.
-func (a *aggregator) expire(cutoff pcommon.Timestamp) {
+func (a *Store) Expire(cutoff pcommon.Timestamp) {
 	for _, f := range append(a.families, a.overflow) {
 		if f == nil {
 			continue
 		}
 		for h, head := range f.series {
-			var kept *series
+			var kept *Series
 			for s := head; s != nil; {
 				next := s.next
 				if s.last >= cutoff {
@@ -425,7 +457,7 @@ func (a *aggregator) expire(cutoff pcommon.Timestamp) {
 }
 
 // each calls fn for every series of f.
-func (f *family) each(fn func(*series)) {
+func (f *Family) Each(fn func(*Series)) {
 	for _, head := range f.series {
 		for s := head; s != nil; s = s.next {
 			fn(s)
@@ -435,10 +467,10 @@ func (f *family) each(fn func(*series)) {
 
 // metrics renders every series as cumulative OpenTelemetry metrics at now.
 // Exemplars are sent once, then cleared.
-func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
+func (a *Store) Metrics(now pcommon.Timestamp) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
-	sm.Scope().SetName(scopeName)
+	sm.Scope().SetName(a.scope)
 	for _, f := range append(a.families, a.overflow) {
 		if f == nil || len(f.series) == 0 {
 			continue
@@ -448,12 +480,12 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 		m.SetDescription(f.description)
 		m.SetUnit(f.unit)
 		switch f.kind {
-		case kindExponential:
+		case Exponential:
 			h := m.SetEmptyExponentialHistogram()
 			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 			dps := h.DataPoints()
 			dps.EnsureCapacity(f.count)
-			f.each(func(s *series) {
+			f.Each(func(s *Series) {
 				dp := dps.AppendEmpty()
 				f.putAttributes(dp.Attributes(), s)
 				dp.SetStartTimestamp(s.start)
@@ -476,12 +508,12 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 					s.exemplar.set = false
 				}
 			})
-		case kindHistogram:
+		case Histogram:
 			h := m.SetEmptyHistogram()
 			h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 			dps := h.DataPoints()
 			dps.EnsureCapacity(f.count)
-			f.each(func(s *series) {
+			f.Each(func(s *Series) {
 				dp := dps.AppendEmpty()
 				f.putAttributes(dp.Attributes(), s)
 				dp.SetStartTimestamp(s.start)
@@ -501,12 +533,12 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 			sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 			dps := sum.DataPoints()
 			dps.EnsureCapacity(f.count)
-			f.each(func(s *series) {
+			f.Each(func(s *Series) {
 				dp := dps.AppendEmpty()
 				f.putAttributes(dp.Attributes(), s)
 				dp.SetStartTimestamp(s.start)
 				dp.SetTimestamp(now)
-				if f.kind == kindIntSum {
+				if f.kind == IntSum {
 					dp.SetIntValue(int64(s.sum))
 				} else {
 					dp.SetDoubleValue(s.sum)
@@ -523,7 +555,7 @@ func (a *aggregator) metrics(now pcommon.Timestamp) pmetric.Metrics {
 
 // putAttributes writes a series' labels; an empty value is left out, as
 // Prometheus treats an empty label as absent.
-func (f *family) putAttributes(attrs pcommon.Map, s *series) {
+func (f *Family) putAttributes(attrs pcommon.Map, s *Series) {
 	attrs.EnsureCapacity(len(f.labels))
 	for i, l := range f.labels {
 		if v := s.values[i]; v != "" {
@@ -540,8 +572,9 @@ func putExemplar(exs pmetric.ExemplarSlice, e *exemplar) {
 	ex.SetSpanID(e.spanID)
 }
 
-// seconds converts durations to sorted, distinct bucket bounds.
-func seconds(ds []time.Duration, extra []float64) []float64 {
+// Bounds converts durations and extra bounds in seconds to sorted,
+// distinct bucket bounds.
+func Bounds(ds []time.Duration, extra []float64) []float64 {
 	out := make([]float64, 0, len(ds)+len(extra))
 	for _, d := range ds {
 		out = append(out, d.Seconds())
@@ -557,3 +590,55 @@ func seconds(ds []time.Duration, extra []float64) []float64 {
 	}
 	return out[:j]
 }
+
+// New is a store of families and, when overflow is not nil, of the
+// overflow family (labels metric and label) that counts what caps fold.
+// Its metrics name scope as their instrumentation scope; exemplars keeps
+// the trace of a recent record on each series. Its clock is time.Now.
+func New(scope string, families []*Family, overflow *Family, exemplars bool) *Store {
+	return &Store{families: families, overflow: overflow, exemplars: exemplars, scope: scope, now: time.Now}
+}
+
+// SetClock replaces the store's clock (tests).
+func (a *Store) SetClock(now func() time.Time) { a.now = now }
+
+// Now is the store's time: what a batch counts at and a flush renders at.
+func (a *Store) Now() pcommon.Timestamp { return pcommon.NewTimestampFromTime(a.now()) }
+
+// Families are the store's families, without the overflow family.
+func (a *Store) Families() []*Family { return a.families }
+
+// Flush expires the series not updated within expiry (0: none expire)
+// and renders the rest at the store's time.
+func (a *Store) Flush(expiry time.Duration) pmetric.Metrics {
+	now := a.now()
+	if expiry > 0 {
+		a.Expire(pcommon.NewTimestampFromTime(now.Add(-expiry)))
+	}
+	return a.Metrics(pcommon.NewTimestampFromTime(now))
+}
+
+// Name is the family's metric name.
+func (f *Family) Name() string { return f.name }
+
+// Len is the number of series the family holds.
+func (f *Family) Len() int { return f.count }
+
+// SetBounds makes a Histogram family's bucket bounds (seconds, sorted).
+func (f *Family) SetBounds(bounds []float64) { f.bounds = bounds }
+
+// SetScale fixes an Exponential family's scale (0 to 5): durations are
+// clamped to 1 µs..1 h, so each series has a fixed, bounded bucket array.
+func (f *Family) SetScale(scale int32) {
+	f.scale = scale
+	f.expOffset = expIndex(expMin, scale)
+}
+
+// Values are the series' label values, in its family's label order.
+func (s *Series) Values() Values { return s.values }
+
+// Sum is a counter's value, or a histogram's sum.
+func (s *Series) Sum() float64 { return s.sum }
+
+// Bounds are a Histogram family's bucket bounds.
+func (f *Family) Bounds() []float64 { return f.bounds }

@@ -230,7 +230,7 @@ func TestMetricsByKind(t *testing.T) {
 	hist := NewFamily("hist", "histogram", "s", Histogram, []string{"namespace"}, Limits{MaxSeries: 10})
 	hist.SetBounds(Bounds([]time.Duration{time.Second, 100 * time.Millisecond, time.Second}, []float64{0.25}))
 	exp := NewFamily("exp", "exponential", "s", Exponential, []string{"namespace"}, Limits{MaxSeries: 10})
-	exp.SetScale(0)
+	exp.SetScale(2)
 	s := New("scope", []*Family{ints, doubles, hist, exp}, nil, true)
 	s.SetClock(func() time.Time { return t0 })
 	now := s.Now()
@@ -252,10 +252,12 @@ func TestMetricsByKind(t *testing.T) {
 		key, hashes = Values{"ns"}, Hashes{Hash("ns")}
 		s.Observe(hist, &key, &hashes, v, now, ex)
 	}
-	for _, v := range []float64{1, 3, 1e9} { // 1e9 s is clamped to an hour
+	for _, v := range []float64{1, 3} {
 		key, hashes = Values{"ns"}, Hashes{Hash("ns")}
 		s.Observe(exp, &key, &hashes, v, now, nil)
 	}
+	key, hashes = Values{"far"}, Hashes{Hash("far")}
+	s.Observe(exp, &key, &hashes, 1e9, now, nil) // clamped to an hour
 	md := s.Metrics(now)
 	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	byName := map[string]pmetric.Metric{}
@@ -281,12 +283,19 @@ func TestMetricsByKind(t *testing.T) {
 		h.Count() != 4 || h.Sum() != 5.65 || h.Exemplars().Len() != 1 || h.Exemplars().At(0).DoubleValue() != 5 {
 		t.Errorf("hist: bounds %v counts %v count %d sum %v", h.ExplicitBounds().AsRaw(), h.BucketCounts().AsRaw(), h.Count(), h.Sum())
 	}
-	e := byName["exp"].ExponentialHistogram().DataPoints().At(0)
-	// Scale 0: bucket i holds (2^i, 2^(i+1)]; 1 is in bucket -1, 3 in 1,
-	// an hour in 11.
-	if e.Scale() != 0 || e.Count() != 3 || e.Positive().Offset() != -1 || e.Positive().BucketCounts().Len() != 13 ||
-		e.Positive().BucketCounts().At(0) != 1 || e.Positive().BucketCounts().At(2) != 1 || e.Positive().BucketCounts().At(12) != 1 {
-		t.Errorf("exp: scale %d count %d offset %d buckets %v", e.Scale(), e.Count(), e.Positive().Offset(), e.Positive().BucketCounts().AsRaw())
+	// Scale 2: bucket i holds (2^(i/4), 2^((i+1)/4)]; 1 is in bucket -1,
+	// 3 in 6, an hour in 47. Only the buckets from the lowest to the
+	// highest in use are sent.
+	for _, e := range byName["exp"].ExponentialHistogram().DataPoints().All() {
+		ns, _ := e.Attributes().Get("namespace")
+		want := map[string]struct {
+			offset int32
+			counts []uint64
+		}{"ns": {-1, []uint64{1, 0, 0, 0, 0, 0, 0, 1}}, "far": {47, []uint64{1}}}[ns.Str()]
+		if e.Scale() != 2 || e.Positive().Offset() != want.offset || !slices.Equal(e.Positive().BucketCounts().AsRaw(), want.counts) {
+			t.Errorf("exp %s: scale %d offset %d buckets %v, want offset %d buckets %v", ns.Str(), e.Scale(), e.Positive().Offset(),
+				e.Positive().BucketCounts().AsRaw(), want.offset, want.counts)
+		}
 	}
 	// Exemplars are sent once.
 	md = s.Metrics(now)

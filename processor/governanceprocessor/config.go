@@ -211,8 +211,9 @@ type LimitsConfig struct {
 // destination's sidecar logs the same request: the sli connector's
 // gateways.count says whether a gateway's records count.
 type GatewaysConfig struct {
-	// Workloads are app names: the pod's app label, or its name prefix
-	// "<name>-".
+	// Workloads are namespace/name: a pod in the namespace whose app
+	// label is name, or whose name starts "<name>-". Only the namespace's
+	// pods: a tenant's pod named like a gateway is none.
 	Workloads []string `mapstructure:"workloads"`
 }
 
@@ -305,8 +306,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("limits.max_host_services: must not be negative, got %d", c.Limits.MaxHostServices))
 	}
 	for i, w := range c.Gateways.Workloads {
-		if w == "" {
-			errs = append(errs, fmt.Errorf("gateways.workloads[%d]: must not be empty", i))
+		if ns, name, ok := strings.Cut(w, "/"); !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			errs = append(errs, fmt.Errorf("gateways.workloads[%d]: %q is not namespace/name", i, w))
 		}
 	}
 	switch c.Kubernetes.Mode {

@@ -41,7 +41,7 @@ func TestLoadConfig(t *testing.T) {
 		def.Dimensions[DimTeam].Trust != TrustWhenSourceMatches || def.Dimensions[DimCustomerID].Trust != TrustWhenSourceMatches ||
 		len(def.AIWorkloads) != 0 || def.Limits.MaxTokensPerRequest != 10_000_000 || def.Limits.MaxCostPerRequest != 1000 || def.Dimensions[DimTeam].MaxLength != 128 || def.Dimensions[DimTeam].Default != "unknown" ||
 		len(def.Dimensions[DimEnvironment].Allow) != 5 || def.Kubernetes.Mode != KubernetesOff || def.Limits.MaxHostServices != 100 ||
-		!slices.Equal(def.Gateways.Workloads, []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"}) {
+		!slices.Equal(def.Gateways.Workloads, []string{"istio-system/istio-ingressgateway", "istio-system/istio-eastwestgateway", "istio-system/istio-egressgateway"}) {
 		t.Errorf("defaults: %+v", def)
 	}
 	full := loadConfig(t, "full")
@@ -56,7 +56,7 @@ func TestLoadConfig(t *testing.T) {
 		!slices.Equal(full.TrustedSources.Forwarders, []string{"otelcol-genops"}) ||
 		!slices.Equal(full.AIWorkloads, []string{"ai/llm-gateway", "models/*"}) ||
 		full.Limits.MaxTokensPerRequest != 2_000_000 || full.Limits.MaxCostPerRequest != 50 || full.Limits.MaxHostServices != 20 ||
-		!slices.Equal(full.Gateways.Workloads, []string{"edge-gateway"}) ||
+		!slices.Equal(full.Gateways.Workloads, []string{"edge/edge-gateway"}) ||
 		full.Kubernetes.Mode != KubernetesNode || full.Kubernetes.NodeName != "node-1" || full.Kubernetes.SyncTimeout != 30*time.Second || full.Kubernetes.DeleteGracePeriod != 90*time.Second ||
 		full.PricingFile != "../../config/pricing.yaml" || full.Cluster != "prod-eu" || full.AccessLogFormat != "istio_json" {
 		t.Errorf("full: %+v", full)
@@ -90,7 +90,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		`dimensions: "colour"`, `headers: "colour"`, "kubernetes.node_name: required in node mode", "kubernetes.delete_grace_period: must be 0 or more, got -1s", "access_log_format: position 1: unterminated",
 		`ai_workloads[0]: "llm-gateway" is not namespace/workload`, `ai_workloads[1]: "ai/"`,
 		"limits.max_tokens_per_request: must be at least 1, got -1", "limits.max_cost_per_request: must be a number above 0 and at most 1e9, got +Inf",
-		"limits.max_host_services: must not be negative, got -1", "gateways.workloads[0]: must not be empty",
+		"limits.max_host_services: must not be negative, got -1", `gateways.workloads[0]: "" is not namespace/name`, `gateways.workloads[1]: "istio-ingressgateway" is not namespace/name`,
+		`gateways.workloads[2]: "a/b/c" is not namespace/name`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)

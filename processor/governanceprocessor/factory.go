@@ -43,9 +43,11 @@ func createDefaultConfig() component.Config {
 		return DimensionConfig{Trust: TrustWhenSourceMatches, Pattern: pattern, Allow: allow, MaxLength: 128, Default: "unknown"}
 	}
 	return &Config{
-		Sources:    append([]string(nil), defaultOrder...),
-		Limits:     LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000, MaxHostServices: 100},
-		Gateways:   GatewaysConfig{Workloads: []string{"istio-ingressgateway", "istio-eastwestgateway", "istio-egressgateway"}},
+		Sources: append([]string(nil), defaultOrder...),
+		Limits:  LimitsConfig{MaxTokensPerRequest: 10_000_000, MaxCostPerRequest: 1000, MaxHostServices: 100},
+		Gateways: GatewaysConfig{Workloads: []string{
+			"istio-system/istio-ingressgateway", "istio-system/istio-eastwestgateway", "istio-system/istio-egressgateway",
+		}},
 		CostSource: CostSourceStated,
 		Headers: map[string]string{
 			DimTeam: semconv.HeaderTeam, DimProject: semconv.HeaderProject, DimCustomerID: semconv.HeaderCustomerID,

@@ -24,24 +24,29 @@ import (
 	"github.com/genops-mesh/otelcol-genops/internal/semconv"
 )
 
-// gateways are the gateway workloads of the config.
-type gateways struct {
-	names, prefixes []string
-}
+// gateways are the gateway workloads of the config, by namespace: a
+// gateway runs where only the platform deploys (istio-system), so that a
+// tenant that names its own pod or app like a gateway in its namespace
+// does not make its requests uncounted (first outside attempt on #18).
+type gateways map[string][]gatewayName
 
-func newGateways(names []string) gateways {
-	gw := gateways{names: names}
-	for _, n := range names {
-		gw.prefixes = append(gw.prefixes, n+"-")
+type gatewayName struct{ app, prefix string }
+
+// newGateways reads "namespace/name" entries (validated by the config).
+func newGateways(workloads []string) gateways {
+	gw := gateways{}
+	for _, w := range workloads {
+		ns, name, _ := strings.Cut(w, "/")
+		gw[ns] = append(gw[ns], gatewayName{app: name, prefix: name + "-"})
 	}
 	return gw
 }
 
-// of tells whether a side's pod is a gateway workload: by its app, or by
-// its name's prefix.
-func (gw *gateways) of(s *side) bool {
-	for i, n := range gw.names {
-		if s.app == n || strings.HasPrefix(s.name, gw.prefixes[i]) {
+// of tells whether a side's pod is a gateway workload: in a gateway
+// namespace, by its app or its name's prefix.
+func (gw gateways) of(s *side, namespace string) bool {
+	for _, n := range gw[namespace] {
+		if s.app == n.app || strings.HasPrefix(s.name, n.prefix) {
 			return true
 		}
 	}
@@ -109,7 +114,7 @@ type resourceIdentity struct {
 // identifyResource reads the resource's identity once the processor has
 // written it.
 func (g *governance) identifyResource(res pcommon.Map, local *side) resourceIdentity {
-	id := resourceIdentity{gateway: g.gateways.of(local)}
+	var id resourceIdentity
 	if v, ok := res.Get(semconv.AttrServiceName); ok && v.Str() != "" {
 		id.hasService = true
 	}
@@ -122,6 +127,11 @@ func (g *governance) identifyResource(res pcommon.Map, local *side) resourceIden
 	if v, ok := res.Get(semconv.AttrK8sNamespace); ok {
 		id.namespace = v.Str()
 	}
+	ns := id.namespace
+	if local.found {
+		ns = local.pod.Namespace
+	}
+	id.gateway = g.gateways.of(local, ns)
 	return id
 }
 
@@ -149,8 +159,15 @@ func validSide(v string) bool {
 // logSide is the side of an access log record: a gateway's, else the
 // caller's sidecar for an outbound record, else the destination's (a
 // record without a direction, as Linkerd's inbound-only logs, included).
+// A record that is no access log has none: one with neither a direction
+// nor a status (an application's own log over OTLP, a body that did not
+// parse) is no request.
 func logSide(r *record, id *resourceIdentity) string {
-	switch d, _ := r.str(slotDirection); {
+	d, hasDirection := r.str(slotDirection)
+	if _, hasStatus := r.get(slotStatus); !hasDirection && !hasStatus {
+		return ""
+	}
+	switch {
 	case id.gateway:
 		return semconv.SideGateway
 	case d == semconv.DirectionOutbound:

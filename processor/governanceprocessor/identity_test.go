@@ -73,19 +73,21 @@ func gatewayPod() *corev1.Pod {
 }
 
 // Every access log record gets its side: the destination's for an inbound
-// record or one without a direction, the caller's for an outbound one, a
-// gateway's for a gateway pod's records whatever their direction; a side
-// the record claims is replaced.
+// record or one without a direction (Linkerd's), the caller's for an
+// outbound one, a gateway's for a gateway pod's records whatever their
+// direction; a side the record claims is replaced. A record with neither
+// a direction nor a status is no access log and gets none.
 func TestLogSides(t *testing.T) {
 	g := newTestGovernanceWith(t, kubeConfig(), nil, gatewayPod())
 	llm := map[string]any{"k8s.namespace.name": "ai", "k8s.pod.name": "llm-5d-abc", "k8s.pod.uid": "uid-llm-5d-abc"}
 	got := processed(t, g, context.Background(), logRecords(llm,
 		map[string]any{"envoy.direction": "inbound"},
 		map[string]any{"envoy.direction": "outbound"},
-		map[string]any{},
+		map[string]any{"http.response.status_code": 200},
 		map[string]any{"envoy.direction": "inbound", "genops.side": "gateway"},
+		map[string]any{"genops.side": "destination"},
 	))
-	for i, want := range []string{"destination", "source", "destination", "destination"} {
+	for i, want := range []any{"destination", "source", "destination", "destination", nil} {
 		if got[i][semconv.AttrSide] != want {
 			t.Errorf("record %d: side %v, want %s", i, got[i][semconv.AttrSide], want)
 		}
@@ -99,21 +101,29 @@ func TestLogSides(t *testing.T) {
 	}
 }
 
-// Without Kubernetes a gateway is known by its resource: the app, the app
-// label, or the pod name's prefix. A record's own k8s.pod.name names the
-// destination, not the proxy that wrote it: it makes no gateway.
+// Without Kubernetes a gateway is known by its resource: in a gateway
+// namespace, the app, the app label, or the pod name's prefix. The same
+// names in another namespace are a tenant's pod. A record's own
+// k8s.pod.name names the destination, not the proxy that wrote it: it
+// makes no gateway.
 func TestGatewaysWithoutKubernetes(t *testing.T) {
 	g := newTestGovernance(t, offConfig(nil), nil)
+	in := func(ns string, attrs map[string]any) map[string]any {
+		attrs["k8s.namespace.name"] = ns
+		return attrs
+	}
 	for _, tc := range []struct {
 		resource, record map[string]any
 		want             string
 	}{
-		{map[string]any{"k8s.pod.name": "istio-egressgateway-7d9f8b6c5-abcde"}, nil, semconv.SideGateway},
-		{map[string]any{"app": "istio-ingressgateway"}, nil, semconv.SideGateway},
-		{map[string]any{"k8s.pod.label.app": "istio-eastwestgateway"}, nil, semconv.SideGateway},
-		{map[string]any{"k8s.pod.label.app.kubernetes.io/name": "istio-eastwestgateway"}, nil, semconv.SideGateway},
-		{map[string]any{"k8s.pod.name": "istio-ingressgatewayx-1"}, nil, semconv.SideDestination},
-		{map[string]any{"k8s.pod.name": "llm-5d-abc"}, map[string]any{"k8s.pod.name": "istio-ingressgateway-5c-x"}, semconv.SideDestination},
+		{in("istio-system", map[string]any{"k8s.pod.name": "istio-egressgateway-7d9f8b6c5-abcde"}), nil, semconv.SideGateway},
+		{in("istio-system", map[string]any{"app": "istio-ingressgateway"}), nil, semconv.SideGateway},
+		{in("istio-system", map[string]any{"k8s.pod.label.app": "istio-eastwestgateway"}), nil, semconv.SideGateway},
+		{in("istio-system", map[string]any{"k8s.pod.label.app.kubernetes.io/name": "istio-eastwestgateway"}), nil, semconv.SideGateway},
+		{in("istio-system", map[string]any{"k8s.pod.name": "istio-ingressgatewayx-1"}), nil, semconv.SideDestination},
+		{in("sandbox", map[string]any{"k8s.pod.name": "istio-ingressgateway-evil"}), nil, semconv.SideDestination},
+		{in("sandbox", map[string]any{"app": "istio-ingressgateway"}), nil, semconv.SideDestination},
+		{in("istio-system", map[string]any{"k8s.pod.name": "llm-5d-abc"}), map[string]any{"k8s.pod.name": "istio-ingressgateway-5c-x"}, semconv.SideDestination},
 	} {
 		rec := map[string]any{"envoy.direction": "inbound"}
 		for k, v := range tc.record {
@@ -123,12 +133,75 @@ func TestGatewaysWithoutKubernetes(t *testing.T) {
 			t.Errorf("%v %v: side %v, want %s", tc.resource, tc.record, got, tc.want)
 		}
 	}
-	// Workloads are configurable; none: no gateway.
-	g = newTestGovernance(t, offConfig(func(c *Config) { c.Gateways.Workloads = []string{"edge"} }), nil)
+	// Workloads are configurable.
+	g = newTestGovernance(t, offConfig(func(c *Config) { c.Gateways.Workloads = []string{"edge/edge"} }), nil)
 	for res, want := range map[string]string{"edge-0": semconv.SideGateway, "istio-ingressgateway-0": semconv.SideDestination} {
-		if got := processed(t, g, context.Background(), logRecords(map[string]any{"k8s.pod.name": res}, map[string]any{}))[0][semconv.AttrSide]; got != want {
+		if got := processed(t, g, context.Background(), logRecords(in("edge", map[string]any{"k8s.pod.name": res}),
+			map[string]any{"envoy.direction": "inbound"}))[0][semconv.AttrSide]; got != want {
 			t.Errorf("%s: side %v, want %s", res, got, want)
 		}
+	}
+}
+
+// With the informer, a tenant's pod named like a gateway, or labelled
+// with a gateway's app, in its own namespace is no gateway: its requests
+// count (first outside attempt on #18, which made them uncounted).
+func TestTenantPodNamedLikeAGateway(t *testing.T) {
+	sidecar := map[string]string{"sidecar.istio.io/status": `{}`}
+	g := newTestGovernanceWith(t, kubeConfig(), nil,
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sandbox", Name: "istio-ingressgateway-evil", UID: "uid-evil", Annotations: sidecar,
+			Labels: map[string]string{"app": "foo"}}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.70"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "sandbox", Name: "evil-gwlabel", UID: "uid-evil2", Annotations: sidecar,
+			Labels: map[string]string{"app": "istio-ingressgateway"}}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.71"}})
+	for _, uid := range []string{"uid-evil", "uid-evil2"} {
+		got := processed(t, g, context.Background(), logRecords(map[string]any{"k8s.pod.uid": uid}, map[string]any{"envoy.direction": "inbound"}))
+		if got[0][semconv.AttrSide] != semconv.SideDestination {
+			t.Errorf("%s: side %v, want destination", uid, got[0][semconv.AttrSide])
+		}
+	}
+}
+
+// Over the network only a mesh proxy's access log records are requests:
+// a pod without one that sends them gets no side (counted as a forged
+// proxy claim); an application's own log records (no direction, no
+// status) are no requests from anyone (second outside attempt on #18).
+func TestAccessLogsOnlyFromProxies(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, kubeConfig(), tt)
+	rec := map[string]any{"envoy.direction": "inbound", "http.response.status_code": 200}
+	if got := processed(t, g, from("10.0.0.68"), logRecords(nil, rec))[0]; got[semconv.AttrSide] != nil { // rogue-0: no proxy
+		t.Errorf("a pod without a proxy: side %v", got[semconv.AttrSide])
+	}
+	if n := rejected(t, tt, "proxy", "forged"); n != 1 {
+		t.Errorf("forged proxy claims: %d, want 1", n)
+	}
+	if got := processed(t, g, from("10.0.0.66"), logRecords(nil, rec))[0]; got[semconv.AttrSide] != semconv.SideDestination { // curl-0: a sidecar
+		t.Errorf("a sidecar's record: side %v", got[semconv.AttrSide])
+	}
+	if got := processed(t, g, from("10.0.0.66"), logRecords(nil, map[string]any{"message": "hello"}))[0]; got[semconv.AttrSide] != nil {
+		t.Errorf("an application log: side %v", got[semconv.AttrSide])
+	}
+}
+
+// A line of the node's log files may carry keys that become attributes
+// (a JSON format's unknown keys; a pod's owner can write its own
+// sidecar's stdout): with the informer, its app, version, service and
+// workload claims give way to the pod's (third outside attempt on #18).
+func TestFileRecordIdentityClaims(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, kubeConfig(), tt)
+	ld := inbound("llm-5d-abc", "10.0.0.66", "", nil)
+	a := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	a.PutStr("app", "billing")
+	a.PutStr("version", "v9")
+	a.PutStr("service.name", "billing")
+	a.PutStr("k8s.pod.label.app", "billing")
+	got := attrsOf(t, g, ld)
+	if got["app"] != "llm" || got["version"] != "v2" || got["service.name"] != "llm" || got["k8s.pod.label.app"] != nil {
+		t.Errorf("claims kept: app %v version %v service %v label %v", got["app"], got["version"], got["service.name"], got["k8s.pod.label.app"])
+	}
+	if rejected(t, tt, "workload", "forged") == 0 || rejected(t, tt, "service", "forged") == 0 {
+		t.Error("the claims were not counted")
 	}
 }
 
@@ -137,7 +210,8 @@ func TestGatewaysWithoutKubernetes(t *testing.T) {
 // whatever its resource says.
 func TestGatewayClaimOverTheNetwork(t *testing.T) {
 	g := newTestGovernanceWith(t, kubeConfig(), nil, gatewayPod())
-	claim := logRecords(map[string]any{"app": "istio-ingressgateway", "k8s.pod.name": "istio-ingressgateway-1"}, map[string]any{"envoy.direction": "outbound"})
+	claim := logRecords(map[string]any{"app": "istio-ingressgateway", "k8s.pod.name": "istio-ingressgateway-1", "k8s.namespace.name": "istio-system"},
+		map[string]any{"envoy.direction": "outbound"})
 	if got := processed(t, g, from("10.0.0.66"), claim)[0][semconv.AttrSide]; got != semconv.SideSource {
 		t.Errorf("a pod claiming a gateway's app: side %v", got)
 	}

@@ -566,7 +566,15 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 				}
 				c.trusted = o.forwarder || g.trusted.trusts(g.principal(r, o, local), c.src.namespace())
 				g.attribute(ctx, b, r, &c, o)
-				r.setSide(logSide(r, &id), o)
+				side := logSide(r, &id)
+				if side != "" && !proxyWrote {
+					// Over the network only a mesh proxy's access log
+					// records are requests (a pod without one would count
+					// requests it invents; second outside attempt on #18).
+					side = ""
+					g.reject(ctx, claimProxy, rejectForged)
+				}
+				r.setSide(side, o)
 				g.identify(ctx, r, &id, outbound)
 				r.apply()
 			}
@@ -709,7 +717,13 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 			r.setStr(slotAttributionSource, defaultSources[source])
 		}
 	}
-	if o.verified {
+	// A record's claims of identity are checked wherever the collector
+	// knows better than the sender: over a verified connection, and in
+	// the node's log files when the informer knows the pods (a pod's owner
+	// can write its own sidecar's stdout; a JSON line's unknown keys
+	// become attributes: third outside attempt on #18).
+	checked := o.verified || (!o.network && g.store != nil)
+	if checked {
 		g.dropIdentityClaims(ctx, r, c)
 	}
 	if dest.found && c.destIsPeer {
@@ -720,7 +734,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 		r.setWorkload(slotSource, src)
 	}
 	switch {
-	case g.cfg.Cluster != "" && o.verified:
+	case g.cfg.Cluster != "" && checked:
 		r.setStr(slotCluster, g.cfg.Cluster) // the collector's, not the sender's
 	case g.cfg.Cluster != "":
 		r.setDefault(slotCluster, g.cfg.Cluster)

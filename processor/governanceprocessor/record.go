@@ -75,6 +75,7 @@ const (
 	slotHeaderServiceTier
 	slotServiceName
 	slotSide
+	slotStatus
 	slotServerAddress
 	slotPodLabelApp // k8s.pod.label.* a pod's app and version are read from
 	slotPodLabelAppName
@@ -159,6 +160,7 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderServiceTier:      respServiceTier,
 		slotServiceName:            semconv.AttrServiceName,
 		slotSide:                   semconv.AttrSide,
+		slotStatus:                 semconv.AttrHTTPResponseStatusCode,
 		slotServerAddress:          semconv.AttrServerAddress,
 		slotPodLabelApp:            semconv.AttrPodLabelApp,
 		slotPodLabelAppName:        semconv.AttrPodLabelAppName,

@@ -352,9 +352,20 @@ func TestClusterLabel(t *testing.T) {
 	if got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.66", "", nil)); got["k8s.cluster.name"] != "east" {
 		t.Errorf("a record without a cluster has %v, want the collector's", got["k8s.cluster.name"])
 	}
+	// A cluster a line of the node's log files states is a claim: with
+	// the informer, the collector's own replaces it; without one, it is
+	// kept (a record without a cluster gets the collector's).
 	ld := inbound("llm-5d-abc", "10.0.0.66", "", nil)
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr("k8s.cluster.name", "west")
+	if got := attrsOf(t, g, ld); got["k8s.cluster.name"] != "east" {
+		t.Errorf("a local record's claimed cluster is %v, want the collector's", got["k8s.cluster.name"])
+	}
+	off := createDefaultConfig().(*Config)
+	off.Cluster = "east"
+	g = newTestGovernance(t, off, nil)
+	ld = inbound("llm-5d-abc", "10.0.0.66", "", nil)
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr("k8s.cluster.name", "west")
 	if got := attrsOf(t, g, ld); got["k8s.cluster.name"] != "west" {
-		t.Errorf("a local record's own cluster became %v", got["k8s.cluster.name"])
+		t.Errorf("without Kubernetes a record's own cluster became %v", got["k8s.cluster.name"])
 	}
 }

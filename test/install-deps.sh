@@ -30,3 +30,6 @@ command -v go >/dev/null || { echo "install-deps: Go is not on PATH (expected /u
 
 # Jaeger for the end-to-end trace tests, built once from its Go module.
 "$(dirname "$0")/install-jaeger.sh" >/dev/null
+
+# Kiali for the end-to-end dashboard tests, built once from its Go module.
+"$(dirname "$0")/install-kiali.sh" >/dev/null

@@ -15,6 +15,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/genops-mesh/otelcol-genops/dashboards/kiali"
 	"github.com/genops-mesh/otelcol-genops/internal/slo"
 )
 
@@ -129,6 +130,8 @@ func TestDocs(t *testing.T) {
 	if shown := strings.Count(got, "```promql\n") + strings.Count(got, "```sql\n"); shown != targets || targets == 0 {
 		t.Errorf("%d queries shown of %d panel targets", shown, targets)
 	}
+	// The Kiali dashboards follow, with every proxy source's.
+	got += "\n" + kiali.Describe(kiali.Dashboards(&slo.File{SLOs: []slo.SLO{{Source: slo.SourceIstio}, {Source: slo.SourceLinkerd}}}))
 	path := filepath.Join("..", "..", "docs", "dashboards.md")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -310,7 +310,9 @@ func TestAdversary(t *testing.T) {
 
 		// Envoy's OpenTelemetry access logger format over OTLP, sent by
 		// the attacker with the llm pod's identity on the resource, a
-		// team label of its choosing, and a cost header.
+		// team label of its choosing, and a cost header. The attacker's
+		// pod runs no mesh proxy: its access log is no request of anyone's
+		// (counted as a forged proxy claim), only its spans count.
 		t.Run("forged OTLP access log", func(t *testing.T) {
 			line := `[2026-11-20T10:00:00.000Z] "POST /v1/chat HTTP/2" 200 - via_upstream - "-" 512 2048 12 10 "-" "curl" "id-1" "llm.ai:8080" "10.1.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.1.0.7:8080 10.1.0.2:40000 - default ` +
 				`"billing" "victim-project" "acme" "cc-victim" "-" "-" "-" "gpt-4o" "openai" "1000000" "-5" "1e308"`
@@ -320,8 +322,8 @@ func TestAdversary(t *testing.T) {
 				`"scopeLogs":[{"logRecords":[{"body":{"stringValue":%q}}]}]}]}`, line)
 			post(t, "http://"+s.otlpHTTP+"/v1/logs", "application/json", body)
 			s.col.Eventually(t, 30*time.Second, func() error {
-				if n, err := requests(s, map[string]string{"namespace": "sandbox", "app": "attacker", "service": "attacker"}); err != nil || n != 3 {
-					return fmt.Errorf("attacker's requests (2 spans, 1 log): %v %v", n, err)
+				if n, err := requests(s, map[string]string{"namespace": "sandbox", "app": "attacker", "service": "attacker"}); err != nil || n != 2 {
+					return fmt.Errorf("attacker's requests (2 spans; its access log is no request): %v %v", n, err)
 				}
 				if err := checkNoAttackerValues(s); err != nil {
 					return err
@@ -330,6 +332,7 @@ func TestAdversary(t *testing.T) {
 					map[string]string{"claim": "input_tokens", "reason": "untrusted"},
 					map[string]string{"claim": "output_tokens", "reason": "negative"},
 					map[string]string{"claim": "workload", "reason": "forged"},
+					map[string]string{"claim": "proxy", "reason": "forged"},
 				)
 			})
 		})
@@ -370,7 +373,9 @@ func TestAdversary(t *testing.T) {
 			spans.WriteString(`]}]}]}`)
 			post(t, "http://"+s.otlpHTTP+"/v1/traces", "application/json", spans.String())
 			s.col.Eventually(t, 30*time.Second, func() error {
-				if n, err := requests(s, map[string]string{"namespace": "byo", "service": "selfmade"}); err != nil || n != 301 {
+				// Its 300 spans are its own requests; its access log is none:
+				// a sidecar the platform did not inject is no proxy.
+				if n, err := requests(s, map[string]string{"namespace": "byo", "service": "selfmade"}); err != nil || n != 300 {
 					return fmt.Errorf("the self-declared sidecar's requests: %v %v", n, err)
 				}
 				if n, err := requests(s, map[string]string{"cluster": "c1"}); err != nil || n != 0 {

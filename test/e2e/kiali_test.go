@@ -163,17 +163,7 @@ func TestKialiDashboards(t *testing.T) {
 	all := kiali.Dashboards(&slo.File{SLOs: []slo.SLO{{Source: slo.SourceIstio}, {Source: slo.SourceLinkerd}}})
 	k := kialitest.Start(t, cluster.Kubeconfig, "http://"+p.Addr, all, kiali.Settings())
 
-	// Traffic twice, a few scrapes apart, so that rates are not zero.
-	sendAICalls(t, otlp)
-	col.Eventually(t, 30*time.Second, func() error {
-		r, err := p.Query("genops_tokens_total")
-		if err != nil || len(r) == 0 {
-			return fmt.Errorf("no genops_tokens_total in Prometheus yet (%v)", err)
-		}
-		return nil
-	})
-	time.Sleep(3 * time.Second)
-	sendAICalls(t, otlp)
+	trafficTwice(t, col, p, "genops_tokens_total", func() { sendAICalls(t, otlp) })
 
 	// Each chart's series and the label they are split by.
 	type want struct {

@@ -80,6 +80,22 @@ func startSpanPipeline(t *testing.T) (otlp string, col *collectortest.Process, p
 	return otlp, col, p
 }
 
+// trafficTwice sends traffic, waits until Prometheus has metric, and
+// sends it again a few scrapes later: rates over it are then not zero.
+func trafficTwice(t *testing.T, col *collectortest.Process, p *collectortest.Prometheus, metric string, send func()) {
+	t.Helper()
+	send()
+	col.Eventually(t, 30*time.Second, func() error {
+		r, err := p.Query(metric)
+		if err != nil || len(r) == 0 {
+			return fmt.Errorf("no %s in Prometheus yet (%v)", metric, err)
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second)
+	send()
+}
+
 // The collector's output in a real Prometheus: cost per team equals the
 // price table's sum to the cent, the generated rules evaluate, and every
 // query of every generated Grafana dashboard runs and returns data (but
@@ -105,17 +121,7 @@ func TestPrometheusCostRulesAndDashboards(t *testing.T) {
 		}
 		return calls
 	}
-	// Two batches a few scrapes apart, so that rates are not zero.
-	sendSpans(t, otlp, batch())
-	col.Eventually(t, 30*time.Second, func() error {
-		r, err := p.Query("genops_requests_total")
-		if err != nil || len(r) == 0 {
-			return fmt.Errorf("no genops_requests_total in Prometheus yet (%v)", err)
-		}
-		return nil
-	})
-	time.Sleep(3 * time.Second)
-	sendSpans(t, otlp, batch())
+	trafficTwice(t, col, p, "genops_requests_total", func() { sendSpans(t, otlp, batch()) })
 
 	// 40 and 10 calls of 10,000 input and 2,000 output tokens of
 	// gpt-4o-mini at 0.15 and 0.60 USD per million: 0.0027 USD each.

@@ -34,14 +34,7 @@ type Jaeger struct {
 
 // Binary finds the Jaeger binary test/install-jaeger.sh builds.
 func Binary() (string, error) {
-	bin, err := peers.Binary("jaeger", "github.com/jaegertracing/jaeger", "jaeger", "jaeger")
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("jaeger not found at %s: run test/install-jaeger.sh (make test does)", bin)
-	}
-	return bin, nil
+	return peers.Installed("jaeger", "github.com/jaegertracing/jaeger", "jaeger", "jaeger")
 }
 
 // Start runs Jaeger until the test ends.

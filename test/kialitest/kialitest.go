@@ -41,14 +41,7 @@ type Kiali struct {
 
 // Binary finds the Kiali binary test/install-kiali.sh builds.
 func Binary() (string, error) {
-	bin, err := peers.Binary("kiali", "github.com/kiali/kiali", "kiali", "kiali")
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", fmt.Errorf("kiali not found at %s: run test/install-kiali.sh (make test does)", bin)
-	}
-	return bin, nil
+	return peers.Installed("kiali", "github.com/kiali/kiali", "kiali", "kiali")
 }
 
 // Config is the Kiali configuration the tests run: what Kiali needs

@@ -48,3 +48,16 @@ func Binary(dir, module, name, binary string) (string, error) {
 	}
 	return filepath.Join(base, name+"-"+version, binary), nil
 }
+
+// Installed is Binary's path when the file is there, else an error that
+// names the install script (test/install-<name>.sh) to run.
+func Installed(dir, module, name, binary string) (string, error) {
+	bin, err := Binary(dir, module, name, binary)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("%s not found at %s: run test/install-%s.sh (make test does)", name, bin, name)
+	}
+	return bin, nil
+}

@@ -503,10 +503,7 @@ func (a *Store) Metrics(now pcommon.Timestamp) pmetric.Metrics {
 				}
 				dp.Positive().SetOffset(int32(f.expOffset + lo))
 				dp.Positive().BucketCounts().FromRaw(s.buckets[lo : hi+1])
-				if s.exemplar.set {
-					putExemplar(dp.Exemplars(), &s.exemplar)
-					s.exemplar.set = false
-				}
+				s.sendExemplar(dp.Exemplars())
 			})
 		case Histogram:
 			h := m.SetEmptyHistogram()
@@ -522,10 +519,7 @@ func (a *Store) Metrics(now pcommon.Timestamp) pmetric.Metrics {
 				dp.SetSum(s.sum)
 				dp.BucketCounts().FromRaw(s.buckets)
 				dp.ExplicitBounds().FromRaw(f.bounds)
-				if s.exemplar.set {
-					putExemplar(dp.Exemplars(), &s.exemplar)
-					s.exemplar.set = false
-				}
+				s.sendExemplar(dp.Exemplars())
 			})
 		default:
 			sum := m.SetEmptySum()
@@ -543,10 +537,7 @@ func (a *Store) Metrics(now pcommon.Timestamp) pmetric.Metrics {
 				} else {
 					dp.SetDoubleValue(s.sum)
 				}
-				if s.exemplar.set {
-					putExemplar(dp.Exemplars(), &s.exemplar)
-					s.exemplar.set = false
-				}
+				s.sendExemplar(dp.Exemplars())
 			})
 		}
 	}
@@ -564,12 +555,19 @@ func (f *Family) putAttributes(attrs pcommon.Map, s *Series) {
 	}
 }
 
-func putExemplar(exs pmetric.ExemplarSlice, e *exemplar) {
+// sendExemplar adds the series' exemplar to exs, once: a sent exemplar
+// is cleared.
+func (s *Series) sendExemplar(exs pmetric.ExemplarSlice) {
+	if !s.exemplar.set {
+		return
+	}
+	e := &s.exemplar
 	ex := exs.AppendEmpty()
 	ex.SetTimestamp(e.ts)
 	ex.SetDoubleValue(e.value)
 	ex.SetTraceID(e.traceID)
 	ex.SetSpanID(e.spanID)
+	e.set = false
 }
 
 // Bounds converts durations and extra bounds in seconds to sorted,

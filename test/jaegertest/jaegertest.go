@@ -32,21 +32,10 @@ type Jaeger struct {
 	proc            *collectortest.Process
 }
 
-// Binary finds the Jaeger binary test/install-jaeger.sh builds.
-func Binary() (string, error) {
-	return peers.Installed("jaeger", "github.com/jaegertracing/jaeger", "jaeger", "jaeger")
-}
-
 // Start runs Jaeger until the test ends.
 func Start(t testing.TB) *Jaeger {
 	t.Helper()
-	bin, err := Binary()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	bin := peers.Need(t, "jaeger", "github.com/jaegertracing/jaeger", "jaeger", "jaeger")
 	j := &Jaeger{OTLP: collectortest.FreeAddr(t), Query: collectortest.FreeAddr(t), UI: collectortest.FreeAddr(t), bin: bin}
 	j.config = filepath.Join(t.TempDir(), "jaeger.yaml")
 	cfg := fmt.Sprintf(`service:

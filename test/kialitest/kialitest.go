@@ -39,11 +39,6 @@ type Kiali struct {
 	proc *collectortest.Process
 }
 
-// Binary finds the Kiali binary test/install-kiali.sh builds.
-func Binary() (string, error) {
-	return peers.Installed("kiali", "github.com/kiali/kiali", "kiali", "kiali")
-}
-
 // Config is the Kiali configuration the tests run: what Kiali needs
 // outside a cluster and without Istio, the dashboards as
 // custom_dashboards, and settings merged over it (the dashboards' own:
@@ -107,13 +102,7 @@ func splitHostPort(addr string) (string, int, error) {
 // Start runs Kiali with the dashboards and settings until the test ends.
 func Start(t testing.TB, kubeconfig, prometheusURL string, custom []dashboards.MonitoringDashboard, settings map[string]any) *Kiali {
 	t.Helper()
-	bin, err := Binary()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	bin := peers.Need(t, "kiali", "github.com/kiali/kiali", "kiali", "kiali")
 	dir := t.TempDir()
 	static := filepath.Join(dir, "console")
 	if err := os.MkdirAll(static, 0o755); err != nil {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"testing"
 )
 
 // Binary is the path the install script gives a peer's binary: the cache
@@ -60,4 +61,19 @@ func Installed(dir, module, name, binary string) (string, error) {
 		return "", fmt.Errorf("%s not found at %s: run test/install-%s.sh (make test does)", name, bin, name)
 	}
 	return bin, nil
+}
+
+// Need is the installed peer's path for a test. Where it is missing the
+// test skips, naming the script that installs it, unless CI is set: then
+// it fails, because `make test` installs every peer.
+func Need(t testing.TB, dir, module, name, binary string) string {
+	t.Helper()
+	bin, err := Installed(dir, module, name, binary)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return bin
 }

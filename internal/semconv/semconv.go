@@ -272,6 +272,24 @@ const (
 // services.
 const AttrSide = "genops.side"
 
+// AttrShard is the key agents route a counted record by in tiered mode
+// (the loadbalancing exporter's routing_attributes): the namespace and app
+// the record's series are labelled with, "namespace/app". Every series a
+// record adds to carries both labels, so routing by it sends each series'
+// records to one gateway replica (docs/scaling.md). Written by the
+// governance processor when shard_key is on.
+const AttrShard = "genops.shard"
+
+// AttrRequestDurationMs and AttrRequestError carry, on the request record
+// a span becomes (connector/requestlogconnector), what a log record has
+// no field for: the span's duration in milliseconds (a double, as precise
+// as the span) and whether its status was ERROR. The sli connector reads
+// them from records as it reads them from spans.
+const (
+	AttrRequestDurationMs = "genops.request.duration_ms"
+	AttrRequestError      = "genops.request.error"
+)
+
 // Values of AttrSide. A record's side is the reporter label of the
 // series that count it; a gateway's records count as gateways.count of
 // the sli connector says.

@@ -110,6 +110,10 @@ type Config struct {
 	Gateways GatewaysConfig `mapstructure:"gateways"`
 	// Cluster is set as k8s.cluster.name on records that have none.
 	Cluster string `mapstructure:"cluster"`
+	// ShardKey writes genops.shard ("namespace/app" of the series a
+	// record counts in) on every counted record, for the loadbalancing
+	// exporter of a tiered agent to route by (docs/scaling.md).
+	ShardKey bool `mapstructure:"shard_key"`
 
 	// AccessLogFormat, when set, structures log records that arrive
 	// unparsed — Envoy's OpenTelemetry access logger sends each request as
@@ -186,7 +190,10 @@ type TrustedSources struct {
 	// Forwarders are the namespaces of collectors that forward records
 	// they have already attributed (an agent's OTLP exporter to a
 	// gateway): the identity and governance attributes of what their pods
-	// send are kept.
+	// send are kept. Without Kubernetes (kubernetes.mode off) no
+	// namespace can be told; the only entry allowed there is "*": every
+	// sender over the network is a forwarder (a tiered gateway whose
+	// listener only agents reach).
 	Forwarders []string `mapstructure:"forwarders"`
 }
 
@@ -318,6 +325,14 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("kubernetes.mode: %q is not one of off, node, cluster", c.Kubernetes.Mode))
+	}
+	for i, f := range c.TrustedSources.Forwarders {
+		switch {
+		case c.Kubernetes.Mode == KubernetesOff && f != "*":
+			errs = append(errs, fmt.Errorf("trusted_sources.forwarders[%d]: %q names a namespace, which kubernetes.mode off cannot tell: use \"*\" (every sender is a forwarder) or none", i, f))
+		case c.Kubernetes.Mode != KubernetesOff && f == "*":
+			errs = append(errs, fmt.Errorf("trusted_sources.forwarders[%d]: \"*\" is only for kubernetes.mode off; name the agents' namespace, or every pod could state its own attribution", i))
+		}
 	}
 	if c.Kubernetes.DeleteGracePeriod < 0 {
 		errs = append(errs, fmt.Errorf("kubernetes.delete_grace_period: must be 0 or more, got %s", c.Kubernetes.DeleteGracePeriod))

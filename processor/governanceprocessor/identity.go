@@ -136,20 +136,44 @@ func (g *governance) identifyResource(res pcommon.Map, local *side) resourceIden
 }
 
 // setSide writes the record's side ("" for a record that is no request
-// between services: its claimed side is removed). A forwarder's records
-// keep the side the collector that attributed them wrote.
-func (r *record) setSide(side string, o origin) {
-	if o.forwarder {
-		if v, ok := r.str(slotSide); ok && validSide(v) {
-			return
-		}
-	}
+// between services: its claimed side is removed).
+func (r *record) setSide(side string) {
 	switch {
 	case side != "":
 		r.setStr(slotSide, side)
 	case r.has.has(slotSide):
 		r.remove(slotSide)
 	}
+}
+
+// setShard writes the record's shard key (semconv.AttrShard) when on and
+// the record is counted: "namespace/app" as the sli connector will label
+// its series (the record's own value, else its resource's). Agents route
+// records by it to the gateway replica that owns those series
+// (docs/scaling.md). A sender's key is never kept, nor the request fields
+// of a span's record (duration, error) that only the requestlog connector
+// writes. (A forwarder's records do not come here: they pass unchanged.)
+func (r *record) setShard(on bool, side string, id *resourceIdentity) {
+	for _, s := range [...]slot{slotRequestDuration, slotRequestError} {
+		if r.has.has(s) {
+			r.remove(s)
+		}
+	}
+	if !on || side == "" {
+		if r.has.has(slotShard) {
+			r.remove(slotShard)
+		}
+		return
+	}
+	ns, ok := r.label(slotDestination + wlNamespace)
+	if !ok {
+		ns = id.namespace
+	}
+	app, ok := r.label(slotDestination + wlApp)
+	if !ok {
+		app = id.app
+	}
+	r.setStr(slotShard, ns+"/"+app)
 }
 
 func validSide(v string) bool {

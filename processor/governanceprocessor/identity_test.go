@@ -337,3 +337,77 @@ func TestServiceFromAuthority(t *testing.T) {
 		}
 	}
 }
+
+// With shard_key on, every counted record carries the namespace and app
+// its series are labelled with (the record's own, else its resource's),
+// and nothing else does: a tiered agent routes by it (docs/scaling.md).
+// A sender's key, or a span's request fields, are not kept unless a
+// forwarder sent them.
+func TestShardKey(t *testing.T) {
+	g := newTestGovernanceWith(t, func() *Config { c := kubeConfig(); c.ShardKey = true; return c }(), nil)
+	// Inbound on the llm pod's sidecar: the resource's workload.
+	got := attrsOf(t, g, inbound("llm-5d-abc", "10.0.0.66", "", nil))
+	if got[semconv.AttrShard] != "ai/llm" {
+		t.Errorf("inbound record: shard %v, want ai/llm", got[semconv.AttrShard])
+	}
+	// Outbound from curl-0 to the llm pod: the destination's, on the record.
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("k8s.namespace.name", "sandbox")
+	rl.Resource().Attributes().PutStr("k8s.pod.name", "curl-0")
+	a := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes()
+	a.PutStr("envoy.direction", "outbound")
+	a.PutStr("network.peer.address", "10.0.0.7")
+	if got := attrsOf(t, g, ld); got[semconv.AttrShard] != "ai/llm" || got["k8s.namespace.name"] != "ai" {
+		t.Errorf("outbound record: shard %v, namespace %v; want ai/llm", got[semconv.AttrShard], got["k8s.namespace.name"])
+	}
+	// No side (no direction, no status: no access log): no key, and a
+	// sender's own key and request fields are dropped.
+	got = processed(t, g, context.Background(), logRecords(map[string]any{"k8s.namespace.name": "ai", "k8s.pod.name": "llm-5d-abc"},
+		map[string]any{semconv.AttrShard: "x/y", semconv.AttrRequestDurationMs: 1.5, semconv.AttrRequestError: true}))[0]
+	for _, k := range []string{semconv.AttrShard, semconv.AttrRequestDurationMs, semconv.AttrRequestError} {
+		if v, ok := got[k]; ok {
+			t.Errorf("a record no one counts kept %s=%v", k, v)
+		}
+	}
+	// Off (the default): no key, and a claimed one is removed.
+	off := newTestGovernance(t, kubeConfig(), nil)
+	claimed := inbound("llm-5d-abc", "10.0.0.66", "", nil)
+	claimed.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(semconv.AttrShard, "x/y")
+	if got := attrsOf(t, off, claimed); got[semconv.AttrShard] != nil {
+		t.Errorf("shard_key off: %v", got[semconv.AttrShard])
+	}
+	// A forwarder's key and request fields are kept.
+	fwd := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "otelcol-genops", Name: "agent-0", UID: "uid-agent"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.50"}}
+	cfg := kubeConfig()
+	cfg.TrustedSources.Forwarders = []string{"otelcol-genops"}
+	gw := newTestGovernanceWith(t, cfg, nil, fwd)
+	got = processed(t, gw, from("10.0.0.50"), logRecords(map[string]any{"k8s.namespace.name": "ai", "k8s.pod.name": "llm-5d-abc"},
+		map[string]any{semconv.AttrSide: "destination", semconv.AttrShard: "ai/llm", semconv.AttrRequestDurationMs: 1.5, semconv.AttrRequestError: true}))[0]
+	if got[semconv.AttrShard] != "ai/llm" || got[semconv.AttrRequestDurationMs] != 1.5 || got[semconv.AttrRequestError] != true {
+		t.Errorf("a forwarder's record: %v", got)
+	}
+}
+
+// Without Kubernetes, "*" makes every sender a forwarder (a tiered
+// gateway on a laptop); a namespace cannot be told there, and "*" is
+// refused in a cluster.
+func TestForwardersWithoutKubernetes(t *testing.T) {
+	g := newTestGovernance(t, offConfig(func(c *Config) { c.TrustedSources.Forwarders = []string{"*"} }), nil)
+	got := processed(t, g, from("192.0.2.1"), logRecords(map[string]any{"k8s.namespace.name": "ai", "app": "llm"},
+		map[string]any{semconv.AttrSide: "gateway", semconv.AttrShard: "ai/llm", "envoy.direction": "inbound", "genops.team": "ml-platform"}))[0]
+	if got[semconv.AttrSide] != "gateway" || got[semconv.AttrShard] != "ai/llm" || got["genops.team"] != "ml-platform" {
+		t.Errorf("a forwarder's record without Kubernetes: %v", got)
+	}
+	for _, c := range []struct {
+		mode, forwarder string
+	}{{KubernetesOff, "otelcol-genops"}, {KubernetesCluster, "*"}, {KubernetesNode, "*"}} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Kubernetes.Mode, cfg.Kubernetes.NodeName = c.mode, "n"
+		cfg.TrustedSources.Forwarders = []string{c.forwarder}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "trusted_sources.forwarders[0]") {
+			t.Errorf("mode %s, forwarders [%s]: %v", c.mode, c.forwarder, err)
+		}
+	}
+}

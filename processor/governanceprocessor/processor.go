@@ -528,10 +528,13 @@ func firstOf(m pcommon.Map, keys ...string) string {
 }
 
 func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	o := g.originOf(ctx)
+	if o.forwarder {
+		return ld, nil // attributed by the collector that forwards it
+	}
 	b := g.newBatch()
 	defer g.done(ctx, b)
 	r := &b.rec
-	o := g.originOf(ctx)
 	// Over the network only a mesh proxy's records say truly who called
 	// (the peer address Envoy saw); another sender's are its word.
 	proxyWrote := !o.verified || (o.reporter.found && o.reporter.pod.Proxy != "")
@@ -564,7 +567,7 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 				if d, _ := r.str(slotDirection); d == semconv.DirectionOutbound {
 					c.dest, c.src, c.destIsPeer, outbound = peer, local, true, true
 				}
-				c.trusted = o.forwarder || g.trusted.trusts(g.principal(r, o, local), c.src.namespace())
+				c.trusted = g.trusted.trusts(g.principal(r, o, local), c.src.namespace())
 				g.attribute(ctx, b, r, &c, o)
 				side := logSide(r, &id)
 				if side != "" && !proxyWrote {
@@ -574,8 +577,9 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 					side = ""
 					g.reject(ctx, claimProxy, rejectForged)
 				}
-				r.setSide(side, o)
+				r.setSide(side)
 				g.identify(ctx, r, &id, outbound)
+				r.setShard(g.cfg.ShardKey, side, &id)
 				r.apply()
 			}
 		}
@@ -600,7 +604,6 @@ func countLogs(rl plog.ResourceLogs) int {
 // Never from a span.
 func (g *governance) principal(r *record, o origin, local *side) string {
 	switch {
-	case o.forwarder:
 	case g.store == nil && !o.network:
 		// Without Kubernetes nothing tells a proxy's connection from any
 		// other sender's: only the node's files give a principal (fourth
@@ -619,14 +622,20 @@ func (g *governance) principal(r *record, o origin, local *side) string {
 }
 
 func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	o := g.originOf(ctx)
+	if o.forwarder {
+		// Attributed by the collector that forwards them, with the same
+		// price table: priced again here, a stated cost of an AI workload
+		// only the agent can verify would be refused.
+		return td, nil
+	}
 	b := g.newBatch()
 	defer g.done(ctx, b)
 	r := &b.rec
-	o := g.originOf(ctx)
 	// A span's tags are trusted as its reporter is: a forwarder's, over
 	// the network the gateway's own spans, or none. Without a connection
 	// to check, the caller's pod decides (per span, below).
-	batchTrusted := o.forwarder || (o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace))
+	batchTrusted := (o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace))
 	for _, rs := range td.ResourceSpans().All() {
 		local, id, _ := g.resource(ctx, b, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {
@@ -652,12 +661,14 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 					c.dest, c.src, c.destIsPeer = peer, local, true
 				}
 				c.trusted = batchTrusted
-				if !o.forwarder && !o.verified {
+				if !o.verified {
 					c.trusted = g.trusted.trusts("", c.src.namespace())
 				}
 				g.attribute(ctx, b, r, &c, o)
-				r.setSide(spanSide(span.Kind()), o)
+				side := spanSide(span.Kind())
+				r.setSide(side)
 				g.identify(ctx, r, &id, false)
+				r.setShard(g.cfg.ShardKey, side, &id)
 				r.apply()
 			}
 		}

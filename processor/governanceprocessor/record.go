@@ -75,6 +75,9 @@ const (
 	slotHeaderServiceTier
 	slotServiceName
 	slotSide
+	slotShard
+	slotRequestDuration // what a span's request record carries (requestlog connector)
+	slotRequestError
 	slotStatus
 	slotServerAddress
 	slotPodLabelApp // k8s.pod.label.* a pod's app and version are read from
@@ -160,6 +163,9 @@ func newSlotKeys(dims []dimension) *slotKeys {
 		slotHeaderServiceTier:      respServiceTier,
 		slotServiceName:            semconv.AttrServiceName,
 		slotSide:                   semconv.AttrSide,
+		slotShard:                  semconv.AttrShard,
+		slotRequestDuration:        semconv.AttrRequestDurationMs,
+		slotRequestError:           semconv.AttrRequestError,
 		slotStatus:                 semconv.AttrHTTPResponseStatusCode,
 		slotServerAddress:          semconv.AttrServerAddress,
 		slotPodLabelApp:            semconv.AttrPodLabelApp,
@@ -359,6 +365,22 @@ func (r *record) current(s slot) (string, bool) {
 		return "", false
 	}
 	return "", true // a number names nothing
+}
+
+// label is the slot's value as the sli connector will label a series
+// with it: a string as the record will leave, "" for any other type.
+func (r *record) label(s slot) (string, bool) {
+	if r.pending.has(s) {
+		switch w := &r.writes[s]; w.typ {
+		case pcommon.ValueTypeStr:
+			return w.s, true
+		case pcommon.ValueTypeEmpty:
+			return "", false
+		}
+		return "", true
+	}
+	v, ok := r.get(s)
+	return v.Str(), ok
 }
 
 // present tells whether the slot has a value, received or written.

@@ -99,6 +99,10 @@ func (g *governance) originOf(ctx context.Context) origin {
 	}
 	o := origin{network: true, reporter: unknownSide}
 	if g.store == nil {
+		// Without Kubernetes nothing tells one sender from another: "*"
+		// makes every one a forwarder (Config.Validate allows it only
+		// there).
+		o.forwarder = g.forwarders["*"]
 		return o
 	}
 	if pod, found := g.store.PodByIP(hostOf(addr)); found {

@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/ptracetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -166,8 +168,9 @@ func TestForgedSpanFromNoPod(t *testing.T) {
 }
 
 // The gateway's own spans carry what it stamped: trusted for every
-// dimension no label decides. A forwarding collector's records keep what
-// it decided.
+// dimension no label decides. A forwarding collector's records pass
+// unchanged: it decided them, with the same labels and price table (a
+// tiered gateway counts exactly what its agents attributed).
 func TestTrustedReporters(t *testing.T) {
 	g := newTestGovernance(t, trustingConfig(), nil)
 	td := ptrace.NewTraces()
@@ -182,9 +185,13 @@ func TestTrustedReporters(t *testing.T) {
 	collector := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "otelcol-genops", Name: "agent-x", UID: "uid-agent-x"},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.90"}}
 	g = newTestGovernanceWith(t, trustingConfig(), nil, collector)
-	res, sa = processSpan(t, g, from("10.0.0.90"), forgedSpan())
-	if res["k8s.pod.name"] != "llm-5d-abc" || sa["genops.customer_id"] != "acme" || sa["genops.team"] != "ml-platform" {
-		t.Errorf("forwarded span: %v %v", res, sa)
+	want := forgedSpan()
+	got, err := g.processTraces(from("10.0.0.90"), forgedSpan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ptracetest.CompareTraces(want, got); err != nil {
+		t.Errorf("a forwarded span changed: %v", err)
 	}
 }
 

@@ -258,6 +258,9 @@ type request struct {
 	hasCost                  bool
 	inTokens, outTokens      int64
 	spanError                bool
+	// spanRecord: the request record of a span (requestlog connector), a
+	// request whatever its transport says.
+	spanRecord bool
 	// details is %RESPONSE_CODE_DETAILS%; attempts
 	// %UPSTREAM_REQUEST_ATTEMPT_COUNT% (0: not logged).
 	details     string
@@ -310,6 +313,8 @@ const (
 	fOutputTokens
 	fDetails
 	fAttempts
+	fRequestDuration
+	fRequestError
 )
 
 // requestFieldKeys are the attributes a request is read from, by field.
@@ -328,7 +333,8 @@ var requestFieldKeys = map[int][]string{
 	fDuration: {semconv.AttrEnvoyDurationMs}, fCost: {semconv.AttrCostTotal}, fCurrency: {semconv.AttrCostCurrency},
 	fProvider: {semconv.AttrGenAIProviderName}, fModel: {semconv.AttrGenAIResponseModel},
 	fRequestModel: {semconv.AttrGenAIRequestModel}, fInputTokens: {semconv.AttrGenAIInputTokens},
-	fOutputTokens: {semconv.AttrGenAIOutputTokens},
+	fOutputTokens:    {semconv.AttrGenAIOutputTokens},
+	fRequestDuration: {semconv.AttrRequestDurationMs}, fRequestError: {semconv.AttrRequestError},
 }
 
 // requestKeys index requestFieldKeys.
@@ -386,6 +392,13 @@ func (r *request) read(k string, v pcommon.Value) {
 		r.details = v.Str()
 	case fAttempts:
 		r.attempts, r.hasAttempts = max(intValue(v), 0), true
+	case fRequestDuration:
+		// A span's duration, as ConsumeTraces computes it.
+		if d, ok := floatValue(v); ok && d >= 0 && d <= math.MaxFloat64 {
+			r.durationMs, r.hasDuration = d, true
+		}
+	case fRequestError:
+		r.spanError, r.spanRecord = v.Bool(), true
 	}
 }
 
@@ -673,7 +686,7 @@ func (c *sliConnector) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				// of every record.
 				switch reporter := c.reporter(side); {
 				case !requests || reporter == "":
-				case r.l4: // ambient L4 connections: bytes, not HTTP requests
+				case r.l4 && !r.spanRecord: // ambient L4 connections: bytes, not HTTP requests
 					c.countTCP(&r, reporter, now)
 				default:
 					ex := seriesstore.ExemplarSource{TraceID: lr.TraceID(), SpanID: lr.SpanID()}

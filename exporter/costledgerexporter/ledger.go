@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
@@ -95,6 +96,16 @@ func (l *ledger) pushLogs(ctx context.Context, ld plog.Logs) error {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				a := attrs{res: res, rec: lr.Attributes()}
+				if _, ok := lr.Attributes().Get(semconv.AttrRequestError); ok {
+					// A span's request record (requestlog connector, on a
+					// tiered agent): billed as the span itself, so that
+					// either form is the same row. The governance processor
+					// removes this attribute from every other record.
+					if r, ok := l.spanRow(a, lr.Timestamp(), lr.TraceID(), lr.SpanID(), a.str(semconv.AttrSide), lr.Attributes()); ok {
+						rows = append(rows, r)
+					}
+					continue
+				}
 				reporter := semconv.ReporterDestination
 				if a.str(semconv.AttrEnvoyDirection) == semconv.DirectionOutbound {
 					reporter = semconv.ReporterSource
@@ -153,28 +164,38 @@ func (l *ledger) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				default:
 					continue
 				}
-				if !l.wants(reporter) {
-					continue
-				}
-				r, ok := newRow(attrs{res: res, rec: span.Attributes()}, span.StartTimestamp(), span.StartTimestamp(), reporter)
+				r, ok := l.spanRow(attrs{res: res, rec: span.Attributes()}, span.StartTimestamp(), span.TraceID(), span.SpanID(), reporter, span.Attributes())
 				if !ok {
 					continue
-				}
-				trace, id := span.TraceID(), span.SpanID()
-				r.requestID = trace.String()
-				if trace.IsEmpty() || id.IsEmpty() {
-					r.key = contentKey("span-content2", span.StartTimestamp(), span.Attributes(), reporter, r.namespace, r.workload, r.service)
-				} else {
-					// The serving workload too (as the governance processor
-					// verified it): a span another workload sends first with
-					// the same ids is another row, not a replay.
-					r.key = idempotencyKey("span2", span.StartTimestamp(), trace.String(), id.String(), reporter, r.namespace, r.workload, r.service)
 				}
 				rows = append(rows, r)
 			}
 		}
 	}
 	return l.write(ctx, rows)
+}
+
+// spanRow is the row of a span (or of its request record) that reporter
+// (destination: a SERVER span, source: a CLIENT span) reported, if it is
+// a priced call this ledger keeps.
+func (l *ledger) spanRow(a attrs, start pcommon.Timestamp, trace pcommon.TraceID, id pcommon.SpanID, reporter string, spanAttrs pcommon.Map) (row, bool) {
+	if (reporter != semconv.ReporterDestination && reporter != semconv.ReporterSource) || !l.wants(reporter) {
+		return row{}, false
+	}
+	r, ok := newRow(a, start, start, reporter)
+	if !ok {
+		return row{}, false
+	}
+	r.requestID = trace.String()
+	if trace.IsEmpty() || id.IsEmpty() {
+		r.key = contentKey("span-content2", start, spanAttrs, reporter, r.namespace, r.workload, r.service)
+	} else {
+		// The serving workload too (as the governance processor
+		// verified it): a span another workload sends first with
+		// the same ids is another row, not a replay.
+		r.key = idempotencyKey("span2", start, trace.String(), id.String(), reporter, r.namespace, r.workload, r.service)
+	}
+	return r, true
 }
 
 func (l *ledger) write(ctx context.Context, rows []row) error {

@@ -248,6 +248,49 @@ func TestLedgerSpans(t *testing.T) {
 	})
 }
 
+// A span's request record (what a tiered agent forwards for a span,
+// connector/requestlogconnector) is billed as the span: the record and
+// the span are one row, whichever arrives first and however often; a
+// record whose side is neither end bills nothing.
+func TestLedgerSpanRecords(t *testing.T) {
+	backends(t, func(t *testing.T, dsn string, _ *pgtest.Server) {
+		l := startLedger(t, dsn, ReporterDestination)
+		td := ptrace.NewTraces()
+		span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		span.SetKind(ptrace.SpanKindServer)
+		span.SetTraceID(pcommon.TraceID{1, 1})
+		span.SetSpanID(pcommon.SpanID{2, 1})
+		span.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+		span.Attributes().PutInt("gen_ai.usage.input_tokens", 10)
+		span.Attributes().PutDouble("genops.cost.total", 0.000001)
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for _, side := range []string{"destination", "gateway"} {
+			lr := lrs.AppendEmpty()
+			lr.SetTraceID(span.TraceID())
+			lr.SetSpanID(span.SpanID())
+			lr.SetTimestamp(span.StartTimestamp())
+			span.Attributes().CopyTo(lr.Attributes())
+			lr.Attributes().PutStr("genops.side", side)
+			lr.Attributes().PutBool("genops.request.error", false)
+			lr.Attributes().PutDouble("genops.request.duration_ms", 12.5)
+		}
+		if err := l.pushLogs(context.Background(), ld); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.pushTraces(context.Background(), td); err != nil {
+			t.Fatal(err)
+		}
+		db := openDB(t, dsn)
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger"); n != 1 {
+			t.Errorf("%d rows, want 1: the span and its record are one call", n)
+		}
+		if n := count(t, db, "SELECT COUNT(*) FROM genops_cost_ledger WHERE request_id = '01010000000000000000000000000000'"); n != 1 {
+			t.Errorf("the row's request id is not the span's trace id")
+		}
+	})
+}
+
 // Two exporters (the logs and the traces pipelines) starting at once
 // migrate once; a database with a newer schema is refused, not altered.
 func TestLedgerSchema(t *testing.T) {

@@ -12,7 +12,9 @@ package main
 import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
@@ -39,6 +41,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/genops-mesh/otelcol-genops/connector/requestlogconnector"
 	"github.com/genops-mesh/otelcol-genops/connector/sliconnector"
 	"github.com/genops-mesh/otelcol-genops/exporter/costledgerexporter"
 	"github.com/genops-mesh/otelcol-genops/extension/ingestlimitextension"
@@ -106,6 +109,9 @@ func components() (otelcol.Factories, error) {
 		module[connector.Factory]{spanmetricsconnector.NewFactory(), contribModule + "connector/spanmetricsconnector" + coreVersion},
 		module[connector.Factory]{countconnector.NewFactory(), contribModule + "connector/countconnector" + coreVersion},
 		module[connector.Factory]{sliconnector.NewFactory(), thisModule + "/connector/sliconnector"},
+		// Tiered agents: a span's request as a log record, routed like
+		// the access log records (docs/scaling.md).
+		module[connector.Factory]{requestlogconnector.NewFactory(), thisModule + "/connector/requestlogconnector"},
 	); err != nil {
 		return otelcol.Factories{}, err
 	}
@@ -115,6 +121,11 @@ func components() (otelcol.Factories, error) {
 		module[exporter.Factory]{otlpexporter.NewFactory(), coreModule + "exporter/otlpexporter" + coreVersion},
 		module[exporter.Factory]{otlphttpexporter.NewFactory(), coreModule + "exporter/otlphttpexporter" + coreVersion},
 		module[exporter.Factory]{prometheusexporter.NewFactory(), contribModule + "exporter/prometheusexporter" + coreVersion},
+		// Tiered mode (docs/scaling.md): agents route governed records to
+		// the gateway replica that owns their workload; gateways write
+		// the metric contract into a scale-out Prometheus-compatible store.
+		module[exporter.Factory]{loadbalancingexporter.NewFactory(), contribModule + "exporter/loadbalancingexporter" + coreVersion},
+		module[exporter.Factory]{prometheusremotewriteexporter.NewFactory(), contribModule + "exporter/prometheusremotewriteexporter" + coreVersion},
 		// One idempotent row per priced AI call (PostgreSQL or SQLite).
 		module[exporter.Factory]{costledgerexporter.NewFactory(), thisModule},
 	); err != nil {

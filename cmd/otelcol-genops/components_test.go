@@ -16,8 +16,8 @@ func TestComponents(t *testing.T) {
 	want := map[string][]string{
 		"receiver":  {"otlp", "zipkin", "prometheus", "file_log", "filelog", "mesh_access_log"},
 		"processor": {"memory_limiter", "batch", "k8s_attributes", "k8sattributes", "resource", "transform", "governance"},
-		"connector": {"span_metrics", "spanmetrics", "count", "sli"},
-		"exporter":  {"prometheus", "otlp_grpc", "otlp", "otlp_http", "otlphttp", "debug"},
+		"connector": {"span_metrics", "spanmetrics", "count", "sli", "request_log"},
+		"exporter":  {"prometheus", "otlp_grpc", "otlp", "otlp_http", "otlphttp", "debug", "load_balancing", "loadbalancing", "prometheus_remote_write", "prometheusremotewrite"},
 		"extension": {"health_check", "file_storage", "pprof", "zpages"},
 	}
 	have := map[string]func(component.Type) bool{

@@ -182,7 +182,7 @@ func TestPortInUseNamesThePort(t *testing.T) {
 // The configurations shipped for the two deployment modes are valid for this
 // distribution (every component they name is in it and every key is known).
 func TestShippedConfigsValidate(t *testing.T) {
-	for _, name := range []string{"default.yaml", "daemonset.yaml", "gateway.yaml"} {
+	for _, name := range []string{"default.yaml", "daemonset.yaml", "gateway.yaml", "tiered-agent.yaml", "tiered-gateway.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			// The DaemonSet sets K8S_NODE_NAME from the downward API; k8s_attributes checks it.
 			col := collectortest.Start(t, []string{"validate", "--config", filepath.Join("..", "..", "config", name)},

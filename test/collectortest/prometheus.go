@@ -35,6 +35,8 @@ type PrometheusOptions struct {
 	// NoExemplars starts it without exemplar storage (Prometheus's
 	// default; the project's docs ask for it).
 	NoExemplars bool
+	// RemoteWriteReceiver accepts remote write at /api/v1/write.
+	RemoteWriteReceiver bool
 }
 
 // StartPrometheusWith is StartPrometheus with options.
@@ -79,6 +81,9 @@ rule_files:
 	args := []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}
 	if !o.NoExemplars {
 		args = append(args, "--enable-feature=exemplar-storage")
+	}
+	if o.RemoteWriteReceiver {
+		args = append(args, "--web.enable-remote-write-receiver")
 	}
 	cmd := exec.Command(bin, args...)
 	p.proc = StartCmd(t, cmd)

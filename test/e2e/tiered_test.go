@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -385,29 +386,32 @@ func TestTieredExact(t *testing.T) {
 	t.Logf("the killed gateway lost %v of the %v requests of its services written around its death", lost, aroundKilled)
 }
 
-// TestTieredSpansWithoutKubernetes: the shipped tiered configs as they
-// are outside a cluster (GENOPS_KUBERNETES_MODE=off, the gateways taking
-// every sender as an agent: GENOPS_FORWARDERS='*'), one agent and two
-// gateways. Zipkin traces whose SERVER spans belong to several services
-// at once (what contrib's loadbalancing exporter would route whole, by
-// the first span) are counted once per span, each service by one gateway.
-func TestTieredSpansWithoutKubernetes(t *testing.T) {
+// startTieredWithoutKubernetes runs the shipped tiered configs as they
+// are outside a cluster: gateways (each with the variables env gives it)
+// taking every sender as an agent, and one agent forwarding to them. It
+// returns the agent, its Zipkin address and the gateways' /metrics.
+func startTieredWithoutKubernetes(t *testing.T, gateways int, env func(i int) map[string]string) (agent *collectortest.Process, zipkin string, proms []string) {
+	t.Helper()
 	root := filepath.Join("..", "..")
-	var addrs, proms []string
-	for range 2 {
+	var addrs []string
+	for i := range gateways {
 		otlp, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 		addrs, proms = append(addrs, otlp), append(proms, prom)
-		col := collectortest.StartConfigs(t, map[string]string{
+		vars := map[string]string{
 			"GENOPS_KUBERNETES_MODE": "off", "GENOPS_FORWARDERS": "*",
 			"GENOPS_OTLP_GRPC_ENDPOINT": otlp, "GENOPS_PROMETHEUS_ENDPOINT": prom, "GENOPS_HEALTH_ENDPOINT": health,
 			"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))), "GENOPS_STORAGE_DIR": t.TempDir(),
 			"GENOPS_FLUSH_INTERVAL": "200ms", "GENOPS_LEDGER_DSN": "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"),
-			"JAEGER_OTLP_ENDPOINT": "127.0.0.1:1",
-		}, filepath.Join(root, "config", "tiered-gateway.yaml"))
+			"JAEGER_OTLP_ENDPOINT": "127.0.0.1:1", "GENOPS_SLO_FILE": filepath.Join(root, "config", "slo.yaml"),
+		}
+		if env != nil {
+			maps.Copy(vars, env(i))
+		}
+		col := collectortest.StartConfigs(t, vars, filepath.Join(root, "config", "tiered-gateway.yaml"))
 		col.WaitHealthy(t, health)
 	}
 	zipkin, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	agent := collectortest.StartConfigs(t, map[string]string{
+	agent = collectortest.StartConfigs(t, map[string]string{
 		"GENOPS_KUBERNETES_MODE": "off", "GENOPS_GATEWAYS": "[" + strings.Join(addrs, ", ") + "]",
 		"GENOPS_LOG_INCLUDE": filepath.Join(t.TempDir(), "*.log"), "GENOPS_ZIPKIN_ENDPOINT": zipkin,
 		"GENOPS_OTLP_GRPC_ENDPOINT": collectortest.FreeAddr(t), "GENOPS_OTLP_HTTP_ENDPOINT": collectortest.FreeAddr(t),
@@ -415,6 +419,17 @@ func TestTieredSpansWithoutKubernetes(t *testing.T) {
 		"GENOPS_STORAGE_DIR": t.TempDir(),
 	}, filepath.Join(root, "config", "tiered-agent.yaml"))
 	agent.WaitHealthy(t, health)
+	return agent, zipkin, proms
+}
+
+// TestTieredSpansWithoutKubernetes: the shipped tiered configs as they
+// are outside a cluster (GENOPS_KUBERNETES_MODE=off, the gateways taking
+// every sender as an agent: GENOPS_FORWARDERS='*'), one agent and two
+// gateways. Zipkin traces whose SERVER spans belong to several services
+// at once (what contrib's loadbalancing exporter would route whole, by
+// the first span) are counted once per span, each service by one gateway.
+func TestTieredSpansWithoutKubernetes(t *testing.T) {
+	agent, zipkin, proms := startTieredWithoutKubernetes(t, 2, nil)
 
 	// 10 traces, each a SERVER span of every one of 30 services (one of
 	// five of them a 500). Without Kubernetes a span's app is what it
@@ -463,6 +478,99 @@ func TestTieredSpansWithoutKubernetes(t *testing.T) {
 		// 30 keys on a ring of two: all on one has odds 2^-29.
 		if counts[0] == 0 || counts[1] == 0 {
 			return fmt.Errorf("services by gateway: %v, want both to count some", counts)
+		}
+		return nil
+	})
+}
+
+// TestTieredRemoteWrite: two gateways write into a real Prometheus's
+// remote write receiver (no scrape at all), each labelling what it writes
+// with its replica's name, and Prometheus evaluates the generated SLO
+// rules (deploy/generated/prometheus/slo-rules.yaml) on what arrived. By
+// PromQL: the counts by service and availability are the requests sent,
+// every service's series come from one replica, and the support-bot
+// SLOs' error ratios are the share of bad and of slow requests.
+func TestTieredRemoteWrite(t *testing.T) {
+	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{RemoteWriteReceiver: true,
+		RuleFiles: []string{filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")}})
+	agent, zipkin, _ := startTieredWithoutKubernetes(t, 2, func(i int) map[string]string {
+		return map[string]string{"GENOPS_METRICS_EXPORTERS": "[prometheus, prometheus_remote_write]",
+			"GENOPS_REMOTE_WRITE_URL": "http://" + prom.Addr + "/api/v1/write", "GENOPS_REPLICA": fmt.Sprintf("gateway-%d", i)}
+	})
+	// support-bot (ai) of the SLO file, and nine more services; one
+	// support-bot request in four is a 503. Twice, a few seconds apart, so
+	// that rates have two samples.
+	want := map[string]float64{}
+	send := func(round int) {
+		var spans []string
+		for s := range 10 {
+			app, ns := fmt.Sprintf("rw-svc-%d", s), "rw"
+			if s == 0 {
+				app, ns = "support-bot", "ai"
+			}
+			for n := range 8 {
+				status, availability := 200, "good"
+				if s == 0 && n%4 == 0 {
+					status, availability = 503, "bad"
+				}
+				spans = append(spans, fmt.Sprintf(`{"traceId":"6af7183fb1d4cf5f5af7183fb1d4%04x","id":"7b221d5bc9e6%04x","kind":"SERVER","name":"post /v1/chat",`+
+					`"timestamp":1764583200000000,"duration":1000,"localEndpoint":{"serviceName":%q},`+
+					`"tags":{"http.status_code":"%d","app":%q,"k8s.namespace.name":%q}}`, round, round*1000+s*10+n, app, status, app, ns))
+				want[app+"/"+availability]++
+			}
+		}
+		post(t, "http://"+zipkin+"/api/v2/spans", "application/json", "["+strings.Join(spans, ",")+"]")
+	}
+	value := func(r collectortest.Result) float64 {
+		var v float64
+		fmt.Sscan(fmt.Sprint(r.Value[1]), &v)
+		return v
+	}
+	send(0)
+	agent.Eventually(t, 60*time.Second, func() error {
+		rs, err := prom.Query(`sum by (service) (genops_requests_total)`)
+		if err != nil || len(rs) != 10 {
+			return fmt.Errorf("services in Prometheus: %v %v", rs, err)
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second)
+	send(1)
+	agent.Eventually(t, 60*time.Second, func() error {
+		rs, err := prom.Query(`sum by (service, availability) (genops_requests_total)`)
+		if err != nil {
+			return err
+		}
+		got := map[string]float64{}
+		for _, r := range rs {
+			got[r.Metric["service"]+"/"+r.Metric["availability"]] = value(r)
+		}
+		if err := sameCounts(got, want); err != nil {
+			return err
+		}
+		rs, err = prom.Query(`count by (service) (count by (service, genops_replica) (genops_requests_total))`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if value(r) != 1 {
+				return fmt.Errorf("%s is written by %v replicas", r.Metric["service"], value(r))
+			}
+		}
+		rs, err = prom.Query(`count(count by (genops_replica) (genops_requests_total))`)
+		if err != nil || len(rs) != 1 || value(rs[0]) != 2 {
+			return fmt.Errorf("replicas that wrote: %v %v", rs, err)
+		}
+		// Availability: one in four bad; latency: every request (1 ms)
+		// within its threshold.
+		for slo, want := range map[string]float64{"support-bot-availability": 0.25, "support-bot-latency": 0} {
+			rs, err = prom.Query(`slo:sli_error:ratio_rate5m{service="support-bot",slo="` + slo + `"}`)
+			if err != nil || len(rs) != 1 {
+				return fmt.Errorf("the recording rule of %s: %v %v", slo, rs, err)
+			}
+			if v := value(rs[0]); math.Abs(v-want) > 1e-9 {
+				return fmt.Errorf("%s error ratio %v, want %v", slo, v, want)
+			}
 		}
 		return nil
 	})

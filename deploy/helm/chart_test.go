@@ -1,5 +1,5 @@
 // Package helm_test tests the otelcol-genops Helm chart with a pinned Helm
-// (test/peers/helm): `helm lint`, `helm template` in both modes and with
+// (test/peers/helm): `helm lint`, `helm template` in every mode and with
 // every switch on, strict decoding of every rendered object into its Go type
 // (k8s.io/api, prometheus-operator, Kiali), server-side dry-run of the
 // built-in kinds against a real kube-apiserver (envtest), the rendered
@@ -27,9 +27,11 @@ import (
 	"github.com/kiali/kiali/config/dashboards"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -122,6 +124,10 @@ var cases = map[string][]string{
 	"daemonset-all":        everySwitch,
 	"gateway-all":          append([]string{"mode=gateway"}, everySwitch...),
 	"gateway-no-autoscale": {"mode=gateway", "gateway.autoscaling.enabled=false", "gateway.podDisruptionBudget.enabled=false", "rbac.create=false", "serviceAccount.create=false", "networkPolicy.enabled=false"},
+	"tiered":               {"mode=tiered"},
+	"tiered-all": append([]string{"mode=tiered", "tiered.remoteWrite.url=http://thanos-receive:19291/api/v1/receive", "ledger.enabled=true",
+		"ledger.dsnSecret.name=ledger"}, everySwitch...),
+	"tiered-no-proxies": {"mode=tiered", "proxyMetrics.enabled=false", "gateway.autoscaling.enabled=false"},
 }
 
 func TestLint(t *testing.T) {
@@ -282,6 +288,9 @@ func TestTemplateKinds(t *testing.T) {
 		"daemonset-all":        "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Job Kiali NetworkPolicy PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
 		"gateway-all":          "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule PrometheusRule Service ServiceAccount ServiceMonitor",
 		"gateway-no-autoscale": "ConfigMap Deployment Job Service",
+		"tiered":               "ClusterRole ClusterRoleBinding ConfigMap ConfigMap DaemonSet Deployment HorizontalPodAutoscaler Job NetworkPolicy NetworkPolicy PodDisruptionBudget Role RoleBinding Service Service ServiceAccount",
+		"tiered-all":           "ClusterRole ClusterRoleBinding ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap ConfigMap DaemonSet Deployment HorizontalPodAutoscaler Job Kiali NetworkPolicy NetworkPolicy PodDisruptionBudget PodMonitor PrometheusRule PrometheusRule Role RoleBinding Service Service ServiceAccount ServiceMonitor",
+		"tiered-no-proxies":    "ClusterRole ClusterRoleBinding ConfigMap ConfigMap DaemonSet Deployment Job NetworkPolicy NetworkPolicy PodDisruptionBudget Role RoleBinding Service Service ServiceAccount",
 	}
 	for name, sets := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -466,6 +475,9 @@ func TestRenderedConfigValidates(t *testing.T) {
 		"no-proxies": {"proxyMetrics.enabled=false"},
 		"keep-all":   {"proxyMetrics.keepAll=true"},
 		"ledger":     {"mode=gateway", "ledger.enabled=true", "ledger.dsnSecret.name=genops-ledger"},
+		"tiered":     {"mode=tiered"},
+		"tiered-remote-write": {"mode=tiered", "tiered.remoteWrite.url=http://thanos-receive:19291/api/v1/receive",
+			"ledger.enabled=true", "ledger.dsnSecret.name=genops-ledger", "proxyMetrics.enabled=false"},
 	}
 	meshValues, err := filepath.Glob(filepath.Join("..", "mesh", "*", "values*.yaml"))
 	if err != nil || len(meshValues) < 4 {
@@ -476,15 +488,28 @@ func TestRenderedConfigValidates(t *testing.T) {
 	}
 	for name, sets := range cases {
 		t.Run(name, func(t *testing.T) {
-			var cm *corev1.ConfigMap
+			var cms []*corev1.ConfigMap
 			for _, o := range objects(t, render(t, sets...)) {
-				if c, ok := o.(*corev1.ConfigMap); ok && c.Name == release {
-					cm = c
+				if c, ok := o.(*corev1.ConfigMap); ok && c.Data["config.yaml"] != "" {
+					cms = append(cms, c)
 				}
 			}
-			if cm == nil {
-				t.Fatal("no config ConfigMap")
+			if want := map[bool]int{false: 1, true: 2}[strings.HasPrefix(name, "tiered")]; len(cms) != want {
+				t.Fatalf("%d config ConfigMaps, want %d", len(cms), want)
 			}
+			for _, cm := range cms {
+				validateRendered(t, bin, name, cm)
+			}
+		})
+	}
+}
+
+// validateRendered checks one rendered ConfigMap's config for what case
+// name asks, then runs the distribution's validate on it.
+func validateRendered(t *testing.T, bin, name string, cm *corev1.ConfigMap) {
+	t.Helper()
+	{
+		{
 			dir := t.TempDir()
 			for k, v := range cm.Data {
 				if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o600); err != nil {
@@ -505,14 +530,21 @@ func TestRenderedConfigValidates(t *testing.T) {
 				t.Fatalf("the ledger is on without ledger.enabled:\n%s", conf)
 			case name == "ledger" && strings.Count(conf, "cost_ledger") != 3:
 				t.Fatalf("ledger.enabled: the exporter and both pipelines:\n%s", conf)
+			case cm.Name == release+"-agent" && (strings.Count(conf, "service: "+release+"-gateway."+namespace) != 2 || strings.Contains(conf, "static:")):
+				t.Fatalf("the agents find the gateways through their headless Service:\n%s", conf)
+			case cm.Name == release+"-agent" && strings.Contains(name, "remote-write") == strings.Contains(conf, "prometheus/proxies"):
+				t.Fatalf("proxy scraping on the tiered agent follows proxyMetrics.enabled:\n%s", conf)
+			case name == "tiered" && cm.Name == release+"-gateway" && strings.Contains(conf, "cost_ledger"):
+				t.Fatalf("the ledger is on without ledger.enabled:\n%s", conf)
 			}
 			cmd := exec.Command(bin, "validate", "--config", filepath.Join(dir, "config.yaml"))
 			cmd.Env = append(os.Environ(), "K8S_NODE_NAME=node-1", "GENOPS_LEDGER_DSN=postgres://genops@127.0.0.1:5432/ledger",
-				"GENOPS_SLO_FILE="+filepath.Join(dir, "slo.yaml"), "GENOPS_PRICING_FILE="+filepath.Join(dir, "pricing.yaml"))
+				"GENOPS_SLO_FILE="+filepath.Join(dir, "slo.yaml"), "GENOPS_PRICING_FILE="+filepath.Join(dir, "pricing.yaml"),
+				"GENOPS_METRICS_EXPORTERS=[prometheus, prometheus_remote_write]", "GENOPS_REMOTE_WRITE_URL=http://thanos-receive:19291/api/v1/receive")
 			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("validate: %v\n%s", err, out)
+				t.Fatalf("validate %s: %v\n%s", cm.Name, err, out)
 			}
-		})
+		}
 	}
 }
 
@@ -584,10 +616,10 @@ func TestServerDryRun(t *testing.T) {
 // deploy/examples holds `helm template` of both modes, as a reader sees
 // them; `go test ./deploy/helm -update` rewrites them.
 func TestExamples(t *testing.T) {
-	for mode, sets := range map[string][]string{"daemonset": nil, "gateway": {"mode=gateway"}} {
+	for mode, sets := range map[string][]string{"daemonset": nil, "gateway": {"mode=gateway"}, "tiered": {"mode=tiered"}} {
 		t.Run(mode, func(t *testing.T) {
 			got := append([]byte("# `helm template otelcol-genops deploy/helm/otelcol-genops --namespace observability"+
-				map[string]string{"daemonset": "", "gateway": " --set mode=gateway"}[mode]+
+				map[string]string{"daemonset": "", "gateway": " --set mode=gateway", "tiered": " --set mode=tiered"}[mode]+
 				"`\n# Generated by `go test ./deploy/helm -update`. Do not edit.\n"), render(t, sets...)...)
 			path := filepath.Join("..", "examples", "helm-"+mode+".yaml")
 			if *update {
@@ -654,5 +686,55 @@ func TestNetworkPolicy(t *testing.T) {
 		if _, ok := o.(*networkingv1.NetworkPolicy); ok {
 			t.Error("networkPolicy.enabled=false still renders one")
 		}
+	}
+}
+
+// Tiered mode: the agents (a DaemonSet with the node's logs) reach the
+// gateway tier (a Deployment with its HorizontalPodAutoscaler and
+// PodDisruptionBudget) through a headless Service they may resolve (a
+// Role on EndpointSlices); every listener of both comes from the pod's
+// IP; each gateway replica writes under its pod's name, and remote write
+// is on when its URL is set.
+func TestTieredObjects(t *testing.T) {
+	objs := objects(t, render(t, "mode=tiered", "tiered.remoteWrite.url=http://receive:19291/api/v1/receive"))
+	pods := podTemplates(objs)
+	env := func(key string) map[string]corev1.EnvVar {
+		p, ok := pods[key]
+		if !ok {
+			t.Fatalf("no %s in %v", key, pods)
+		}
+		out := map[string]corev1.EnvVar{}
+		for _, e := range p.Spec.Containers[0].Env {
+			out[e.Name] = e
+		}
+		return out
+	}
+	agent, gateway := env("DaemonSet/"+release+"-agent"), env("Deployment/"+release+"-gateway")
+	if agent["GENOPS_OTLP_GRPC_ENDPOINT"].Value != "$(MY_POD_IP):4317" || gateway["GENOPS_OTLP_GRPC_ENDPOINT"].Value != "$(MY_POD_IP):4317" {
+		t.Errorf("OTLP listeners: agent %+v, gateway %+v", agent["GENOPS_OTLP_GRPC_ENDPOINT"], gateway["GENOPS_OTLP_GRPC_ENDPOINT"])
+	}
+	if e := gateway["GENOPS_REPLICA"]; e.ValueFrom == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name" {
+		t.Errorf("GENOPS_REPLICA: %+v", e)
+	}
+	if gateway["GENOPS_REMOTE_WRITE_URL"].Value != "http://receive:19291/api/v1/receive" ||
+		gateway["GENOPS_METRICS_EXPORTERS"].Value != "[prometheus, prometheus_remote_write]" || gateway["GENOPS_FORWARDERS"].Value != namespace {
+		t.Errorf("gateway env: %+v", gateway)
+	}
+	if _, ok := agent["GENOPS_REMOTE_WRITE_URL"]; ok {
+		t.Error("the agents write remotely")
+	}
+	var headless, role, hpa bool
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *corev1.Service:
+			headless = headless || (o.Name == release+"-gateway" && o.Spec.ClusterIP == corev1.ClusterIPNone)
+		case *rbacv1.Role:
+			role = len(o.Rules) == 1 && o.Rules[0].Resources[0] == "endpointslices"
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			hpa = o.Spec.ScaleTargetRef.Name == release+"-gateway"
+		}
+	}
+	if !headless || !role || !hpa {
+		t.Errorf("headless gateway Service %v, EndpointSlices Role %v, HPA on the gateways %v", headless, role, hpa)
 	}
 }

@@ -19,7 +19,42 @@
 {{- define "genops.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "genops.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: {{ .Values.mode }}
+app.kubernetes.io/component: {{ .Role | default .Values.mode }}
+{{- end }}
+
+{{/*
+Roles: the collectors a mode runs, each with its own config file
+(files/<role>.yaml), workload, Service and ConfigMap. Templates range over
+them and pass a context with .Role set (genops.withRole).
+*/}}
+{{- define "genops.roles" -}}
+{{- if eq .Values.mode "tiered" }}["tiered-agent", "tiered-gateway"]{{ else }}[{{ .Values.mode | quote }}]{{ end }}
+{{- end }}
+
+{{/* The name of a role's objects: the release's for one-role modes. */}}
+{{- define "genops.roleName" -}}
+{{- if hasPrefix "tiered-" .Role }}
+{{- printf "%s-%s" (include "genops.fullname" . | trunc 55 | trimSuffix "-") (trimPrefix "tiered-" .Role) }}
+{{- else }}
+{{- include "genops.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/* The ports a role listens on (names of .Values.ports), as JSON. */}}
+{{- define "genops.portNames" -}}
+{{- $names := list }}
+{{- range $name, $_ := .Values.ports }}
+{{- $names = append $names $name }}
+{{- end }}
+{{- if eq .Role "daemonset" }}{{ $names = without $names "als" }}{{ end }}
+{{- if eq .Role "tiered-agent" }}{{ $names = without $names "als" }}{{ if not .Values.proxyMetrics.enabled }}{{ $names = without $names "metrics" }}{{ end }}{{ end }}
+{{- if eq .Role "tiered-gateway" }}{{ $names = without $names "als" "otlp-http" "zipkin" }}{{ end }}
+{{- toJson $names }}
+{{- end }}
+
+{{/* A node agent (DaemonSet: pod logs, checkpoints on the node)? */}}
+{{- define "genops.isAgent" -}}
+{{- if has .Role (list "daemonset" "tiered-agent") }}true{{ end }}
 {{- end }}
 
 {{- define "genops.labels" -}}
@@ -57,11 +92,26 @@ consul.hashicorp.com/connect-inject: "false"
 {{- end }}
 {{- end }}
 
-{{/* The collector config: the mode's base file with .Values.config merged over it. */}}
+{{/* The collector config: the role's base file with .Values.config merged over it. */}}
 {{- define "genops.config" -}}
-{{- $base := .Files.Get (printf "files/%s.yaml" .Values.mode) | fromYaml }}
+{{- $base := .Files.Get (printf "files/%s.yaml" .Role) | fromYaml }}
 {{- if hasKey $base "Error" }}
-{{- fail (printf "files/%s.yaml: %s" .Values.mode $base.Error) }}
+{{- fail (printf "files/%s.yaml: %s" .Role $base.Error) }}
+{{- end }}
+{{- if eq .Role "tiered-agent" }}
+{{- /* The gateways from the Kubernetes API (their headless Service's
+  EndpointSlices), not a static list; and the node's proxy metrics as the
+  DaemonSet scrapes them (config/daemonset.yaml), exported by the agent. */}}
+{{- $gateways := dict "k8s" (dict "service" (printf "%s.%s" (include "genops.roleName" (merge (dict "Role" "tiered-gateway") (omit . "Role"))) .Release.Namespace) "ports" (list (index .Values.ports "otlp-grpc"))) }}
+{{- range $name := list "load_balancing" "load_balancing/traces" }}
+{{- $_ := set (index $base.exporters $name) "resolver" (deepCopy $gateways) }}
+{{- end }}
+{{- if .Values.proxyMetrics.enabled }}
+{{- $ds := .Files.Get "files/daemonset.yaml" | fromYaml }}
+{{- $_ := set $base.receivers "prometheus/proxies" (index $ds.receivers "prometheus/proxies") }}
+{{- $_ := set $base.exporters "prometheus" $ds.exporters.prometheus }}
+{{- $_ := set $base.service.pipelines "metrics/proxies" (index $ds.service.pipelines "metrics/proxies") }}
+{{- end }}
 {{- end }}
 {{- $proxies := dig "receivers" "prometheus/proxies" dict $base }}
 {{- if $proxies }}
@@ -105,7 +155,9 @@ consul.hashicorp.com/connect-inject: "false"
 {{- if and (dig "exporters" "cost_ledger" nil $base) (not .Values.ledger.enabled) }}
 {{- $_ := unset $base.exporters "cost_ledger" }}
 {{- range $name, $p := $base.service.pipelines }}
+{{- if kindIs "slice" $p.exporters }}
 {{- $_ := set $p "exporters" (without $p.exporters "cost_ledger") }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- $merged := mustMergeOverwrite $base (deepCopy .Values.config) }}

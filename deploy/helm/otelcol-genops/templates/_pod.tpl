@@ -24,7 +24,7 @@ spec:
   {{- end }}
   securityContext:
     {{- toYaml .Values.podSecurityContext | nindent 4 }}
-  {{- if and (eq .Values.mode "daemonset") .Values.checkpoints.chown.enabled }}
+  {{- if and (include "genops.isAgent" .) .Values.checkpoints.chown.enabled }}
   initContainers:
     # Kubelet creates the checkpoint hostPath as root: hand it to the
     # collector's user, with CAP_CHOWN only.
@@ -62,7 +62,31 @@ spec:
           value: {{ .Values.trustedNamespace | quote }}
         - name: GENOPS_FORWARDER_NAMESPACE
           value: {{ .Release.Namespace | quote }}
-        {{- if and .Values.ledger.enabled (eq .Values.mode "gateway") }}
+        {{- if hasPrefix "tiered-" .Role }}
+        {{- /* The tiered configs take every listener from the environment. */}}
+        {{- $listens := include "genops.portNames" . | fromJsonArray }}
+        {{- range $name, $var := dict "otlp-grpc" "GENOPS_OTLP_GRPC_ENDPOINT" "otlp-http" "GENOPS_OTLP_HTTP_ENDPOINT" "zipkin" "GENOPS_ZIPKIN_ENDPOINT" "metrics" "GENOPS_PROMETHEUS_ENDPOINT" "health" "GENOPS_HEALTH_ENDPOINT" }}
+        {{- if has $name $listens }}
+        - name: {{ $var }}
+          value: "$(MY_POD_IP):{{ index $.Values.ports $name }}"
+        {{- end }}
+        {{- end }}
+        - name: GENOPS_TELEMETRY_HOST
+          value: "$(MY_POD_IP)"
+        - name: GENOPS_STORAGE_DIR
+          value: /var/lib/otelcol-genops
+        - name: GENOPS_FORWARDERS
+          value: {{ .Release.Namespace | quote }}
+        - name: GENOPS_REPLICA
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        {{- if and (eq .Role "tiered-gateway") .Values.tiered.remoteWrite.url }}
+        - name: GENOPS_REMOTE_WRITE_URL
+          value: {{ .Values.tiered.remoteWrite.url | quote }}
+        - name: GENOPS_METRICS_EXPORTERS
+          value: "[prometheus, prometheus_remote_write]"
+        {{- end }}
+        {{- end }}
+        {{- if and .Values.ledger.enabled (not (include "genops.isAgent" .)) }}
         - name: GENOPS_LEDGER_DSN
           valueFrom:
             secretKeyRef:
@@ -75,21 +99,19 @@ spec:
           value: /etc/otelcol-genops/slo.yaml
         - name: GENOPS_PRICING_FILE
           value: /etc/otelcol-genops/pricing.yaml
-        {{- with .Values.tracesEndpoint }}
-        - name: {{ ternary "GENOPS_TRACES_ENDPOINT" "JAEGER_OTLP_ENDPOINT" (eq $.Values.mode "daemonset") }}
-          value: {{ . | quote }}
+        {{- if and .Values.tracesEndpoint (ne .Role "tiered-agent") }}
+        - name: {{ ternary "GENOPS_TRACES_ENDPOINT" "JAEGER_OTLP_ENDPOINT" (eq .Role "daemonset") }}
+          value: {{ .Values.tracesEndpoint | quote }}
         {{- end }}
         {{- with include "genops.gomemlimit" . }}
         - name: GOMEMLIMIT
           value: {{ . | quote }}
         {{- end }}
       ports:
-        {{- range $name, $port := .Values.ports }}
-        {{- if or (ne $name "als") (eq $.Values.mode "gateway") }}
+        {{- range $name := include "genops.portNames" . | fromJsonArray }}
         - name: {{ $name }}
-          containerPort: {{ $port }}
+          containerPort: {{ index $.Values.ports $name }}
           protocol: TCP
-        {{- end }}
         {{- end }}
       livenessProbe:
         httpGet: {path: /, port: health}
@@ -113,7 +135,7 @@ spec:
           mountPath: /etc/otelcol-genops/tls
           readOnly: true
         {{- end }}
-        {{- if eq .Values.mode "daemonset" }}
+        {{- if include "genops.isAgent" . }}
         - name: pod-logs
           mountPath: /var/log/pods
           readOnly: true
@@ -121,13 +143,13 @@ spec:
   volumes:
     - name: config
       configMap:
-        name: {{ include "genops.fullname" . }}
+        name: {{ include "genops.roleName" . }}
     {{- if .Values.ingestTLS.enabled }}
     - name: ingest-tls
       secret:
         secretName: {{ required "ingestTLS.secretName: the Secret with tls.crt and tls.key (and ca.crt for clientCA)" .Values.ingestTLS.secretName }}
     {{- end }}
-    {{- if eq .Values.mode "daemonset" }}
+    {{- if include "genops.isAgent" . }}
     - name: checkpoints
       hostPath:
         path: {{ .Values.checkpoints.hostPath }}

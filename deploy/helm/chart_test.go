@@ -694,7 +694,8 @@ func TestNetworkPolicy(t *testing.T) {
 // PodDisruptionBudget) through a headless Service they may resolve (a
 // Role on EndpointSlices); every listener of both comes from the pod's
 // IP; each gateway replica writes under its pod's name, and remote write
-// is on when its URL is set.
+// is on when its URL is set. The gateways' ingest port admits the
+// release's agents only.
 func TestTieredObjects(t *testing.T) {
 	objs := objects(t, render(t, "mode=tiered", "tiered.remoteWrite.url=http://receive:19291/api/v1/receive"))
 	pods := podTemplates(objs)
@@ -723,9 +724,16 @@ func TestTieredObjects(t *testing.T) {
 	if _, ok := agent["GENOPS_REMOTE_WRITE_URL"]; ok {
 		t.Error("the agents write remotely")
 	}
-	var headless, role, hpa bool
+	var headless, role, hpa, onlyAgents bool
 	for _, o := range objs {
 		switch o := o.(type) {
+		case *networkingv1.NetworkPolicy:
+			if o.Name == release+"-gateway" {
+				from := o.Spec.Ingress[0].From
+				onlyAgents = len(from) == 1 && from[0].NamespaceSelector == nil &&
+					from[0].PodSelector.MatchLabels["app.kubernetes.io/component"] == "tiered-agent" &&
+					from[0].PodSelector.MatchLabels["app.kubernetes.io/instance"] == release
+			}
 		case *corev1.Service:
 			headless = headless || (o.Name == release+"-gateway" && o.Spec.ClusterIP == corev1.ClusterIPNone)
 		case *rbacv1.Role:
@@ -734,7 +742,8 @@ func TestTieredObjects(t *testing.T) {
 			hpa = o.Spec.ScaleTargetRef.Name == release+"-gateway"
 		}
 	}
-	if !headless || !role || !hpa {
-		t.Errorf("headless gateway Service %v, EndpointSlices Role %v, HPA on the gateways %v", headless, role, hpa)
+	if !headless || !role || !hpa || !onlyAgents {
+		t.Errorf("headless gateway Service %v, EndpointSlices Role %v, HPA on the gateways %v, gateway ingest only from the release's agents %v",
+			headless, role, hpa, onlyAgents)
 	}
 }

@@ -195,6 +195,10 @@ type TrustedSources struct {
 	// sender over the network is a forwarder (a tiered gateway whose
 	// listener only agents reach).
 	Forwarders []string `mapstructure:"forwarders"`
+	// OnlyForwarders drops everything a sender that is no forwarder sends
+	// (a tiered gateway, whose senders are its agents only), counted as
+	// claim="sender", reason="untrusted".
+	OnlyForwarders bool `mapstructure:"only_forwarders"`
 }
 
 // LimitsConfig bounds a request's numbers: a value past a limit is
@@ -325,6 +329,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("kubernetes.mode: %q is not one of off, node, cluster", c.Kubernetes.Mode))
+	}
+	if c.TrustedSources.OnlyForwarders && len(c.TrustedSources.Forwarders) == 0 {
+		errs = append(errs, errors.New("trusted_sources.only_forwarders: needs trusted_sources.forwarders (every sender's data would be dropped)"))
 	}
 	for i, f := range c.TrustedSources.Forwarders {
 		switch {

@@ -2,12 +2,14 @@ package governanceprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -409,5 +411,76 @@ func TestForwardersWithoutKubernetes(t *testing.T) {
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "trusted_sources.forwarders[0]") {
 			t.Errorf("mode %s, forwarders [%s]: %v", c.mode, c.forwarder, err)
 		}
+	}
+}
+
+// A resource never carries what the pipeline writes per record — a side,
+// a shard key, a cost, a span record's fields: the connector and the
+// ledger read a resource's attributes under every record's, so a sender's
+// resource genops.shard chose the gateway replica (outsider's finding on
+// #19), and a resource genops.side or cost would count or bill records
+// that have none. Removed and counted; the records get their own.
+func TestResourceCarriesNoRecordAttributes(t *testing.T) {
+	tt := newTelemetry(t)
+	g := newTestGovernance(t, offConfig(func(c *Config) { c.ShardKey = true }), tt)
+	owned := map[string]any{semconv.AttrSide: "destination", semconv.AttrShard: "ai/llm", semconv.AttrRequestDurationMs: 1.0,
+		semconv.AttrRequestError: false, semconv.AttrCostTotal: 5.0, semconv.AttrCostCurrency: "USD",
+		semconv.AttrCostPriceRow: "gpt-4o", semconv.AttrCostTime: int64(1)}
+	res := map[string]any{"k8s.namespace.name": "shop", "app": "checkout"}
+	for k, v := range owned {
+		res[k] = v
+	}
+	ld := logRecords(res, map[string]any{"envoy.direction": "inbound", "http.response.status_code": int64(200)}, map[string]any{"note": "no request"})
+	out, err := g.processLogs(from("192.0.2.1"), ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := out.ResourceLogs().At(0)
+	for k := range owned {
+		if v, ok := rl.Resource().Attributes().Get(k); ok {
+			t.Errorf("the resource kept %s=%v", k, v.AsRaw())
+		}
+	}
+	recs := rl.ScopeLogs().At(0).LogRecords()
+	if v, _ := recs.At(0).Attributes().Get(semconv.AttrShard); v.Str() != "shop/checkout" {
+		t.Errorf("the request's own shard key: %q", v.Str())
+	}
+	if _, ok := recs.At(1).Attributes().Get(semconv.AttrSide); ok {
+		t.Error("a record that is no request got a side")
+	}
+	if n := rejected(t, tt, "attribute", "forged"); n != int64(len(owned)) {
+		t.Errorf("%d removals counted, want %d", n, len(owned))
+	}
+}
+
+// A tiered gateway takes data from its agents only (only_forwarders):
+// everything another sender sends is dropped and counted, and a
+// forwarder's passes.
+func TestOnlyForwarders(t *testing.T) {
+	tt := newTelemetry(t)
+	fwd := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "otelcol-genops", Name: "agent-0", UID: "uid-agent"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.50"}}
+	cfg := kubeConfig()
+	cfg.TrustedSources.Forwarders, cfg.TrustedSources.OnlyForwarders = []string{"otelcol-genops"}, true
+	g := newTestGovernanceWith(t, cfg, tt, fwd)
+	rec := map[string]any{semconv.AttrSide: "destination", "gen_ai.usage.input_tokens": int64(1000)}
+	if _, err := g.processLogs(from("10.0.0.66"), logRecords(nil, rec, rec)); !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+		t.Errorf("logs from curl-0: %v, want them dropped", err)
+	}
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetKind(ptrace.SpanKindServer)
+	if _, err := g.processTraces(from("10.0.0.66"), td); !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+		t.Errorf("spans from curl-0: %v, want them dropped", err)
+	}
+	if n := rejected(t, tt, "sender", "untrusted"); n != 3 {
+		t.Errorf("%d dropped records and spans counted, want 3", n)
+	}
+	if got := processed(t, g, from("10.0.0.50"), logRecords(nil, rec)); len(got) != 1 || got[0][semconv.AttrSide] != "destination" {
+		t.Errorf("the agent's record: %v", got)
+	}
+	cfg = kubeConfig()
+	cfg.TrustedSources.OnlyForwarders = true
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "only_forwarders") {
+		t.Errorf("only_forwarders without forwarders: %v", err)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -480,6 +481,23 @@ func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o 
 	if n := pruneDeep(res) + dedupe(res); n > 0 {
 		g.telemetry.RejectedClaims.Add(ctx, int64(n), g.rejected[claimAttribute][rejectOverLimit])
 	}
+	// What this processor, or a component after it, writes on records is
+	// never a resource's: the sli connector and the ledger read a resource's
+	// attributes under each record's, so a resource's side, shard key, cost
+	// or span-record fields would count, route or bill the records that
+	// carry none (outsider's finding on #19: a resource genops.shard chose
+	// the gateway replica).
+	removed := 0
+	res.RemoveIf(func(k string, _ pcommon.Value) bool {
+		if pipelineOwned[k] {
+			removed++
+			return true
+		}
+		return false
+	})
+	if removed > 0 {
+		g.telemetry.RejectedClaims.Add(ctx, int64(removed), g.rejected[claimAttribute][rejectForged])
+	}
 	if o.verified {
 		g.verifyResource(ctx, res, o.reporter)
 		local = o.reporter
@@ -511,6 +529,13 @@ func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o 
 	return local, g.identifyResource(res, local), true
 }
 
+// pipelineOwned are the attributes only this processor or the components
+// after it write, per record: never on a resource.
+var pipelineOwned = map[string]bool{
+	semconv.AttrSide: true, semconv.AttrShard: true, semconv.AttrRequestDurationMs: true, semconv.AttrRequestError: true,
+	semconv.AttrCostTotal: true, semconv.AttrCostCurrency: true, semconv.AttrCostPriceRow: true, semconv.AttrCostTime: true,
+}
+
 // str is a map's string value of key ("" when absent).
 func str(m pcommon.Map, key string) string {
 	v, _ := m.Get(key)
@@ -531,6 +556,10 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 	o := g.originOf(ctx)
 	if o.forwarder {
 		return ld, nil // attributed by the collector that forwards it
+	}
+	if g.cfg.TrustedSources.OnlyForwarders {
+		g.telemetry.RejectedClaims.Add(ctx, int64(ld.LogRecordCount()), g.rejected[claimSender][rejectUntrusted])
+		return ld, processorhelper.ErrSkipProcessingData
 	}
 	b := g.newBatch()
 	defer g.done(ctx, b)
@@ -628,6 +657,10 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 		// price table: priced again here, a stated cost of an AI workload
 		// only the agent can verify would be refused.
 		return td, nil
+	}
+	if g.cfg.TrustedSources.OnlyForwarders {
+		g.telemetry.RejectedClaims.Add(ctx, int64(td.SpanCount()), g.rejected[claimSender][rejectUntrusted])
+		return td, processorhelper.ErrSkipProcessingData
 	}
 	b := g.newBatch()
 	defer g.done(ctx, b)

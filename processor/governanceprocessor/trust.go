@@ -43,13 +43,14 @@ const (
 	claimTokens      // the token counts together (cached or reasoning past their total)
 	claimTimestamp   // the call's time, which picks the price in force
 	claimServiceTier // the service tier, which picks a tier's prices
-	claimAttribute   // an attribute value nested too deep to handle (removed)
+	claimAttribute   // an attribute value nested too deep to handle, or one only the pipeline writes, on a resource (removed)
 	claimAccessLog   // an OTLP log's body: an access log line (access_log_format)
+	claimSender      // the sender is a forwarder (trusted_sources.only_forwarders)
 	numClaims
 )
 
 var claimNames = [numClaims]string{"input_tokens", "output_tokens", "cost", "workload", "service", "proxy",
-	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp", "service_tier", "attribute", "access_log"}
+	"cache_read_tokens", "cache_creation_tokens", "reasoning_tokens", "tokens", "timestamp", "service_tier", "attribute", "access_log", "sender"}
 
 const (
 	rejectUntrusted  = iota // the workload may not state it

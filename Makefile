@@ -119,6 +119,7 @@ tidy-check:
 	cd test/peers/helm && $(GO) mod tidy -diff
 	cd test/peers/jaeger && $(GO) mod tidy -diff
 	cd test/peers/kiali && $(GO) mod tidy -diff
+	cd test/peers/thanos && $(GO) mod tidy -diff
 	cd test/peers/sloth && $(GO) mod tidy -diff
 	cd build/image && $(GO) mod tidy -diff && $(GO) vet .
 

@@ -33,3 +33,6 @@ command -v go >/dev/null || { echo "install-deps: Go is not on PATH (expected /u
 
 # Kiali for the end-to-end dashboard tests, built once from its Go module.
 "$(dirname "$0")/install-kiali.sh" >/dev/null
+
+# Thanos for the tiered mode's remote write tests, built once from its Go module.
+"$(dirname "$0")/install-thanos.sh" >/dev/null

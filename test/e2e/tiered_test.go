@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 	"github.com/genops-mesh/otelcol-genops/test/kubetest"
+	"github.com/genops-mesh/otelcol-genops/test/thanostest"
 )
 
 // Scenario "tiered" (docs/scaling.md): the built distribution runs the
@@ -483,19 +485,77 @@ func TestTieredSpansWithoutKubernetes(t *testing.T) {
 	})
 }
 
-// TestTieredRemoteWrite: two gateways write into a real Prometheus's
-// remote write receiver (no scrape at all), each labelling what it writes
-// with its replica's name, and Prometheus evaluates the generated SLO
-// rules (deploy/generated/prometheus/slo-rules.yaml) on what arrived. By
-// PromQL: the counts by service and availability are the requests sent,
-// every service's series come from one replica, and the support-bot
-// SLOs' error ratios are the share of bad and of slow requests.
+// TestTieredRemoteWrite: two gateways write into a Prometheus-compatible
+// store by remote write (nothing is scraped), each labelling what it
+// writes with its replica's name: a real Prometheus's remote write
+// receiver, which evaluates the generated SLO rules
+// (deploy/generated/prometheus/slo-rules.yaml), and a real Thanos, two
+// receivers on a hash ring (each gateway writes to one; a receiver
+// forwards a series to the one that owns it) and a querier over both, on
+// which the rules' expressions are evaluated. By PromQL: the counts by
+// service and availability are the requests sent, every service's series
+// come from one replica, and the support-bot SLOs' error ratios are the
+// share of bad and of slow requests.
 func TestTieredRemoteWrite(t *testing.T) {
-	prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{RemoteWriteReceiver: true,
-		RuleFiles: []string{filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")}})
+	rules := filepath.Join("..", "..", "deploy", "generated", "prometheus", "slo-rules.yaml")
+	t.Run("prometheus", func(t *testing.T) {
+		prom := collectortest.StartPrometheusWith(t, collectortest.PrometheusOptions{RemoteWriteReceiver: true, RuleFiles: []string{rules}})
+		remoteWrite(t, []string{"http://" + prom.Addr + "/api/v1/write"}, prom, func(slo string) string {
+			return `slo:sli_error:ratio_rate5m{service="support-bot",slo="` + slo + `"}`
+		})
+	})
+	t.Run("thanos", func(t *testing.T) {
+		th := thanostest.Start(t, 2)
+		remoteWrite(t, th.WriteURLs, th.Query, func(slo string) string {
+			return recordingRule(t, rules, "slo:sli_error:ratio_rate5m", slo)
+		})
+		// The series are spread over both receivers (each announces its
+		// receive_replica label): the store scaled out.
+		rs, err := th.Query.Query(`count(count by (receive_replica) (genops_requests_total))`)
+		if err != nil || len(rs) != 1 || fmt.Sprint(rs[0].Value[1]) != "2" {
+			t.Errorf("receivers holding genops_requests_total: %v %v", rs, err)
+		}
+	})
+}
+
+// recordingRule is the expression of the rule that records name for the
+// SLO slo in a generated rule file.
+func recordingRule(t *testing.T, file, name, slo string) string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				Record, Expr string
+				Labels       map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Record == name && r.Labels["slo"] == slo {
+				return r.Expr
+			}
+		}
+	}
+	t.Fatalf("%s has no rule recording %s for %s", file, name, slo)
+	return ""
+}
+
+// remoteWrite runs two gateways writing to writeURLs (gateway i to
+// writeURLs[i % len]) and checks what store answers by PromQL; errorRatio
+// is the query of an SLO's 5-minute error ratio (prom: the store's
+// Prometheus query API).
+func remoteWrite(t *testing.T, writeURLs []string, prom *collectortest.Prometheus, errorRatio func(slo string) string) {
 	agent, zipkin, _ := startTieredWithoutKubernetes(t, 2, func(i int) map[string]string {
 		return map[string]string{"GENOPS_METRICS_EXPORTERS": "[prometheus, prometheus_remote_write]",
-			"GENOPS_REMOTE_WRITE_URL": "http://" + prom.Addr + "/api/v1/write", "GENOPS_REPLICA": fmt.Sprintf("gateway-%d", i)}
+			"GENOPS_REMOTE_WRITE_URL": writeURLs[i%len(writeURLs)], "GENOPS_REPLICA": fmt.Sprintf("gateway-%d", i)}
 	})
 	// support-bot (ai) of the SLO file, and nine more services; one
 	// support-bot request in four is a 503. Twice, a few seconds apart, so
@@ -564,7 +624,7 @@ func TestTieredRemoteWrite(t *testing.T) {
 		// Availability: one in four bad; latency: every request (1 ms)
 		// within its threshold.
 		for slo, want := range map[string]float64{"support-bot-availability": 0.25, "support-bot-latency": 0} {
-			rs, err = prom.Query(`slo:sli_error:ratio_rate5m{service="support-bot",slo="` + slo + `"}`)
+			rs, err = prom.Query(errorRatio(slo))
 			if err != nil || len(rs) != 1 {
 				return fmt.Errorf("the recording rule of %s: %v %v", slo, rs, err)
 			}

@@ -1,8 +1,8 @@
 // Package peers locates the real peers the tests build from Go modules —
-// kube-apiserver (peers/kube), Jaeger (peers/jaeger) and Kiali
-// (peers/kiali) — in the cache directory their install scripts
-// (test/install-kube.sh, test/install-jaeger.sh, test/install-kiali.sh)
-// fill, keyed by the version each subdirectory's
+// kube-apiserver (peers/kube), Jaeger (peers/jaeger), Kiali
+// (peers/kiali) and Thanos (peers/thanos) — in the cache directory their
+// install scripts (test/install-kube.sh, test/install-jaeger.sh,
+// test/install-kiali.sh, test/install-thanos.sh) fill, keyed by the version each subdirectory's
 // go.mod pins. The subdirectories are modules of their own, so the peers'
 // dependencies never reach the collector's module graph.
 package peers

@@ -176,10 +176,6 @@ func (r *record) setShard(on bool, side string, id *resourceIdentity) {
 	r.setStr(slotShard, ns+"/"+app)
 }
 
-func validSide(v string) bool {
-	return v == semconv.SideDestination || v == semconv.SideSource || v == semconv.SideGateway
-}
-
 // logSide is the side of an access log record: a gateway's, else the
 // caller's sidecar for an outbound record, else the destination's (a
 // record without a direction, as Linkerd's inbound-only logs, included).

@@ -82,11 +82,10 @@ func tieredCluster(t *testing.T, logs string) (*kubetest.Cluster, []tieredPod) {
 // tieredTraffic appends requests to the pods' logs and keeps what the
 // counters must say: requests by service and availability.
 type tieredTraffic struct {
-	t       *testing.T
-	pods    []tieredPod
-	n       int
-	want    map[string]float64 // "service/good", "service/bad"
-	written map[string]float64 // the same, by batch
+	t    *testing.T
+	pods []tieredPod
+	n    int
+	want map[string]float64 // "service/good", "service/bad"
 }
 
 // write appends, to every pod's log, per requests of its own (1 to 4,

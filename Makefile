@@ -23,7 +23,7 @@ BENCH        ?= .
 BENCHTIME    ?= 1s
 BENCHCOUNT   ?= 6
 
-.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean image mutate soak deps-and-lint
+.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean image mutate soak
 
 all: build
 
@@ -92,15 +92,9 @@ run: build
 deps:
 	test/install-deps.sh
 
-## test: the full suite (lint, unit, end-to-end against the built binary).
-## deps and lint run at once: on a cold machine deps waits on downloads
-## and builds the peers while lint's analysers run (lines of both
-## interleave in the log, each whole).
-test: deps-and-lint build
+## test: the full suite (lint, unit, end-to-end against the built binary)
+test: deps lint build
 	GENOPS_BINARY=$(BIN) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
-
-deps-and-lint:
-	$(MAKE) --no-print-directory -j2 --output-sync=line deps lint
 
 ## e2e: only the end-to-end packages (real Prometheus, Jaeger, kube-apiserver,
 ## Helm); part of `test`, separate for working on them (docs/testing.md)

@@ -195,9 +195,9 @@ type TrustedSources struct {
 	// sender over the network is a forwarder (a tiered gateway whose
 	// listener only agents reach).
 	Forwarders []string `mapstructure:"forwarders"`
-	// OnlyForwarders drops everything a sender that is no forwarder sends
-	// (a tiered gateway, whose senders are its agents only), counted as
-	// claim="sender", reason="untrusted".
+	// OnlyForwarders drops the logs and spans of every sender that is no
+	// forwarder (a tiered gateway, whose senders are its agents only),
+	// counted as claim="sender", reason="untrusted".
 	OnlyForwarders bool `mapstructure:"only_forwarders"`
 }
 

@@ -665,10 +665,10 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 	b := g.newBatch()
 	defer g.done(ctx, b)
 	r := &b.rec
-	// A span's tags are trusted as its reporter is: a forwarder's, over
-	// the network the gateway's own spans, or none. Without a connection
-	// to check, the caller's pod decides (per span, below).
-	batchTrusted := (o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace))
+	// A span's tags are trusted as its reporter is: over the network the
+	// gateway's own spans, or none. Without a connection to check, the
+	// caller's pod decides (per span, below).
+	batchTrusted := o.verified && o.reporter.found && g.trusted.trusts("", o.reporter.pod.Namespace)
 	for _, rs := range td.ResourceSpans().All() {
 		local, id, _ := g.resource(ctx, b, rs.Resource().Attributes(), o)
 		for _, ss := range rs.ScopeSpans().All() {

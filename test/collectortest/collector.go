@@ -293,14 +293,21 @@ func (p *Process) Eventually(t testing.TB, timeout time.Duration, check func() e
 // WaitHealthy waits until the health check extension at addr answers 200.
 func (p *Process) WaitHealthy(t testing.TB, addr string) {
 	t.Helper()
+	p.WaitOK(t, "http://"+addr+"/")
+}
+
+// WaitOK waits until url answers 200 (a health check, a server's
+// /-/ready), for at most a minute, failing early if the process exits.
+func (p *Process) WaitOK(t testing.TB, url string) {
+	t.Helper()
 	p.Eventually(t, 60*time.Second, func() error {
-		resp, err := http.Get("http://" + addr + "/")
+		resp, err := http.Get(url)
 		if err != nil {
 			return err
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("health check %s: %s", addr, resp.Status)
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
 		}
 		return nil
 	})

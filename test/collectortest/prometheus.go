@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // Prometheus is a real Prometheus server (Debian's prometheus package)
@@ -87,17 +86,7 @@ rule_files:
 	}
 	cmd := exec.Command(bin, args...)
 	p.proc = StartCmd(t, cmd)
-	p.proc.Eventually(t, 60*time.Second, func() error {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("prometheus not ready: %s", resp.Status)
-		}
-		return nil
-	})
+	p.proc.WaitOK(t, "http://"+addr+"/-/ready")
 	return p
 }
 

@@ -45,33 +45,22 @@ func BenchmarkTieredAgent(b *testing.B) {
 				}
 				paths = append(paths, filepath.Join(dir, "0.log"))
 			}
-			health := collectortest.FreeAddr(b)
 			if impl == "tiered" {
-				otlp, prom, gwHealth := collectortest.FreeAddr(b), collectortest.FreeAddr(b), collectortest.FreeAddr(b)
-				gw := collectortest.StartConfigs(b, map[string]string{
-					"GENOPS_KUBERNETES_MODE": "off", "GENOPS_FORWARDERS": "*",
-					"GENOPS_OTLP_GRPC_ENDPOINT": otlp, "GENOPS_PROMETHEUS_ENDPOINT": prom, "GENOPS_HEALTH_ENDPOINT": gwHealth,
-					"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(b, collectortest.FreeAddr(b))), "GENOPS_STORAGE_DIR": b.TempDir(),
-					"GENOPS_FLUSH_INTERVAL": "100ms", "GENOPS_LEDGER_DSN": "sqlite:" + filepath.Join(b.TempDir(), "ledger.db"),
-					"JAEGER_OTLP_ENDPOINT": "127.0.0.1:1",
-				}, filepath.Join(root, "config", "tiered-gateway.yaml"))
+				env, otlp, prom, gwHealth := tieredGatewayEnv(b, offGateway)
+				gw := collectortest.StartConfigs(b, env, filepath.Join(root, "config", "tiered-gateway.yaml"))
 				gw.WaitHealthy(b, gwHealth)
 				var proxy string
 				proxy, sent = countingProxy(b, otlp)
-				agent = collectortest.StartConfigs(b, map[string]string{
-					"GENOPS_KUBERNETES_MODE": "off", "GENOPS_GATEWAYS": "[" + proxy + "]",
-					"GENOPS_LOG_INCLUDE":     filepath.Join(logs, "*", "istio-proxy", "*.log"),
-					"GENOPS_ZIPKIN_ENDPOINT": collectortest.FreeAddr(b), "GENOPS_OTLP_GRPC_ENDPOINT": collectortest.FreeAddr(b),
-					"GENOPS_OTLP_HTTP_ENDPOINT": collectortest.FreeAddr(b), "GENOPS_HEALTH_ENDPOINT": health,
-					"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(b, collectortest.FreeAddr(b))), "GENOPS_STORAGE_DIR": b.TempDir(),
-				}, filepath.Join(root, "config", "tiered-agent.yaml"), "testdata/from-beginning.yaml")
+				agent, _ = startTieredAgent(b, []string{proxy}, filepath.Join(logs, "*", "istio-proxy", "*.log"),
+					map[string]string{"GENOPS_KUBERNETES_MODE": "off"}, "testdata/from-beginning.yaml")
 				counted = prom
 			} else {
 				counted = collectortest.FreeAddr(b)
+				health := collectortest.FreeAddr(b)
 				agent = collectortest.StartConfigs(b, map[string]string{"E2E_HEALTH": health, "E2E_PROM": counted,
 					"E2E_LOGS": filepath.Join(logs, "*", "istio-proxy", "*.log")}, "testdata/bench-local.yaml")
+				agent.WaitHealthy(b, health)
 			}
-			agent.WaitHealthy(b, health)
 
 			var chunk [10]strings.Builder
 			for n := range 10_000 {

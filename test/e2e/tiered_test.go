@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,10 @@ import (
 // Scenario "tiered" (docs/scaling.md): the built distribution runs the
 // shipped config/tiered-agent.yaml three times (one agent per node, each
 // tailing its own node's sidecar logs) and config/tiered-gateway.yaml
-// twice, with only listeners, paths and the cluster moved by environment
-// variables, against a real kube-apiserver holding 50 services whose pods
-// spread over the three nodes. One more collector reads every node's logs
+// twice, with only listeners, paths, the cluster and remote write set by
+// environment variables, against a real kube-apiserver holding 50
+// services whose pods spread over the three nodes, the gateways writing
+// into a real Thanos too. One more collector reads every node's logs
 // alone (testdata/tiered-single.yaml): the baseline.
 
 const (
@@ -203,6 +205,44 @@ func sameCounts(got, want map[string]float64) error {
 	return nil
 }
 
+// tieredGatewayEnv is the environment of a gateway on the shipped
+// config/tiered-gateway.yaml: every listener on a free port, its own state
+// and ledger, the SLO file, a 200 ms flush, no Jaeger; and its OTLP,
+// /metrics and health addresses. more is added over it.
+func tieredGatewayEnv(t testing.TB, more map[string]string) (env map[string]string, otlp, prom, health string) {
+	otlp, prom, health = collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	env = map[string]string{
+		"GENOPS_OTLP_GRPC_ENDPOINT": otlp, "GENOPS_PROMETHEUS_ENDPOINT": prom, "GENOPS_HEALTH_ENDPOINT": health,
+		"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))), "GENOPS_STORAGE_DIR": t.TempDir(),
+		"GENOPS_FLUSH_INTERVAL": "200ms", "GENOPS_LEDGER_DSN": "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"),
+		"JAEGER_OTLP_ENDPOINT": "127.0.0.1:1", "GENOPS_SLO_FILE": filepath.Join("..", "..", "config", "slo.yaml"),
+	}
+	maps.Copy(env, more)
+	return env, otlp, prom, health
+}
+
+// startTieredAgent runs an agent on the shipped config/tiered-agent.yaml
+// (and the further config files), tailing include and forwarding to
+// gateways, every listener on a free port; more is added over its
+// environment. It returns the agent and its Zipkin address.
+func startTieredAgent(t testing.TB, gateways []string, include string, more map[string]string, files ...string) (*collectortest.Process, string) {
+	zipkin, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
+	env := map[string]string{
+		"GENOPS_GATEWAYS": "[" + strings.Join(gateways, ", ") + "]", "GENOPS_LOG_INCLUDE": include,
+		"GENOPS_ZIPKIN_ENDPOINT": zipkin, "GENOPS_OTLP_GRPC_ENDPOINT": collectortest.FreeAddr(t),
+		"GENOPS_OTLP_HTTP_ENDPOINT": collectortest.FreeAddr(t), "GENOPS_HEALTH_ENDPOINT": health,
+		"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))), "GENOPS_STORAGE_DIR": t.TempDir(),
+	}
+	maps.Copy(env, more)
+	agent := collectortest.StartConfigs(t, env, append([]string{filepath.Join("..", "..", "config", "tiered-agent.yaml")}, files...)...)
+	agent.WaitHealthy(t, health)
+	return agent, zipkin
+}
+
+// offGateway makes a gateway take every sender as an agent, as outside
+// Kubernetes it must.
+var offGateway = map[string]string{"GENOPS_KUBERNETES_MODE": "off", "GENOPS_FORWARDERS": "*"}
+
 type tieredGateway struct {
 	env          map[string]string
 	prom, health string
@@ -220,7 +260,9 @@ func (g *tieredGateway) start(t *testing.T) {
 // nodes, counted by two gateways from what three agents forwarded. Their
 // union equals the expected counts by service and availability, and
 // every series of the single collector, value for value (buckets and
-// sums included); no series is exported by both. Then one gateway is
+// sums included); no series is exported by both; and by PromQL the store
+// they write into (Thanos) holds the same counts, each service's series
+// from one replica. Then one gateway is
 // killed (SIGKILL) while requests are being written, and started again:
 // every request written before or after is counted exactly, the other
 // gateway's services lose nothing, and what the killed one loses stays
@@ -231,33 +273,25 @@ func TestTieredExact(t *testing.T) {
 	cluster, pods := tieredCluster(t, logs)
 	root := filepath.Join("..", "..")
 
+	// The gateways also write into a scale-out store (Thanos: two
+	// receivers on a hash ring, a querier).
+	store := thanostest.Start(t, 2)
 	gateways := make([]*tieredGateway, 2)
 	var addrs []string
 	for i := range gateways {
-		g := &tieredGateway{prom: collectortest.FreeAddr(t), health: collectortest.FreeAddr(t)}
-		otlp := collectortest.FreeAddr(t)
+		g := &tieredGateway{}
+		var otlp string
+		g.env, otlp, g.prom, g.health = tieredGatewayEnv(t, map[string]string{"GENOPS_KUBECONFIG": cluster.Kubeconfig,
+			"GENOPS_METRICS_EXPORTERS": "[prometheus, prometheus_remote_write]", "GENOPS_REMOTE_WRITE_URL": store.WriteURLs[i],
+			"GENOPS_REPLICA": fmt.Sprintf("gateway-%d", i)})
 		addrs = append(addrs, otlp)
-		g.env = map[string]string{
-			"GENOPS_OTLP_GRPC_ENDPOINT": otlp, "GENOPS_PROMETHEUS_ENDPOINT": g.prom, "GENOPS_HEALTH_ENDPOINT": g.health,
-			"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))), "GENOPS_STORAGE_DIR": t.TempDir(),
-			"GENOPS_KUBECONFIG": cluster.Kubeconfig, "GENOPS_FLUSH_INTERVAL": "200ms",
-			"GENOPS_LEDGER_DSN": "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"), "JAEGER_OTLP_ENDPOINT": "127.0.0.1:1",
-			"GENOPS_SLO_FILE": filepath.Join(root, "config", "slo.yaml"),
-		}
 		g.start(t)
 		gateways[i] = g
 	}
 	for n := range tieredNodes {
-		health := collectortest.FreeAddr(t)
-		agent := collectortest.StartConfigs(t, map[string]string{
-			"K8S_NODE_NAME": fmt.Sprintf("node-%d", n+1), "GENOPS_KUBECONFIG": cluster.Kubeconfig,
-			"GENOPS_LOG_INCLUDE":     filepath.Join(logs, fmt.Sprintf("node-%d", n+1), "*", "istio-proxy", "*.log"),
-			"GENOPS_GATEWAYS":        "[" + strings.Join(addrs, ", ") + "]",
-			"GENOPS_ZIPKIN_ENDPOINT": collectortest.FreeAddr(t), "GENOPS_OTLP_GRPC_ENDPOINT": collectortest.FreeAddr(t),
-			"GENOPS_OTLP_HTTP_ENDPOINT": collectortest.FreeAddr(t), "GENOPS_HEALTH_ENDPOINT": health,
-			"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))), "GENOPS_STORAGE_DIR": t.TempDir(),
-		}, filepath.Join(root, "config", "tiered-agent.yaml"))
-		agent.WaitHealthy(t, health)
+		node := fmt.Sprintf("node-%d", n+1)
+		startTieredAgent(t, addrs, filepath.Join(logs, node, "*", "istio-proxy", "*.log"),
+			map[string]string{"K8S_NODE_NAME": node, "GENOPS_KUBECONFIG": cluster.Kubeconfig})
 	}
 	singleProm, singleHealth := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
 	single := collectortest.StartConfigs(t, map[string]string{"E2E_HEALTH": singleHealth, "E2E_PROM": singleProm,
@@ -319,6 +353,34 @@ func TestTieredExact(t *testing.T) {
 			t.Fatalf("%s is counted by both gateways", svc)
 		}
 	}
+	// The same through remote write, by PromQL on the store's querier.
+	gateways[0].col.Eventually(t, 60*time.Second, func() error {
+		rs, err := store.Query.Query(`sum by (service, availability) (genops_requests_total)`)
+		if err != nil {
+			return err
+		}
+		got := map[string]float64{}
+		for _, r := range rs {
+			v, err := strconv.ParseFloat(fmt.Sprint(r.Value[1]), 64)
+			if err != nil {
+				return err
+			}
+			got[r.Metric["service"]+"/"+r.Metric["availability"]] = v
+		}
+		if err := sameCounts(got, traffic.want); err != nil {
+			return fmt.Errorf("in the store: %w", err)
+		}
+		rs, err = store.Query.Query(`count by (service) (count by (service, genops_replica) (genops_requests_total))`)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if fmt.Sprint(r.Value[1]) != "1" {
+				return fmt.Errorf("%s is written by %v replicas", r.Metric["service"], r.Value[1])
+			}
+		}
+		return nil
+	})
 	t.Logf("gateway 0 owns %d services, gateway 1 %d; %d series", len(gateways[0].owned), len(gateways[1].owned), len(union))
 
 	// Kill gateway 0 while a batch is written, bring it back, write more.
@@ -393,33 +455,18 @@ func TestTieredExact(t *testing.T) {
 // returns the agent, its Zipkin address and the gateways' /metrics.
 func startTieredWithoutKubernetes(t *testing.T, gateways int, env func(i int) map[string]string) (agent *collectortest.Process, zipkin string, proms []string) {
 	t.Helper()
-	root := filepath.Join("..", "..")
 	var addrs []string
 	for i := range gateways {
-		otlp, prom, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-		addrs, proms = append(addrs, otlp), append(proms, prom)
-		vars := map[string]string{
-			"GENOPS_KUBERNETES_MODE": "off", "GENOPS_FORWARDERS": "*",
-			"GENOPS_OTLP_GRPC_ENDPOINT": otlp, "GENOPS_PROMETHEUS_ENDPOINT": prom, "GENOPS_HEALTH_ENDPOINT": health,
-			"GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))), "GENOPS_STORAGE_DIR": t.TempDir(),
-			"GENOPS_FLUSH_INTERVAL": "200ms", "GENOPS_LEDGER_DSN": "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"),
-			"JAEGER_OTLP_ENDPOINT": "127.0.0.1:1", "GENOPS_SLO_FILE": filepath.Join(root, "config", "slo.yaml"),
-		}
+		more := maps.Clone(offGateway)
 		if env != nil {
-			maps.Copy(vars, env(i))
+			maps.Copy(more, env(i))
 		}
-		col := collectortest.StartConfigs(t, vars, filepath.Join(root, "config", "tiered-gateway.yaml"))
+		vars, otlp, prom, health := tieredGatewayEnv(t, more)
+		addrs, proms = append(addrs, otlp), append(proms, prom)
+		col := collectortest.StartConfigs(t, vars, filepath.Join("..", "..", "config", "tiered-gateway.yaml"))
 		col.WaitHealthy(t, health)
 	}
-	zipkin, health := collectortest.FreeAddr(t), collectortest.FreeAddr(t)
-	agent = collectortest.StartConfigs(t, map[string]string{
-		"GENOPS_KUBERNETES_MODE": "off", "GENOPS_GATEWAYS": "[" + strings.Join(addrs, ", ") + "]",
-		"GENOPS_LOG_INCLUDE": filepath.Join(t.TempDir(), "*.log"), "GENOPS_ZIPKIN_ENDPOINT": zipkin,
-		"GENOPS_OTLP_GRPC_ENDPOINT": collectortest.FreeAddr(t), "GENOPS_OTLP_HTTP_ENDPOINT": collectortest.FreeAddr(t),
-		"GENOPS_HEALTH_ENDPOINT": health, "GENOPS_TELEMETRY_PORT": fmt.Sprint(collectortest.Port(t, collectortest.FreeAddr(t))),
-		"GENOPS_STORAGE_DIR": t.TempDir(),
-	}, filepath.Join(root, "config", "tiered-agent.yaml"))
-	agent.WaitHealthy(t, health)
+	agent, zipkin = startTieredAgent(t, addrs, filepath.Join(t.TempDir(), "*.log"), map[string]string{"GENOPS_KUBERNETES_MODE": "off"})
 	return agent, zipkin, proms
 }
 

@@ -11,12 +11,10 @@ package thanostest
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 	"github.com/genops-mesh/otelcol-genops/test/peers"
@@ -78,15 +76,5 @@ func start(t testing.TB, bin string, args ...string) *collectortest.Process {
 // ready waits for a component's /-/ready.
 func ready(t testing.TB, proc *collectortest.Process, addr string) {
 	t.Helper()
-	proc.Eventually(t, 60*time.Second, func() error {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("thanos at %s not ready: %s", addr, resp.Status)
-		}
-		return nil
-	})
+	proc.WaitOK(t, "http://"+addr+"/-/ready")
 }

@@ -368,16 +368,11 @@ func (r *record) current(s slot) (string, bool) {
 }
 
 // label is the slot's value as the sli connector will label a series
-// with it: a string as the record will leave, "" for any other type.
+// with it: current's, except that a value the record arrived with that
+// is no string labels as "" (the connector takes Str), not as its text.
 func (r *record) label(s slot) (string, bool) {
 	if r.pending.has(s) {
-		switch w := &r.writes[s]; w.typ {
-		case pcommon.ValueTypeStr:
-			return w.s, true
-		case pcommon.ValueTypeEmpty:
-			return "", false
-		}
-		return "", true
+		return r.current(s)
 	}
 	v, ok := r.get(s)
 	return v.Str(), ok

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -94,6 +95,12 @@ rule_files:
 type Result struct {
 	Metric map[string]string `json:"metric"`
 	Value  [2]any            `json:"value"`
+}
+
+// Float is the sample's value (the API gives it as a string).
+func (r Result) Float() (float64, error) {
+	s, _ := r.Value[1].(string)
+	return strconv.ParseFloat(s, 64)
 }
 
 // Query runs an instant query and returns its vector (or an error with

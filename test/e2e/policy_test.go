@@ -75,7 +75,7 @@ func TestPolicyEnforcement(t *testing.T) {
 				keys = append(keys, k+"="+v)
 			}
 			sort.Strings(keys)
-			f, _ := strconv.ParseFloat(s.Value[1].(string), 64)
+			f, _ := s.Float()
 			out[strings.Join(keys, ",")] = f
 		}
 		return out, nil

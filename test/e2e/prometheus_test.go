@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +132,7 @@ func TestPrometheusCostRulesAndDashboards(t *testing.T) {
 		}
 		got := map[string]float64{}
 		for _, s := range r {
-			v, _ := strconv.ParseFloat(s.Value[1].(string), 64)
+			v, _ := s.Float()
 			got[s.Metric["genops_team"]] = v
 		}
 		for team, w := range want {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -355,29 +354,8 @@ func TestTieredExact(t *testing.T) {
 	}
 	// The same through remote write, by PromQL on the store's querier.
 	gateways[0].col.Eventually(t, 60*time.Second, func() error {
-		rs, err := store.Query.Query(`sum by (service, availability) (genops_requests_total)`)
-		if err != nil {
-			return err
-		}
-		got := map[string]float64{}
-		for _, r := range rs {
-			v, err := strconv.ParseFloat(fmt.Sprint(r.Value[1]), 64)
-			if err != nil {
-				return err
-			}
-			got[r.Metric["service"]+"/"+r.Metric["availability"]] = v
-		}
-		if err := sameCounts(got, traffic.want); err != nil {
+		if err := inStore(store.Query, traffic.want); err != nil {
 			return fmt.Errorf("in the store: %w", err)
-		}
-		rs, err = store.Query.Query(`count by (service) (count by (service, genops_replica) (genops_requests_total))`)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if fmt.Sprint(r.Value[1]) != "1" {
-				return fmt.Errorf("%s is written by %v replicas", r.Metric["service"], r.Value[1])
-			}
 		}
 		return nil
 	})
@@ -558,10 +536,49 @@ func TestTieredRemoteWrite(t *testing.T) {
 		// The series are spread over both receivers (each announces its
 		// receive_replica label): the store scaled out.
 		rs, err := th.Query.Query(`count(count by (receive_replica) (genops_requests_total))`)
-		if err != nil || len(rs) != 1 || fmt.Sprint(rs[0].Value[1]) != "2" {
+		if v, _ := first(rs); err != nil || len(rs) != 1 || v != 2 {
 			t.Errorf("receivers holding genops_requests_total: %v %v", rs, err)
 		}
 	})
+}
+
+// inStore checks, by PromQL on a store, that genops_requests_total by
+// service and availability is want and that each service's series come
+// from one gateway replica (genops_replica).
+func inStore(prom *collectortest.Prometheus, want map[string]float64) error {
+	rs, err := prom.Query(`sum by (service, availability) (genops_requests_total)`)
+	if err != nil {
+		return err
+	}
+	got := map[string]float64{}
+	for _, r := range rs {
+		v, err := r.Float()
+		if err != nil {
+			return err
+		}
+		got[r.Metric["service"]+"/"+r.Metric["availability"]] = v
+	}
+	if err := sameCounts(got, want); err != nil {
+		return err
+	}
+	rs, err = prom.Query(`count by (service) (count by (service, genops_replica) (genops_requests_total))`)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if v, err := r.Float(); err != nil || v != 1 {
+			return fmt.Errorf("%s is written by %v replicas", r.Metric["service"], r.Value[1])
+		}
+	}
+	return nil
+}
+
+// first is the value of a query's first sample (NaN when there is none).
+func first(rs []collectortest.Result) (float64, error) {
+	if len(rs) == 0 {
+		return math.NaN(), fmt.Errorf("no sample")
+	}
+	return rs[0].Float()
 }
 
 // recordingRule is the expression of the rule that records name for the
@@ -627,11 +644,6 @@ func remoteWrite(t *testing.T, writeURLs []string, prom *collectortest.Prometheu
 		}
 		post(t, "http://"+zipkin+"/api/v2/spans", "application/json", "["+strings.Join(spans, ",")+"]")
 	}
-	value := func(r collectortest.Result) float64 {
-		var v float64
-		fmt.Sscan(fmt.Sprint(r.Value[1]), &v)
-		return v
-	}
 	send(0)
 	agent.Eventually(t, 60*time.Second, func() error {
 		rs, err := prom.Query(`sum by (service) (genops_requests_total)`)
@@ -643,28 +655,11 @@ func remoteWrite(t *testing.T, writeURLs []string, prom *collectortest.Prometheu
 	time.Sleep(3 * time.Second)
 	send(1)
 	agent.Eventually(t, 60*time.Second, func() error {
-		rs, err := prom.Query(`sum by (service, availability) (genops_requests_total)`)
-		if err != nil {
+		if err := inStore(prom, want); err != nil {
 			return err
 		}
-		got := map[string]float64{}
-		for _, r := range rs {
-			got[r.Metric["service"]+"/"+r.Metric["availability"]] = value(r)
-		}
-		if err := sameCounts(got, want); err != nil {
-			return err
-		}
-		rs, err = prom.Query(`count by (service) (count by (service, genops_replica) (genops_requests_total))`)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			if value(r) != 1 {
-				return fmt.Errorf("%s is written by %v replicas", r.Metric["service"], value(r))
-			}
-		}
-		rs, err = prom.Query(`count(count by (genops_replica) (genops_requests_total))`)
-		if err != nil || len(rs) != 1 || value(rs[0]) != 2 {
+		rs, err := prom.Query(`count(count by (genops_replica) (genops_requests_total))`)
+		if v, _ := first(rs); err != nil || len(rs) != 1 || v != 2 {
 			return fmt.Errorf("replicas that wrote: %v %v", rs, err)
 		}
 		// Availability: one in four bad; latency: every request (1 ms)
@@ -674,7 +669,7 @@ func remoteWrite(t *testing.T, writeURLs []string, prom *collectortest.Prometheu
 			if err != nil || len(rs) != 1 {
 				return fmt.Errorf("the recording rule of %s: %v %v", slo, rs, err)
 			}
-			if v := value(rs[0]); math.Abs(v-want) > 1e-9 {
+			if v, _ := first(rs); math.Abs(v-want) > 1e-9 {
 				return fmt.Errorf("%s error ratio %v, want %v", slo, v, want)
 			}
 		}

@@ -24,7 +24,6 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/zipkinreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/exporter"
@@ -47,6 +46,7 @@ import (
 	"github.com/genops-mesh/otelcol-genops/extension/ingestlimitextension"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor"
 	"github.com/genops-mesh/otelcol-genops/receiver/meshaccesslogreceiver"
+	"github.com/genops-mesh/otelcol-genops/receiver/zipkinreceiver"
 )
 
 const (
@@ -86,7 +86,11 @@ func components() (otelcol.Factories, error) {
 
 	if factories.Receivers, factories.ReceiverModules, err = factoryMap(
 		module[receiver.Factory]{otlpreceiver.NewFactory(), coreModule + "receiver/otlpreceiver" + coreVersion},
-		module[receiver.Factory]{zipkinreceiver.NewFactory(), contribModule + "receiver/zipkinreceiver" + coreVersion},
+		// `zipkin` decodes Zipkin v2 JSON straight into pdata, with contrib's
+		// output (receiver/zipkinreceiver); `zipkin_contrib` is contrib's
+		// receiver itself, for a config that wants to fall back to it.
+		module[receiver.Factory]{zipkinreceiver.NewFactory(), thisModule + "/receiver/zipkinreceiver"},
+		module[receiver.Factory]{zipkinreceiver.NewContribFactory(), contribModule + "receiver/zipkinreceiver" + coreVersion},
 		module[receiver.Factory]{prometheusreceiver.NewFactory(), contribModule + "receiver/prometheusreceiver" + coreVersion},
 		module[receiver.Factory]{filelogreceiver.NewFactory(), contribModule + "receiver/filelogreceiver" + coreVersion},
 		module[receiver.Factory]{meshaccesslogreceiver.NewFactory(), thisModule + "/receiver/meshaccesslogreceiver"},

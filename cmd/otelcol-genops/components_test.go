@@ -14,7 +14,7 @@ func TestComponents(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"receiver":  {"otlp", "zipkin", "prometheus", "file_log", "filelog", "mesh_access_log"},
+		"receiver":  {"otlp", "zipkin", "zipkin_contrib", "prometheus", "file_log", "filelog", "mesh_access_log"},
 		"processor": {"memory_limiter", "batch", "k8s_attributes", "k8sattributes", "resource", "transform", "governance"},
 		"connector": {"span_metrics", "spanmetrics", "count", "sli", "request_log"},
 		"exporter":  {"prometheus", "otlp_grpc", "otlp", "otlp_http", "otlphttp", "debug", "load_balancing", "loadbalancing", "prometheus_remote_write", "prometheusremotewrite"},

@@ -1,0 +1,680 @@
+package zipkinreceiver
+
+import (
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+)
+
+// errDecline is the fast decoder saying "not this input": the request is
+// then decoded by contrib's translator, which decides what it means (and
+// which error it is). It is never an answer to the sender by itself.
+var errDecline = errors.New("zipkin v2 json: outside the fast decoder's subset")
+
+// maxDepth bounds the nesting of values the scanner skips (unknown keys);
+// deeper input goes to contrib's decoder, which has its own limit.
+const maxDepth = 256
+
+// zspan is one Zipkin v2 span as the fast decoder reads it: the fields
+// contrib's translator uses, with the values it would see after
+// zipkin-go's SpanModel.UnmarshalJSON. Its tags are a window of the
+// request's shared tag slice, in input order (a repeated key: the last
+// one counts, as in the map contrib decodes into).
+type zspan struct {
+	traceHi, traceLo uint64
+	id               uint64
+	parent           uint64
+	hasParent        bool
+	name, kind       string
+	ts, dur          uint64 // microseconds, as sent
+	local, remote    endpoint
+	tags             []kv
+	annos            []anno
+	// Bounds of tags and annos in the scanner's slices while reading.
+	tag0, tag1, anno0, anno1 int
+
+	// For the resource/scope grouping, as contrib's sort sees them.
+	service, scope string
+}
+
+type kv struct{ k, v string }
+
+type anno struct {
+	ts   uint64
+	name string
+}
+
+// endpoint is zipkin-go's Endpoint after decoding: the IPs as net.IP's
+// String() gives them; set is false where the model would hold nil (an
+// endpoint whose fields are all empty).
+type endpoint struct {
+	service    string
+	ipv4, ipv6 string
+	port       uint16
+	set        bool
+}
+
+// lookup is the value of key in tags (the last occurrence), as a map of
+// them would give it.
+func lookup(tags []kv, key string) (string, bool) {
+	for i := len(tags) - 1; i >= 0; i-- {
+		if tags[i].k == key {
+			return tags[i].v, true
+		}
+	}
+	return "", false
+}
+
+// scanner reads one request body. Strings it returns are copies (never
+// views of the body, which is reused), interned per request: the same tag
+// key or value on every span is one string.
+type scanner struct {
+	b      []byte
+	i      int
+	intern map[string]string
+	tags   []kv
+	annos  []anno
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+func (s *scanner) expect(c byte) error {
+	if s.peek() != c {
+		return errDecline
+	}
+	s.i++
+	return nil
+}
+
+// rawString returns the bytes between the quotes of the string at the
+// cursor and whether they hold an escape. Control characters (invalid
+// JSON) and invalid UTF-8 (which encoding/json would replace with U+FFFD)
+// decline.
+func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
+	if s.peek() != '"' {
+		return nil, false, errDecline
+	}
+	s.i++
+	start := s.i
+	high := false
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			raw = s.b[start:s.i]
+			s.i++
+			if high && !utf8.Valid(raw) {
+				return nil, false, errDecline
+			}
+			return raw, escaped, nil
+		case c == '\\':
+			escaped = true
+			s.i += 2
+			continue
+		case c < 0x20:
+			return nil, false, errDecline
+		case c >= 0x80:
+			high = true
+		}
+		s.i++
+	}
+	return nil, false, errDecline
+}
+
+// str is the string at the cursor, unescaped exactly as encoding/json
+// does (by encoding/json, for the rare string that has escapes).
+func (s *scanner) str() (string, error) {
+	start := s.i
+	raw, escaped, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	if escaped {
+		var v string
+		if err := json.Unmarshal(s.b[start:s.i], &v); err != nil || !utf8.ValidString(v) {
+			return "", errDecline
+		}
+		return v, nil
+	}
+	return s.keep(raw), nil
+}
+
+// keep copies raw into a string, once per request for short repeated
+// strings (tag keys, service names, tag values that every span carries).
+func (s *scanner) keep(raw []byte) string {
+	if len(raw) > 96 {
+		return string(raw)
+	}
+	if v, ok := s.intern[string(raw)]; ok {
+		return v
+	}
+	v := string(raw)
+	if len(s.intern) < 4096 {
+		s.intern[v] = v
+	}
+	return v
+}
+
+// key reads an object key and the colon after it. Keys with escapes
+// decline: encoding/json would match them after unescaping.
+func (s *scanner) key() ([]byte, error) {
+	raw, escaped, err := s.rawString()
+	if err != nil || escaped {
+		return nil, errDecline
+	}
+	if err := s.expect(':'); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// uint reads a JSON number into a uint64 field as encoding/json does:
+// digits only; a sign, fraction, exponent or overflow is an error there,
+// so it declines here.
+func (s *scanner) uint(max uint64) (uint64, error) {
+	s.ws()
+	start := s.i
+	var n uint64
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		d := uint64(s.b[s.i] - '0')
+		if n > (max-d)/10 {
+			return 0, errDecline
+		}
+		n = n*10 + d
+		s.i++
+	}
+	digits := s.i - start
+	if digits == 0 || (digits > 1 && s.b[start] == '0') {
+		return 0, errDecline
+	}
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '.', 'e', 'E', '-', '+':
+			return 0, errDecline
+		}
+	}
+	return n, nil
+}
+
+func (s *scanner) boolean() error {
+	s.ws()
+	switch {
+	case strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+4)]), "true"):
+		s.i += 4
+	case strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+5)]), "false"):
+		s.i += 5
+	default:
+		return errDecline
+	}
+	return nil
+}
+
+// hex reads a string of 1 to max hex digits, as strconv.ParseUint(_, 16,
+// 64) of its halves would accept them (zipkin-go's TraceID and ID).
+func hexDigits(raw []byte, max int) bool {
+	if len(raw) == 0 || len(raw) > max {
+		return false
+	}
+	for _, c := range raw {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func hexValue(raw []byte) uint64 {
+	var n uint64
+	for _, c := range raw {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		n = n<<4 | uint64(c)
+	}
+	return n
+}
+
+// skip validates and steps over any JSON value (an unknown key's).
+func (s *scanner) skip(depth int) error {
+	if depth > maxDepth {
+		return errDecline
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		_, _, err := s.rawString()
+		return err
+	case c == '{':
+		s.i++
+		if s.peek() == '}' {
+			s.i++
+			return nil
+		}
+		for {
+			if _, _, err := s.rawString(); err != nil {
+				return err
+			}
+			if err := s.expect(':'); err != nil {
+				return err
+			}
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return nil
+			default:
+				return errDecline
+			}
+		}
+	case c == '[':
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return errDecline
+			}
+		}
+	case c == 't' || c == 'f':
+		return s.boolean()
+	case c == 'n':
+		if !strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+4)]), "null") {
+			return errDecline
+		}
+		s.i += 4
+		return nil
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	default:
+		return errDecline
+	}
+}
+
+// number steps over a JSON number, strictly by the grammar.
+func (s *scanner) number() error {
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.b[s.i] == '-' {
+		s.i++
+	}
+	start := s.i
+	if n := digits(); n == 0 || n > 1 && s.b[start] == '0' {
+		return errDecline
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return errDecline
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return errDecline
+		}
+	}
+	return nil
+}
+
+// unknown decides about a key the fast decoder does not read: encoding/json
+// matches keys to fields case-insensitively (with Unicode folds), so a key
+// that is not exactly a known one but could fold to one declines; any
+// other is skipped, as encoding/json ignores it.
+func (s *scanner) unknown(key []byte, known []string) error {
+	for _, c := range key {
+		if c >= 0x80 {
+			return errDecline
+		}
+	}
+	for _, k := range known {
+		if strings.EqualFold(string(key), k) {
+			return errDecline
+		}
+	}
+	return s.skip(1)
+}
+
+// object calls field for each key of the object at the cursor.
+func (s *scanner) object(field func(key []byte) error) error {
+	if err := s.expect('{'); err != nil {
+		return err
+	}
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		k, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := field(k); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return errDecline
+		}
+	}
+}
+
+// array calls elem for each element of the array at the cursor.
+func (s *scanner) array(elem func() error) error {
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	if s.peek() == ']' {
+		s.i++
+		return nil
+	}
+	for {
+		if err := elem(); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return nil
+		default:
+			return errDecline
+		}
+	}
+}
+
+var (
+	spanKeys     = []string{"traceId", "id", "parentId", "debug", "name", "kind", "timestamp", "duration", "shared", "localEndpoint", "remoteEndpoint", "annotations", "tags"}
+	endpointKeys = []string{"serviceName", "ipv4", "ipv6", "port"}
+	annoKeys     = []string{"timestamp", "value"}
+)
+
+// spans reads a whole v2 JSON body. Anything it cannot read exactly as
+// encoding/json into zipkin-go's model would, including every input that
+// is an error there, declines.
+func (s *scanner) spans() ([]zspan, error) {
+	var out []zspan
+	err := s.array(func() error {
+		sp, err := s.span()
+		if err != nil {
+			return err
+		}
+		out = append(out, sp)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, errDecline
+	}
+	// The tag and annotation windows were cut from slices that grew while
+	// reading: take them only now.
+	for i := range out {
+		out[i].tags = s.tags[out[i].tag0:out[i].tag1:out[i].tag1]
+		out[i].annos = s.annos[out[i].anno0:out[i].anno1:out[i].anno1]
+	}
+	return out, nil
+}
+
+func (s *scanner) span() (zspan, error) {
+	var sp zspan
+	var seen uint32
+	sp.tag0, sp.anno0 = len(s.tags), len(s.annos)
+	hasID := false
+	err := s.object(func(key []byte) error {
+		bit := uint32(0)
+		for i, k := range spanKeys {
+			if string(key) == k {
+				bit = 1 << i
+				break
+			}
+		}
+		if bit == 0 {
+			return s.unknown(key, spanKeys)
+		}
+		if seen&bit != 0 { // a repeated field: encoding/json merges; decline
+			return errDecline
+		}
+		seen |= bit
+		switch string(key) {
+		case "traceId":
+			raw, esc, err := s.rawString()
+			if err != nil || esc || !hexDigits(raw, 32) {
+				return errDecline
+			}
+			if len(raw) > 16 {
+				sp.traceHi = hexValue(raw[:len(raw)-16])
+				raw = raw[len(raw)-16:]
+			}
+			sp.traceLo = hexValue(raw)
+		case "id", "parentId":
+			raw, esc, err := s.rawString()
+			if err != nil || esc {
+				return errDecline
+			}
+			var v uint64
+			if len(raw) > 0 { // "" is ID 0, as zipkin-go reads it
+				if !hexDigits(raw, 16) {
+					return errDecline
+				}
+				v = hexValue(raw)
+			}
+			if key[0] == 'i' {
+				sp.id, hasID = v, true
+			} else {
+				sp.parent, sp.hasParent = v, true
+			}
+		case "debug", "shared":
+			return s.boolean()
+		case "name":
+			v, err := s.str()
+			sp.name = v
+			return err
+		case "kind":
+			v, err := s.str()
+			sp.kind = v
+			return err
+		case "timestamp":
+			v, err := s.uint(1<<53 - 1)
+			sp.ts = v
+			return err
+		case "duration":
+			v, err := s.uint(1<<53 - 1)
+			sp.dur = v
+			return err
+		case "localEndpoint":
+			return s.endpoint(&sp.local)
+		case "remoteEndpoint":
+			return s.endpoint(&sp.remote)
+		case "annotations":
+			return s.array(func() error {
+				var a anno
+				var aseen uint8
+				err := s.object(func(key []byte) error {
+					switch string(key) {
+					case "timestamp":
+						if aseen&1 != 0 {
+							return errDecline
+						}
+						aseen |= 1
+						v, err := s.uint(1<<53 - 1)
+						a.ts = v
+						return err
+					case "value":
+						if aseen&2 != 0 {
+							return errDecline
+						}
+						aseen |= 2
+						v, err := s.str()
+						a.name = v
+						return err
+					}
+					return s.unknown(key, annoKeys)
+				})
+				if err != nil {
+					return err
+				}
+				// zipkin-go refuses an annotation without a timestamp;
+				// a value of more than two "|" parts carries attributes
+				// as JSON (contrib's event encoding): contrib reads those.
+				if a.ts < 1 || strings.Count(a.name, "|") > 1 {
+					return errDecline
+				}
+				if i := strings.IndexByte(a.name, '|'); i >= 0 {
+					a.name = a.name[:i]
+				}
+				s.annos = append(s.annos, a)
+				return nil
+			})
+		case "tags":
+			return s.object(func(key []byte) error {
+				k := s.keep(key)
+				v, err := s.str()
+				if err != nil {
+					return err
+				}
+				s.tags = append(s.tags, kv{k, v})
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return sp, err
+	}
+	if !hasID || sp.id == 0 { // zipkin-go: "valid span id required"
+		return sp, errDecline
+	}
+	sp.tag1, sp.anno1 = len(s.tags), len(s.annos)
+	for _, t := range s.tags[sp.tag0:] {
+		// Links encoded as tags (contrib's otlp.link.N): contrib reads them.
+		if t.k == "otlp.link.0" {
+			return sp, errDecline
+		}
+	}
+	return sp, nil
+}
+
+func (s *scanner) endpoint(e *endpoint) error {
+	var seen uint8
+	err := s.object(func(key []byte) error {
+		var bit uint8
+		switch string(key) {
+		case "serviceName":
+			bit = 1
+		case "ipv4":
+			bit = 2
+		case "ipv6":
+			bit = 4
+		case "port":
+			bit = 8
+		default:
+			return s.unknown(key, endpointKeys)
+		}
+		if seen&bit != 0 {
+			return errDecline
+		}
+		seen |= bit
+		switch bit {
+		case 1:
+			v, err := s.str()
+			e.service = v
+			return err
+		case 2, 4:
+			v, err := s.ip()
+			if bit == 2 {
+				e.ipv4 = v
+			} else {
+				e.ipv6 = v
+			}
+			return err
+		default:
+			v, err := s.uint(1<<16 - 1)
+			e.port = uint16(v)
+			return err
+		}
+	})
+	e.set = e.service != "" || e.port != 0 || e.ipv4 != "" || e.ipv6 != ""
+	return err
+}
+
+// ip reads an address as net.IP's UnmarshalText and String give it: ""
+// is no address; one that does not parse declines (an error there).
+func (s *scanner) ip() (string, error) {
+	raw, esc, err := s.rawString()
+	if err != nil || esc {
+		return "", errDecline
+	}
+	if len(raw) == 0 {
+		return "", nil
+	}
+	if a, err := netip.ParseAddr(string(raw)); err == nil && a.Is4() {
+		// net.ParseIP and netip agree on dotted quads; String is the
+		// canonical form, which is the input when it round-trips.
+		v := s.keep(raw)
+		if a.String() == v {
+			return v, nil
+		}
+		return a.String(), nil
+	}
+	ip := net.ParseIP(string(raw))
+	if ip == nil {
+		return "", errDecline
+	}
+	return ip.String(), nil
+}

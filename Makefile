@@ -23,7 +23,7 @@ BENCH        ?= .
 BENCHTIME    ?= 1s
 BENCHCOUNT   ?= 6
 
-.PHONY: all build run test e2e deps unit lint bench fuzz tidy-check clean image mutate soak
+.PHONY: all build run test e2e deps unit lint bench bench-e2e fuzz tidy-check clean image mutate soak
 
 all: build
 
@@ -84,6 +84,25 @@ soak: deps build
 	SOAK_DURATION=$(SOAK_DURATION) SOAK_GRACE=2m SOAK_OUT=$(SOAK_OUT) GENOPS_BINARY=$(BIN) \
 	  $(GO) test -timeout 60m -count=1 -v -run TestSoak ./test/soak
 
+## bench-e2e: whole processes on the same input (issue #20): this
+## distribution against the same job done with stock contrib v0.158.0
+## components, built from test/peers/contrib into bin/. Access logs and
+## Zipkin spans; records per CPU-second of each collector's own PID, peak
+## and idle RSS; the sub-benchmarks interleave (job/impl, -count times).
+## Results: BENCHMARKS.md, "Whole processes".
+CONTRIB_BIN    := $(CURDIR)/bin/otelcol-contrib-bench
+E2E_BENCHTIME  ?= 5x
+E2E_BENCHCOUNT ?= 6
+bench-e2e: build
+	cd test/peers/contrib && $(GO) build -o $(CONTRIB_BIN) .
+	steal=$$(test/cpusteal.sh); \
+	  GENOPS_BINARY=$(BIN) GENOPS_CONTRIB_BINARY=$(CONTRIB_BIN) $(GO) test -timeout 120m -run '^$$' -bench BenchmarkWholeProcess \
+	    -benchtime $(E2E_BENCHTIME) -count $(E2E_BENCHCOUNT) ./test/e2e | tee bench-e2e.txt; \
+	  test/cpusteal.sh "$$steal" | tee bench-e2e-steal.txt
+	$(GO) tool -modfile=tools/go.mod benchstat -col /impl bench-e2e.txt
+	@echo; awk -f test/benchratio.awk bench-e2e.txt
+	@echo; cat bench-e2e-steal.txt
+
 ## run: build, then run the collector on its embedded default config
 run: build
 	$(BIN)
@@ -120,6 +139,7 @@ tidy-check:
 	cd test/peers/jaeger && $(GO) mod tidy -diff
 	cd test/peers/kiali && $(GO) mod tidy -diff
 	cd test/peers/thanos && $(GO) mod tidy -diff
+	cd test/peers/contrib && $(GO) mod tidy -diff && $(GO) vet .
 	cd test/peers/sloth && $(GO) mod tidy -diff
 	cd build/image && $(GO) mod tidy -diff && $(GO) vet .
 
@@ -148,4 +168,4 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin bench.txt bench-steal.txt
+	rm -rf bin bench.txt bench-steal.txt bench-e2e.txt bench-e2e-steal.txt

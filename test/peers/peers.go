@@ -1,4 +1,6 @@
 // Package peers locates the real peers the tests build from Go modules —
+// (test/peers/contrib, the stock contrib collector of `make bench-e2e`, is
+// built by the Makefile into bin/ instead: it is not a test peer) —
 // kube-apiserver (peers/kube), Jaeger (peers/jaeger), Kiali
 // (peers/kiali) and Thanos (peers/thanos) — in the cache directory their
 // install scripts (test/install-kube.sh, test/install-jaeger.sh,

@@ -1,12 +1,12 @@
 // Package peers locates the real peers the tests build from Go modules —
-// (test/peers/contrib, the stock contrib collector of `make bench-e2e`, is
-// built by the Makefile into bin/ instead: it is not a test peer) —
 // kube-apiserver (peers/kube), Jaeger (peers/jaeger), Kiali
 // (peers/kiali) and Thanos (peers/thanos) — in the cache directory their
 // install scripts (test/install-kube.sh, test/install-jaeger.sh,
 // test/install-kiali.sh, test/install-thanos.sh) fill, keyed by the version each subdirectory's
 // go.mod pins. The subdirectories are modules of their own, so the peers'
-// dependencies never reach the collector's module graph.
+// dependencies never reach the collector's module graph. (peers/contrib,
+// the stock contrib collector `make bench-e2e` compares against, is built
+// by the Makefile into bin/: no test needs it.)
 package peers
 
 import (

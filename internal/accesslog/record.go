@@ -43,9 +43,18 @@ func (f *Format) WriteRecord(fields *Fields, lr plog.LogRecord) error {
 	return f.schema.writeRecord(fields, lr)
 }
 
+// governanceHeadroom is how many attributes the governance processor
+// typically adds to an access log record: genops.side, service.name,
+// genops.attribution.source and the seven dimensions.
+const governanceHeadroom = 12
+
 func (s *schema) writeRecord(fields *Fields, lr plog.LogRecord) error {
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(len(s.ops) + len(fields.extra) + 4)
+	// Room for what the parser adds (direction, peer, ...) and for what the
+	// governance processor writes next (side, workload, the dimensions):
+	// growing the attribute slice there copied every record's attributes
+	// once more (a tenth of the access log pipeline's CPU, by pprof).
+	attrs.EnsureCapacity(len(s.ops) + len(fields.extra) + 4 + governanceHeadroom)
 	var (
 		firstErr                 error
 		direction                = s.direction

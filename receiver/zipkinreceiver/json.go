@@ -69,8 +69,9 @@ func lookup(tags []kv, key string) (string, bool) {
 }
 
 // scanner reads one request body. Strings it returns are copies (never
-// views of the body, which is reused), interned per request: the same tag
-// key or value on every span is one string.
+// views of the body, which is reused); a tag key is one string per
+// request, and the keys and values every Envoy span carries one string
+// for good (known).
 type scanner struct {
 	b      []byte
 	i      int
@@ -159,21 +160,57 @@ func (s *scanner) str() (string, error) {
 	return s.keep(raw), nil
 }
 
-// keep copies raw into a string, once per request for short repeated
-// strings (tag keys, service names, tag values that every span carries).
+// keep copies raw into a string, or returns the one string for a tag key
+// or value that Envoy, Istio or OpenTelemetry put on every span (known).
 func (s *scanner) keep(raw []byte) string {
-	if len(raw) > 96 {
-		return string(raw)
+	if v, ok := known[string(raw)]; ok {
+		return v
+	}
+	return string(raw)
+}
+
+// keepKey is keep for tag keys: one string per key per request also for
+// keys not known in advance (an application's own tags repeat too).
+func (s *scanner) keepKey(raw []byte) string {
+	if v, ok := known[string(raw)]; ok {
+		return v
 	}
 	if v, ok := s.intern[string(raw)]; ok {
 		return v
 	}
 	v := string(raw)
-	if len(s.intern) < 4096 {
+	if s.intern == nil {
+		s.intern = make(map[string]string, 16)
+	}
+	if len(s.intern) < 1024 {
 		s.intern[v] = v
 	}
 	return v
 }
+
+// known are the strings spans repeat: the tag keys Envoy's Zipkin tracer
+// and Istio set, OpenTelemetry's, and their most common values.
+var known = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"component", "downstream_cluster", "guid:x-request-id", "guid:x-client-trace-id", "http.method", "http.protocol",
+		"http.status_code", "http.url", "istio.canonical_revision", "istio.canonical_service", "istio.mesh_id",
+		"istio.namespace", "istio.cluster_id", "node_id", "peer.address", "request_size", "response_flags", "response_size",
+		"upstream_cluster", "upstream_cluster.name", "upstream_address", "user_agent", "error", "error.message",
+		"grpc.status_code", "grpc.path", "grpc.authority", "grpc.content_type", "grpc.timeout", "zone",
+		"otel.status_code", "otel.status_description", "otel.library.name", "otel.library.version",
+		"otel.scope.name", "otel.scope.version", "span.kind", "w3c.tracestate", "otlp.service.name.source",
+		"x-genops-team", "x-genops-project", "x-genops-customer-id", "x-genops-cost-center", "x-genops-customer-tier",
+		"x-genops-environment", "x-genops-feature", "x-genops-model", "x-genops-provider", "x-genops-tokens-input",
+		"x-genops-tokens-output", "x-genops-cost",
+		"proxy", "-", "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3",
+		"200", "201", "202", "204", "301", "302", "304", "400", "401", "403", "404", "409", "429", "500", "502", "503", "504",
+		"0", "true", "false", "cluster.local", "v1", "v2", "latest", "SERVER", "CLIENT", "PRODUCER", "CONSUMER",
+	} {
+		m[k] = k
+	}
+	return m
+}()
 
 // key reads an object key and the colon after it. Keys with escapes
 // decline: encoding/json would match them after unescaping.
@@ -446,7 +483,9 @@ var (
 // encoding/json into zipkin-go's model would, including every input that
 // is an error there, declines.
 func (s *scanner) spans() ([]zspan, error) {
-	var out []zspan
+	// Sizes from the body's: a span of Envoy's is about 1 KiB, a tag 50 bytes.
+	out := make([]zspan, 0, len(s.b)/768+1)
+	s.tags = make([]kv, 0, len(s.b)/48+1)
 	err := s.array(func() error {
 		sp, err := s.span()
 		if err != nil {
@@ -583,7 +622,7 @@ func (s *scanner) span() (zspan, error) {
 			})
 		case "tags":
 			return s.object(func(key []byte) error {
-				k := s.keep(key)
+				k := s.keepKey(key)
 				v, err := s.str()
 				if err != nil {
 					return err

@@ -186,7 +186,7 @@ func (zr *zipkinReceiver) decode(transport string, body []byte, h http.Header) (
 // fastV2JSON decodes a v2 JSON body straight into pdata; false when the
 // body is outside the fast decoder's subset (contrib's then decodes it).
 func (g gates) fastV2JSON(body []byte) (ptrace.Traces, bool) {
-	s := scanner{b: body, intern: make(map[string]string, 64)}
+	s := scanner{b: body}
 	spans, err := s.spans()
 	if err != nil {
 		return ptrace.Traces{}, false

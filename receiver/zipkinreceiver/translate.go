@@ -298,7 +298,10 @@ func (g gates) span(sp *zspan, dest ptrace.Span) {
 	}
 
 	attrs := dest.Attributes()
-	attrs.EnsureCapacity(len(sp.tags) + 4)
+	// Room for the endpoints' attributes and for what the governance
+	// processor writes next (side, workload, the dimensions), so that the
+	// attribute slice is not grown and copied there.
+	attrs.EnsureCapacity(len(sp.tags) + 4 + 12)
 	for _, t := range sp.tags {
 		switch {
 		case nonSpan(t.k),

@@ -91,9 +91,15 @@ func wholeProcess(b *testing.B, job, impl, contrib string) {
 		"E2E_LOGS": filepath.Join(logs, "*", "istio-proxy", "*.log"),
 	}
 	var proc *collectortest.Process
+	profile := os.Getenv("GENOPS_BENCH_PROFILE") // a directory for CPU profiles
 	if impl == "genops" {
 		env["E2E_FORMAT"] = map[bool]string{false: "istio", true: "istio_genops"}[genops]
-		proc = collectortest.StartConfigs(b, env, "testdata/wholeprocess-genops.yaml")
+		configs := []string{"testdata/wholeprocess-genops.yaml"}
+		if profile != "" {
+			env["E2E_PPROF"] = collectortest.FreeAddr(b)
+			configs = append(configs, "testdata/wholeprocess-pprof.yaml")
+		}
+		proc = collectortest.StartConfigs(b, env, configs...)
 	} else {
 		env["E2E_REGEX"] = istioRegexFor(genops)
 		cmd := exec.Command(contrib, "--config", "testdata/wholeprocess-contrib.yaml")
@@ -143,11 +149,28 @@ func wholeProcess(b *testing.B, job, impl, contrib string) {
 	round() // warm up: files found, connections made, series created
 	meter := collectortest.StartMeter()
 	cpu0 := processCPU(b, pid)
+	var profiled sync.WaitGroup
+	if profile != "" && impl == "genops" {
+		// Where this side's time goes (go tool pprof): the first 10 s of
+		// the measured rounds.
+		profiled.Go(func() {
+			resp, err := http.Get("http://" + env["E2E_PPROF"] + "/debug/pprof/profile?seconds=10")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(resp.Body)
+			_ = os.WriteFile(filepath.Join(profile, job+".pprof"), buf.Bytes(), 0o644)
+		})
+	}
 	b.ResetTimer()
 	for range b.N {
 		round()
 	}
 	b.StopTimer()
+	profiled.Wait()
 	cpu := (processCPU(b, pid) - cpu0).Seconds()
 	b.ReportMetric(float64(wholeProcessRecords*b.N)/cpu, "records/cpu-s")
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")

@@ -56,7 +56,8 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/otelcol-genops")
+		// The tags of `make build` (the Makefile's BUILD_TAGS).
+		cmd := exec.Command("go", "build", "-tags", "remove_all_sd,enable_kubernetes_sd", "-o", buildPath, "./cmd/otelcol-genops")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/otelcol-genops: %w\n%s", err, out)

@@ -59,7 +59,8 @@ func istioRegexFor(genops bool) string {
 // (records/cpu-s; benchstat -col /impl gives the ratio), peak RSS
 // (VmHWM) and the RSS once started and idle, anonymous and file-backed,
 // in MiB, and the machine's steal share. Sub-benchmarks run in the order
-// job/impl, so with -count N the two implementations interleave.
+// job/impl; `go test -count N` would repeat each one N times in a row, so
+// make bench-e2e runs -count 1 N times to alternate the implementations.
 func BenchmarkWholeProcess(b *testing.B) {
 	contrib := os.Getenv(ContribBinaryEnv)
 	if contrib == "" {
@@ -94,6 +95,12 @@ func wholeProcess(b *testing.B, job, impl, contrib string) {
 	profile := os.Getenv("GENOPS_BENCH_PROFILE") // a directory for CPU profiles
 	if impl == "genops" {
 		env["E2E_FORMAT"] = map[bool]string{false: "istio", true: "istio_genops"}[genops]
+		// GENOPS_BENCH_ZIPKIN=zipkin_contrib measures contrib's receiver
+		// in this distribution's pipeline (the receiver's before/after).
+		env["E2E_ZIPKIN_RECEIVER"] = "zipkin"
+		if r := os.Getenv("GENOPS_BENCH_ZIPKIN"); r != "" {
+			env["E2E_ZIPKIN_RECEIVER"] = r
+		}
 		configs := []string{"testdata/wholeprocess-genops.yaml"}
 		if profile != "" {
 			env["E2E_PPROF"] = collectortest.FreeAddr(b)

@@ -212,19 +212,6 @@ var known = func() map[string]string {
 	return m
 }()
 
-// key reads an object key and the colon after it. Keys with escapes
-// decline: encoding/json would match them after unescaping.
-func (s *scanner) key() ([]byte, error) {
-	raw, escaped, err := s.rawString()
-	if err != nil || escaped {
-		return nil, errDecline
-	}
-	if err := s.expect(':'); err != nil {
-		return nil, err
-	}
-	return raw, nil
-}
-
 // uint reads a JSON number into a uint64 field as encoding/json does:
 // digits only; a sign, fraction, exponent or overflow is an error there,
 // so it declines here.
@@ -306,51 +293,9 @@ func (s *scanner) skip(depth int) error {
 		_, _, err := s.rawString()
 		return err
 	case c == '{':
-		s.i++
-		if s.peek() == '}' {
-			s.i++
-			return nil
-		}
-		for {
-			if _, _, err := s.rawString(); err != nil {
-				return err
-			}
-			if err := s.expect(':'); err != nil {
-				return err
-			}
-			if err := s.skip(depth + 1); err != nil {
-				return err
-			}
-			switch s.peek() {
-			case ',':
-				s.i++
-			case '}':
-				s.i++
-				return nil
-			default:
-				return errDecline
-			}
-		}
+		return s.members(true, func([]byte) error { return s.skip(depth + 1) })
 	case c == '[':
-		s.i++
-		if s.peek() == ']' {
-			s.i++
-			return nil
-		}
-		for {
-			if err := s.skip(depth + 1); err != nil {
-				return err
-			}
-			switch s.peek() {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return errDecline
-			}
-		}
+		return s.array(func() error { return s.skip(depth + 1) })
 	case c == 't' || c == 'f':
 		return s.boolean()
 	case c == 'n':
@@ -419,8 +364,16 @@ func (s *scanner) unknown(key []byte, known []string) error {
 	return s.skip(1)
 }
 
-// object calls field for each key of the object at the cursor.
+// object calls field for each key of the object at the cursor. Keys with
+// escapes decline: encoding/json would match them to fields after
+// unescaping.
 func (s *scanner) object(field func(key []byte) error) error {
+	return s.members(false, field)
+}
+
+// members reads an object, calling field with each key (its raw bytes)
+// with the cursor on the value, which field must read.
+func (s *scanner) members(escapedKeys bool, field func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -429,8 +382,11 @@ func (s *scanner) object(field func(key []byte) error) error {
 		return nil
 	}
 	for {
-		k, err := s.key()
-		if err != nil {
+		k, escaped, err := s.rawString()
+		if err != nil || escaped && !escapedKeys {
+			return errDecline
+		}
+		if err := s.expect(':'); err != nil {
 			return err
 		}
 		if err := field(k); err != nil {

@@ -240,6 +240,22 @@ func scopeOf(sp *zspan, scope pcommon.InstrumentationScope) {
 	}
 }
 
+// addresses puts an endpoint's IPv4 then IPv6 address under the old
+// (v0) and new (v1) network conventions, as the feature gates say.
+func (g gates) addresses(attrs pcommon.Map, e endpoint, v0, v1 string) {
+	for _, ip := range [2]string{e.ipv4, e.ipv6} {
+		if ip == "" {
+			continue
+		}
+		if !g.dontV0Network {
+			attrs.PutStr(v0, ip)
+		}
+		if g.emitV1Network {
+			attrs.PutStr(v1, ip)
+		}
+	}
+}
+
 // span is contrib's zSpanToInternal.
 func (g gates) span(sp *zspan, dest ptrace.Span) {
 	var tid [16]byte
@@ -323,17 +339,7 @@ func (g gates) span(sp *zspan, dest ptrace.Span) {
 		}
 	}
 	if e := sp.local; e.set {
-		for _, ip := range [2]string{e.ipv4, e.ipv6} {
-			if ip == "" {
-				continue
-			}
-			if !g.dontV0Network {
-				attrs.PutStr("net.host.ip", ip)
-			}
-			if g.emitV1Network {
-				attrs.PutStr(string(conventions.NetworkLocalAddressKey), ip)
-			}
-		}
+		g.addresses(attrs, e, "net.host.ip", string(conventions.NetworkLocalAddressKey))
 		if e.port > 0 {
 			attrs.PutInt(string(conventionsv125.NetHostPortKey), int64(e.port))
 		}
@@ -347,17 +353,7 @@ func (g gates) span(sp *zspan, dest ptrace.Span) {
 				attrs.PutStr(string(conventions.ServicePeerNameKey), e.service)
 			}
 		}
-		for _, ip := range [2]string{e.ipv4, e.ipv6} {
-			if ip == "" {
-				continue
-			}
-			if !g.dontV0Network {
-				attrs.PutStr("net.peer.ip", ip)
-			}
-			if g.emitV1Network {
-				attrs.PutStr(string(conventions.NetworkPeerAddressKey), ip)
-			}
-		}
+		g.addresses(attrs, e, "net.peer.ip", string(conventions.NetworkPeerAddressKey))
 		if e.port > 0 {
 			attrs.PutInt(string(conventionsv125.NetPeerPortKey), int64(e.port))
 		}

@@ -72,14 +72,7 @@ func BenchmarkTieredAgent(b *testing.B) {
 			total := 0
 			round := func() {
 				for i, path := range paths {
-					f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := f.WriteString(chunk[i].String()); err != nil {
-						b.Fatal(err)
-					}
-					f.Close()
+					appendChunk(b, path, chunk[i].String())
 				}
 				total += 10_000
 				deadline := time.Now().Add(2 * time.Minute)

@@ -225,14 +225,7 @@ func appendLines(b *testing.B, paths []string, genops bool) (float64, float64) {
 		fmt.Fprintf(&chunks[p], "2026-12-02T10:00:00.000000000Z stdout F %s\n", line)
 	}
 	for i, path := range paths {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := f.WriteString(chunks[i].String()); err != nil {
-			b.Fatal(err)
-		}
-		f.Close()
+		appendChunk(b, path, chunks[i].String())
 	}
 	return wholeProcessRecords / 2, ms
 }
@@ -362,6 +355,19 @@ func exported(prom, impl, job string) (n, ms float64, err error) {
 		}
 	}
 	return n, ms, nil
+}
+
+// appendChunk appends lines to a pod's log file in one write, as the
+// kubelet's log writer does.
+func appendChunk(b *testing.B, path, lines string) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(lines); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // rss is a /proc/pid/status memory field (VmHWM, RssAnon, RssFile) in MiB.

@@ -147,6 +147,17 @@ func TestDifferentialCases(t *testing.T) {
 		{"trailing", `[]x`, false},
 		{"object", span(""), false},
 		{"truncated", `[` + span("")[:40], false},
+		// An outsider's finds (session 14): bad escapes where nothing
+		// reads the string still make the body invalid JSON.
+		{"bad escape in an unknown field", `[` + span(`,"x":"\q"`) + `]`, false},
+		{"short unicode escape", `[` + span(`,"z":"\u12"`) + `]`, false},
+		{"non-hex unicode escape", `[` + span(`,"z":"\uZZZZ"`) + `]`, false},
+		{"unterminated unicode escape", `[` + span(`,"z":"\u","w":"inj"`) + `]`, false},
+		{"bad escape in an array", `[` + span(`,"z":[1,"\q",{"a":"b"}]`) + `]`, false},
+		{"bad escape in a skipped key", `[` + span(`,"z":{"\q":1}`) + `]`, false},
+		{"bad escape in an endpoint", `[` + span(`,"localEndpoint":{"serviceName":"s","zz":"\q"}`) + `]`, false},
+		{"bad escape in an annotation", `[` + span(`,"annotations":[{"timestamp":1,"value":"a","zz":"\q"}]`) + `]`, false},
+		{"good escapes in skipped places", `[` + span(`,"z":{"\u00e9\n":["\"\\\/\b\f\r\t\ud83d\ude00"]}`) + `]`, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -164,6 +175,8 @@ func FuzzV2JSON(f *testing.F) {
 	f.Add([]byte(`[{"traceId":"4d1e00c0db9010db86154a4ba6e91385","id":"4d1e00c0db9010db","kind":"SERVER","name":"get","timestamp":1472470996199000,"duration":207000,"localEndpoint":{"serviceName":"reviews","ipv4":"10.0.0.1","port":80},"remoteEndpoint":{"serviceName":"db","ipv6":"::1"},"annotations":[{"timestamp":1,"value":"a|b"}],"tags":{"http.status_code":"200","error":"true","k8s.pod.name":"p","otel.scope.name":"s","a":"1","a":"2"}}]`))
 	f.Add([]byte(`[{"traceId":"1","id":"2"},{"traceId":"1","id":"3","localEndpoint":{"serviceName":"a"},"tags":{"otel.library.name":"x"}}]`))
 	f.Add([]byte(`[{"traceId":"1","id":"2","tags":{"span.kind":"internal","otel.status_code":"Ok","w3c.tracestate":"k=v","q":"\u00e9\"x"}}]`))
+	// Unknown fields, skipped but still JSON to check (escapes, nesting).
+	f.Add([]byte(`[{"traceId":"1","id":"2","x":{"k\u00e9":["a\nb",1.5e-3,{"y":[null,true]}]},"localEndpoint":{"z":"\/"}}]`))
 	if dir, ok := fixtures.Find(); ok {
 		names, _ := filepath.Glob(filepath.Join(dir, "zipkin", "*.json"))
 		for _, n := range names {
@@ -175,6 +188,37 @@ func FuzzV2JSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sameAsContrib(t, body)
 	})
+}
+
+// TestNullAnnotation: a body on which zipkin-go's model panics (a null
+// annotation) is a 400 with an error, not a panic that net/http turns
+// into a closed connection and a stack trace in the log (contrib's
+// receiver, an outsider's find in session 14).
+func TestNullAnnotation(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.ServerConfig.NetAddr.Endpoint = collectortest.FreeAddr(t)
+	sink := new(consumertest.TracesSink)
+	r, err := NewFactory().CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(context.Background())
+	body := `[{"traceId":"4d1e00c0db9010db","id":"4d1e00c0db9010db","name":"x","annotations":[null]}]`
+	resp, err := http.Post("http://"+cfg.ServerConfig.NetAddr.Endpoint+"/api/v2/spans", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "do not decode") {
+		t.Fatalf("%s %q, want 400 and the error", resp.Status, msg)
+	}
+	if sink.SpanCount() != 0 {
+		t.Fatalf("%d spans reached the pipeline", sink.SpanCount())
+	}
 }
 
 // TestReceiversAgree sends every Zipkin fixture to this receiver and to

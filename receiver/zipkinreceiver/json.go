@@ -129,8 +129,12 @@ func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
 			}
 			return raw, escaped, nil
 		case c == '\\':
+			// Every escape is checked, also in strings nobody reads:
+			// encoding/json refuses the whole body for a bad one.
+			if !s.validEscape() {
+				return nil, false, errDecline
+			}
 			escaped = true
-			s.i += 2
 			continue
 		case c < 0x20:
 			return nil, false, errDecline
@@ -140,6 +144,26 @@ func (s *scanner) rawString() (raw []byte, escaped bool, err error) {
 		s.i++
 	}
 	return nil, false, errDecline
+}
+
+// validEscape steps over the escape sequence at the cursor (a backslash)
+// if JSON allows it: \" \\ \/ \b \f \n \r \t or \u and four hex digits.
+func (s *scanner) validEscape() bool {
+	if s.i+1 >= len(s.b) {
+		return false
+	}
+	switch s.b[s.i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.i += 2
+		return true
+	case 'u':
+		if s.i+6 > len(s.b) || !hexDigits(s.b[s.i+2:s.i+6], 4) {
+			return false
+		}
+		s.i += 6
+		return true
+	}
+	return false
 }
 
 // str is the string at the cursor, unescaped exactly as encoding/json

@@ -6,6 +6,7 @@ import (
 	"compress/zlib"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -163,7 +164,17 @@ func (zr *zipkinReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (zr *zipkinReceiver) decode(transport string, body []byte, h http.Header) (ptrace.Traces, error) {
+func (zr *zipkinReceiver) decode(transport string, body []byte, h http.Header) (td ptrace.Traces, err error) {
+	// zipkin-go's model panics on some bodies (an annotation that is
+	// null: a nil pointer in its UnmarshalJSON). Contrib's receiver leaves
+	// that to net/http, which closes the connection and logs a stack trace
+	// per request, a log any sender can fill; here it is a 400 like any
+	// body that does not decode.
+	defer func() {
+		if r := recover(); r != nil {
+			td, err = ptrace.Traces{}, fmt.Errorf("zipkin: the spans do not decode: %v", r)
+		}
+	}()
 	switch transport {
 	case transportV1Thrift:
 		return zr.v1Thrift.UnmarshalTraces(body)

@@ -11,7 +11,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
@@ -23,6 +25,36 @@ import (
 func startWithClient(t *testing.T, cfg *Config, client *fake.Clientset) *governance {
 	t.Helper()
 	return startGovernance(t, processortest.NewNopSettings(metadata.Type), cfg, client)
+}
+
+// podsWatched returns a wait for the moment the informers' watch on pods
+// is registered with the fake clientset (call it before starting the
+// processor). The fake's watch does not replay what changed between the
+// informer's list and its watch: a pod deleted then is never seen deleted
+// (CI saw this once, on a loaded machine). Waits are for readiness only.
+func podsWatched(t *testing.T, client *fake.Clientset) func() {
+	watching := make(chan struct{})
+	var once sync.Once
+	client.PrependWatchReactor("pods", func(action clienttesting.Action) (bool, watch.Interface, error) {
+		var opts metav1.ListOptions
+		if wa, ok := action.(clienttesting.WatchActionImpl); ok {
+			opts = wa.ListOptions
+		}
+		w, err := client.Tracker().Watch(action.GetResource(), action.GetNamespace(), opts)
+		if err != nil {
+			return false, nil, err
+		}
+		once.Do(func() { close(watching) })
+		return true, w, nil
+	})
+	return func() {
+		t.Helper()
+		select {
+		case <-watching:
+		case <-time.After(time.Minute):
+			t.Fatal("the informers never watched pods")
+		}
+	}
 }
 
 // fromPodFile is an inbound record read from a pod's log file: the
@@ -40,7 +72,9 @@ func fromPodFile(uid, peerIP string, at time.Time) plog.Logs {
 // IP although the caller was deleted too.
 func TestLinesAfterDeletion(t *testing.T) {
 	client := fake.NewClientset(clusterObjects()...)
+	watching := podsWatched(t, client)
 	g := startWithClient(t, kubeConfig(), client)
+	watching()
 	ctx := context.Background()
 	for _, p := range [][2]string{{"ai", "llm-5d-abc"}, {"api-gateway", "gateway-0"}} {
 		if err := client.CoreV1().Pods(p[0]).Delete(ctx, p[1], metav1.DeleteOptions{}); err != nil {
@@ -59,9 +93,11 @@ func TestLinesAfterDeletion(t *testing.T) {
 
 	// With no grace period they are unknown: what the grace period is for.
 	client = fake.NewClientset(clusterObjects()...)
+	watching = podsWatched(t, client)
 	cfg := kubeConfig()
 	cfg.Kubernetes.DeleteGracePeriod = 0
 	g = startWithClient(t, cfg, client)
+	watching()
 	if err := client.CoreV1().Pods("ai").Delete(ctx, "llm-5d-abc", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -264,21 +264,25 @@ func (s *scanner) uint(max uint64) (uint64, error) {
 	return n, nil
 }
 
-func (s *scanner) boolean() error {
+// literal steps over word (true, false, null) if it is at the cursor.
+func (s *scanner) literal(word string) bool {
 	s.ws()
-	switch {
-	case strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+4)]), "true"):
-		s.i += 4
-	case strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+5)]), "false"):
-		s.i += 5
-	default:
-		return errDecline
+	if string(s.b[s.i:min(len(s.b), s.i+len(word))]) != word {
+		return false
 	}
-	return nil
+	s.i += len(word)
+	return true
 }
 
-// hex reads a string of 1 to max hex digits, as strconv.ParseUint(_, 16,
-// 64) of its halves would accept them (zipkin-go's TraceID and ID).
+func (s *scanner) boolean() error {
+	if s.literal("true") || s.literal("false") {
+		return nil
+	}
+	return errDecline
+}
+
+// hexDigits is whether raw is 1 to max hex digits, as strconv.ParseUint(_,
+// 16, 64) of its halves would accept them (zipkin-go's TraceID and ID).
 func hexDigits(raw []byte, max int) bool {
 	if len(raw) == 0 || len(raw) > max {
 		return false
@@ -323,10 +327,9 @@ func (s *scanner) skip(depth int) error {
 	case c == 't' || c == 'f':
 		return s.boolean()
 	case c == 'n':
-		if !strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+4)]), "null") {
+		if !s.literal("null") {
 			return errDecline
 		}
-		s.i += 4
 		return nil
 	case c == '-' || c >= '0' && c <= '9':
 		return s.number()
@@ -459,6 +462,22 @@ var (
 	annoKeys     = []string{"timestamp", "value"}
 )
 
+// once finds key among an object's fields (keys) and marks it seen: -1
+// for a key that is none of them; errDecline for a field given twice,
+// which encoding/json merges or overwrites.
+func once(seen *uint32, keys []string, key []byte) (int, error) {
+	for i, k := range keys {
+		if string(key) == k {
+			if *seen&(1<<i) != 0 {
+				return i, errDecline
+			}
+			*seen |= 1 << i
+			return i, nil
+		}
+	}
+	return -1, nil
+}
+
 // spans reads a whole v2 JSON body. Anything it cannot read exactly as
 // encoding/json into zipkin-go's model would, including every input that
 // is an error there, declines.
@@ -494,22 +513,14 @@ func (s *scanner) span() (zspan, error) {
 	var sp zspan
 	var seen uint32
 	sp.tag0, sp.anno0 = len(s.tags), len(s.annos)
-	hasID := false
 	err := s.object(func(key []byte) error {
-		bit := uint32(0)
-		for i, k := range spanKeys {
-			if string(key) == k {
-				bit = 1 << i
-				break
-			}
+		i, err := once(&seen, spanKeys, key)
+		if err != nil {
+			return err
 		}
-		if bit == 0 {
+		if i < 0 {
 			return s.unknown(key, spanKeys)
 		}
-		if seen&bit != 0 { // a repeated field: encoding/json merges; decline
-			return errDecline
-		}
-		seen |= bit
 		switch string(key) {
 		case "traceId":
 			raw, esc, err := s.rawString()
@@ -534,7 +545,7 @@ func (s *scanner) span() (zspan, error) {
 				v = hexValue(raw)
 			}
 			if key[0] == 'i' {
-				sp.id, hasID = v, true
+				sp.id = v
 			} else {
 				sp.parent, sp.hasParent = v, true
 			}
@@ -563,22 +574,17 @@ func (s *scanner) span() (zspan, error) {
 		case "annotations":
 			return s.array(func() error {
 				var a anno
-				var aseen uint8
+				var aseen uint32
 				err := s.object(func(key []byte) error {
-					switch string(key) {
-					case "timestamp":
-						if aseen&1 != 0 {
-							return errDecline
-						}
-						aseen |= 1
+					i, err := once(&aseen, annoKeys, key)
+					switch {
+					case err != nil:
+						return err
+					case i == 0: // timestamp
 						v, err := s.uint(1<<53 - 1)
 						a.ts = v
 						return err
-					case "value":
-						if aseen&2 != 0 {
-							return errDecline
-						}
-						aseen |= 2
+					case i == 1: // value
 						v, err := s.str()
 						a.name = v
 						return err
@@ -603,6 +609,11 @@ func (s *scanner) span() (zspan, error) {
 		case "tags":
 			return s.object(func(key []byte) error {
 				k := s.keepKey(key)
+				if k == "otlp.link.0" {
+					// Links encoded as tags (contrib's otlp.link.N):
+					// contrib reads them.
+					return errDecline
+				}
 				v, err := s.str()
 				if err != nil {
 					return err
@@ -616,57 +627,40 @@ func (s *scanner) span() (zspan, error) {
 	if err != nil {
 		return sp, err
 	}
-	if !hasID || sp.id == 0 { // zipkin-go: "valid span id required"
+	// zipkin-go: "valid span id required" (an id absent or "" is 0).
+	if sp.id == 0 {
 		return sp, errDecline
 	}
 	sp.tag1, sp.anno1 = len(s.tags), len(s.annos)
-	for _, t := range s.tags[sp.tag0:] {
-		// Links encoded as tags (contrib's otlp.link.N): contrib reads them.
-		if t.k == "otlp.link.0" {
-			return sp, errDecline
-		}
-	}
 	return sp, nil
 }
 
 func (s *scanner) endpoint(e *endpoint) error {
-	var seen uint8
+	var seen uint32
 	err := s.object(func(key []byte) error {
-		var bit uint8
-		switch string(key) {
-		case "serviceName":
-			bit = 1
-		case "ipv4":
-			bit = 2
-		case "ipv6":
-			bit = 4
-		case "port":
-			bit = 8
-		default:
-			return s.unknown(key, endpointKeys)
+		i, err := once(&seen, endpointKeys, key)
+		if err != nil {
+			return err
 		}
-		if seen&bit != 0 {
-			return errDecline
-		}
-		seen |= bit
-		switch bit {
-		case 1:
+		switch i {
+		case 0: // serviceName
 			v, err := s.str()
 			e.service = v
 			return err
-		case 2, 4:
+		case 1: // ipv4
 			v, err := s.ip()
-			if bit == 2 {
-				e.ipv4 = v
-			} else {
-				e.ipv6 = v
-			}
+			e.ipv4 = v
 			return err
-		default:
+		case 2: // ipv6
+			v, err := s.ip()
+			e.ipv6 = v
+			return err
+		case 3: // port
 			v, err := s.uint(1<<16 - 1)
 			e.port = uint16(v)
 			return err
 		}
+		return s.unknown(key, endpointKeys)
 	})
 	e.set = e.service != "" || e.port != 0 || e.ipv4 != "" || e.ipv6 != ""
 	return err
@@ -683,12 +677,8 @@ func (s *scanner) ip() (string, error) {
 		return "", nil
 	}
 	if a, err := netip.ParseAddr(string(raw)); err == nil && a.Is4() {
-		// net.ParseIP and netip agree on dotted quads; String is the
-		// canonical form, which is the input when it round-trips.
-		v := s.keep(raw)
-		if a.String() == v {
-			return v, nil
-		}
+		// net.ParseIP and netip agree on dotted quads, and both print
+		// them canonically; netip allocates less.
 		return a.String(), nil
 	}
 	ip := net.ParseIP(string(raw))

@@ -64,12 +64,6 @@ func currentGates() gates {
 }
 
 var (
-	scopeKeys = map[string]bool{
-		string(conventionsv125.OTelLibraryNameKey):    true,
-		string(conventionsv125.OTelLibraryVersionKey): true,
-		string(conventions.OTelScopeNameKey):          true,
-		string(conventions.OTelScopeVersionKey):       true,
-	}
 	// resourceKeys are the tags that go to the resource (from a group's
 	// first span) and never on a span.
 	resourceKeys = func() map[string]bool {
@@ -117,10 +111,22 @@ var (
 	}()
 )
 
-// nonSpan is true for tags that never become span attributes.
-func nonSpan(k string) bool {
-	return resourceKeys[k] || scopeKeys[k] || k == tagServiceNameSource
-}
+// nonSpanKeys are the tags that never become span attributes: the
+// resource's, the scope's and the service name's source. One lookup per
+// tag on the hot path.
+var nonSpanKeys = func() map[string]bool {
+	m := map[string]bool{
+		string(conventionsv125.OTelLibraryNameKey):    true,
+		string(conventionsv125.OTelLibraryVersionKey): true,
+		string(conventions.OTelScopeNameKey):          true,
+		string(conventions.OTelScopeVersionKey):       true,
+		tagServiceNameSource:                          true,
+	}
+	for k := range resourceKeys {
+		m[k] = true
+	}
+	return m
+}()
 
 var statusCodes = map[string]ptrace.StatusCode{
 	"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2,
@@ -320,7 +326,7 @@ func (g gates) span(sp *zspan, dest ptrace.Span) {
 	attrs.EnsureCapacity(len(sp.tags) + 4 + 12)
 	for _, t := range sp.tags {
 		switch {
-		case nonSpan(t.k),
+		case nonSpanKeys[t.k],
 			dropState && t.k == tagW3CTraceState,
 			dropKind && t.k == tagSpanKind,
 			dropStatus && t.k == string(conventions.OTelStatusCodeKey),

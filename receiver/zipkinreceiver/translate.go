@@ -14,6 +14,8 @@ import (
 	conventionsv126 "go.opentelemetry.io/otel/semconv/v1.26.0"
 	conventionsv138 "go.opentelemetry.io/otel/semconv/v1.38.0"
 	conventions "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/genops-mesh/otelcol-genops/internal/accesslog"
 )
 
 // The tags and names contrib's translator (pkg/translator/zipkin/zipkinv2
@@ -323,7 +325,7 @@ func (g gates) span(sp *zspan, dest ptrace.Span) {
 	// Room for the endpoints' attributes and for what the governance
 	// processor writes next (side, workload, the dimensions), so that the
 	// attribute slice is not grown and copied there.
-	attrs.EnsureCapacity(len(sp.tags) + 4 + 12)
+	attrs.EnsureCapacity(len(sp.tags) + 4 + accesslog.GovernanceHeadroom)
 	for _, t := range sp.tags {
 		switch {
 		case nonSpanKeys[t.k],

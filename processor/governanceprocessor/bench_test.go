@@ -33,12 +33,22 @@ func pricedConfig() *Config {
 	return cfg
 }
 
+// plainLine is the same request in Istio's default TEXT format: no
+// governance header, so every dimension comes from the pod's labels, its
+// namespace's or the default, the same for every record of the pod.
+const plainLine = `[2026-11-20T10:00:00.000Z] "POST /v1/chat/completions HTTP/2" 200 - via_upstream - "-" 512 2048 1234 1200 "-" "python-httpx/0.27.0" "3c1f0b9e-1111-2222-3333-444455556666" "llm.ai.svc.cluster.local:8080" "10.0.0.7:8080" inbound|8080|| 127.0.0.6:51515 10.0.0.7:8080 10.0.0.2:40000 outbound_.8080_._.llm.ai.svc.cluster.local default`
+
 // parsedBatch is n records parsed from benchLine, written by the llm pod's
 // sidecar (the resource), as the receiver hands them over: parsed, with
 // no line left in the body.
 func parsedBatch(tb testing.TB, n int) plog.Logs {
+	return parsedLines(tb, n, "istio_genops", benchLine)
+}
+
+// parsedLines is n records parsed from line in format, as parsedBatch.
+func parsedLines(tb testing.TB, n int, format, line string) plog.Logs {
 	tb.Helper()
-	parser, err := accesslog.New("istio_genops", "", nil)
+	parser, err := accesslog.New(format, "", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -50,7 +60,7 @@ func parsedBatch(tb testing.TB, n int) plog.Logs {
 	var fields accesslog.Fields
 	for range n {
 		lr := lrs.AppendEmpty()
-		lr.Body().SetStr(benchLine)
+		lr.Body().SetStr(line)
 		if err := accesslog.StructureRecord(parser, lr, &fields); err != nil {
 			tb.Fatal(err)
 		}
@@ -60,7 +70,8 @@ func parsedBatch(tb testing.TB, n int) plog.Logs {
 }
 
 // BenchmarkAttribution: a 10,000-record batch of parsed inbound access log
-// records (about 30 attributes each, every governance header), the caller
+// records (line=genops: about 30 attributes each, every governance header;
+// line=istio: Istio's default format, no header), the caller
 // looked up by IP in the informer cache, every dimension resolved, tokens
 // priced. state=steady processes the same batch again (every attribute
 // the processor writes exists and is compared, not written); state=fresh
@@ -68,12 +79,22 @@ func parsedBatch(tb testing.TB, n int) plog.Logs {
 // to each). Time is CPU time per record: on a shared VM the hypervisor's
 // steal time would otherwise be counted as the processor's.
 func BenchmarkAttribution(b *testing.B) {
+	for _, line := range []struct{ name, format, line string }{
+		{"genops", "istio_genops", benchLine},
+		{"istio", "istio", plainLine},
+	} {
+		b.Run("line="+line.name, func(b *testing.B) {
+			benchmarkAttribution(b, parsedLines(b, 10_000, line.format, line.line))
+		})
+	}
+}
+
+func benchmarkAttribution(b *testing.B, template plog.Logs) {
 	g := newTestGovernance(b, pricedConfig(), nil)
-	const n = 10_000
-	template := parsedBatch(b, n)
+	n := template.LogRecordCount()
 	report := func(b *testing.B, cpu time.Duration) {
 		b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds(), "records/cpu-s")
-		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/n, "cpu-ns/record")
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/record")
 		b.ReportMetric(0, "ns/op")
 	}
 	b.Run("state=steady", func(b *testing.B) {

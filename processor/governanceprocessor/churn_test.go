@@ -151,8 +151,9 @@ func TestConcurrentBatches(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				for _, lr := range out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
-					got := lr.Attributes().AsRaw()
+				rl := out.ResourceLogs().At(0)
+				for _, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
+					got := readerView(rl.Resource().Attributes(), lr.Attributes())
 					for _, k := range []string{"genops.team", "genops.customer_id", "genops.cost", "source.k8s.pod.name"} {
 						if fmt.Sprint(got[k]) != fmt.Sprint(want[k]) {
 							t.Errorf("%s = %v, want %v", k, got[k], want[k])

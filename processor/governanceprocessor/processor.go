@@ -438,6 +438,11 @@ type batch struct {
 	nsFound  bool
 	rec, res record
 	fields   accesslog.Fields
+	// shared[i] is dimension i's value on the current resource, and
+	// sharedSource its attribution source (shareAttribution): what every
+	// record of it reads unless it carries its own.
+	shared       [maxDims]string
+	sharedSource string
 	// attributed[i][s+1] counts the records whose dimension i came from
 	// source s (-1: none); flushAttributed adds them to
 	// genops_attribution_records_total once per batch.
@@ -526,7 +531,48 @@ func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o 
 		}
 		b.res.apply()
 	}
-	return local, g.identifyResource(res, local), true
+	id = g.identifyResource(res, local)
+	g.shareAttribution(ctx, b, res, local, id.namespace)
+	return local, id, true
+}
+
+// shareAttribution writes on the resource what every record of it is
+// attributed to unless the record says otherwise: each dimension as the
+// labels of the resource's pod and its namespace, or the default, decide
+// it (a header or span tag is a record's claim, so none counts here),
+// its attribution source and the cluster. A record then carries only what
+// differs (attribute): a claim that won, an outbound record's destination.
+// The sli connector, the cost ledger and the exporters read a record's
+// attributes over its resource's (docs/trust.md). Whatever a sender put on
+// the resource under these names is replaced or removed: this processor
+// alone writes them (issue #20: an Istio line without claims carried
+// eight attributes that were the same for every line of the file).
+func (g *governance) shareAttribution(ctx context.Context, b *batch, res pcommon.Map, local *side, ns string) {
+	if local.found {
+		ns = local.pod.Namespace
+	}
+	nsLabels := g.namespaceLabels(b, ns)
+	r := &b.res
+	r.read(g.keys, res)
+	b.sharedSource = ""
+	for i := range g.dims {
+		d := &g.dims[i]
+		value, source := g.resolve(ctx, d, claims{}, i, local, nsLabels, false)
+		value = g.stored(d, value, source)
+		b.shared[i] = value
+		r.setOver(slotDimAttr+slot(i), value, "")
+		if d.name == DimTeam && value != "" {
+			b.sharedSource = defaultSources[source]
+		}
+	}
+	r.setOver(slotAttributionSource, b.sharedSource, "")
+	if g.cfg.Cluster != "" {
+		// The collector's, not the sender's (verifyResource removed a
+		// network resource's). A record's own is removed where the
+		// collector knows better (dropIdentityClaims), else kept.
+		r.setStr(slotCluster, g.cfg.Cluster)
+	}
+	r.apply()
 }
 
 // pipelineOwned are the attributes only this processor or the components
@@ -748,17 +794,17 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 
 	for i := range g.dims {
 		d := &g.dims[i]
-		value, source := g.resolve(ctx, d, r, i, dest, nsLabels, c.trusted)
+		value, source := g.resolve(ctx, d, claimsOf(r, i), i, dest, nsLabels, c.trusted)
 		b.attributed[i][source+1]++
-		if value == "" {
-			continue
-		}
-		if d.hash && source != sourceDefault {
-			value = hashValue(g.hashKey, value)
-		}
-		r.setStr(slotDimAttr+slot(i), value)
+		value = g.stored(d, value, source)
+		// Only what differs from the resource's (shareAttribution).
+		r.setOver(slotDimAttr+slot(i), value, b.shared[i])
 		if d.name == DimTeam {
-			r.setStr(slotAttributionSource, defaultSources[source])
+			src := ""
+			if value != "" {
+				src = defaultSources[source]
+			}
+			r.setOver(slotAttributionSource, src, b.sharedSource)
 		}
 	}
 	// A record's claims of identity are checked wherever the collector
@@ -777,12 +823,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	if src.found {
 		r.setWorkload(slotSource, src)
 	}
-	switch {
-	case g.cfg.Cluster != "" && checked:
-		r.setStr(slotCluster, g.cfg.Cluster) // the collector's, not the sender's
-	case g.cfg.Cluster != "":
-		r.setDefault(slotCluster, g.cfg.Cluster)
-	}
+	// The cluster is on the resource (shareAttribution).
 	g.price(ctx, r, dest, c)
 }
 
@@ -842,9 +883,8 @@ func (g *governance) structure(ctx context.Context, b *batch, lr plog.LogRecord)
 // Headers and span tags are claims: they count only when trusted (the
 // dimension's trust rule and the call's caller) and valid. A claim that
 // is not kept is counted as a conflict, with the source that won and why.
-func (g *governance) resolve(ctx context.Context, d *dimension, r *record, i int, dest *side, nsLabels map[string]string, trusted bool) (string, int) {
-	header, hasHeader := r.str(slotDimHeader + slot(i))
-	tag, hasTag := r.str(slotDimAttr + slot(i))
+func (g *governance) resolve(ctx context.Context, d *dimension, cl claims, i int, dest *side, nsLabels map[string]string, trusted bool) (string, int) {
+	header, hasHeader, tag, hasTag := cl.header, cl.hasHeader, cl.tag, cl.hasTag
 	claimTrusted := d.trust == TrustAlways || (d.trust == TrustWhenSourceMatches && trusted)
 	value, source := "", -1
 	for _, s := range g.sources {
@@ -880,6 +920,29 @@ func (g *governance) resolve(ctx context.Context, d *dimension, r *record, i int
 		g.conflict(ctx, d, i, tag, value, source, claimTrusted)
 	}
 	return value, source
+}
+
+// claims are what a record says about one dimension: its request header
+// and its genops.* attribute (a span tag).
+type claims struct {
+	header, tag       string
+	hasHeader, hasTag bool
+}
+
+func claimsOf(r *record, i int) claims {
+	var cl claims
+	cl.header, cl.hasHeader = r.str(slotDimHeader + slot(i))
+	cl.tag, cl.hasTag = r.str(slotDimAttr + slot(i))
+	return cl
+}
+
+// stored is a dimension's value as it is written: hashed when the
+// dimension says so, unless it is the default.
+func (g *governance) stored(d *dimension, value string, source int) string {
+	if value != "" && d.hash && source != sourceDefault {
+		return hashValue(g.hashKey, value)
+	}
+	return value
 }
 
 // conflict counts a claim that was not kept, unless it said what won

@@ -3,12 +3,14 @@ package governanceprocessor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -126,12 +128,18 @@ func attrsFrom(t *testing.T, g *governance, ctx context.Context, ld plog.Logs) m
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The destination's workload may be on the resource (inbound records)
-	// or on the record (outbound): a reader sees both, the record winning.
-	got := out.ResourceLogs().At(0).Resource().Attributes().AsRaw()
-	for k, v := range out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw() {
-		got[k] = v
-	}
+	rl := out.ResourceLogs().At(0)
+	return readerView(rl.Resource().Attributes(), rl.ScopeLogs().At(0).LogRecords().At(0).Attributes())
+}
+
+// readerView is a record's attributes as the sli connector, the cost
+// ledger and the exporters read them: its resource's, the record's
+// winning. What every record of a resource shares (its workload, the
+// attribution its pod's labels decide) is on the resource; what differs
+// is on the record.
+func readerView(res, rec pcommon.Map) map[string]any {
+	got := res.AsRaw()
+	maps.Copy(got, rec.AsRaw())
 	return got
 }
 
@@ -407,13 +415,14 @@ func TestStructuresOTelAccessLogRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-	a := got.At(0).Attributes().AsRaw()
+	rl := out.ResourceLogs().At(0)
+	got := rl.ScopeLogs().At(0).LogRecords()
+	a := readerView(rl.Resource().Attributes(), got.At(0).Attributes())
 	if a["http.response.status_code"] != int64(503) || a["envoy.response_flags"] != "UF" || a["envoy.direction"] != "inbound" ||
 		a["genops.team"] != "search" || a["genops.attribution.source"] != "header" {
 		t.Errorf("structured: %v", a)
 	}
-	b := got.At(1).Attributes().AsRaw()
+	b := readerView(rl.Resource().Attributes(), got.At(1).Attributes())
 	if b["envoy.parse_error"] == nil || b["genops.team"] != "unknown" {
 		t.Errorf("unparsed line: %v", b)
 	}

@@ -404,6 +404,21 @@ func (r *record) remove(s slot) {
 	r.writes[s] = pending{typ: pcommon.ValueTypeEmpty}
 }
 
+// setOver writes v in slot s of a record whose resource carries shared
+// under the same name, which the record's readers take when the record
+// has none: nothing when the record would read v from the resource, ""
+// when it must not read the resource's value. The record's own value,
+// whatever it is, is replaced or removed.
+func (r *record) setOver(s slot, v, shared string) {
+	switch {
+	case v == shared && !r.has.has(s):
+	case v == "" && shared == "":
+		r.remove(s)
+	default:
+		r.setStr(s, v)
+	}
+}
+
 // setDefault writes a string only when the slot has no value.
 func (r *record) setDefault(s slot, v string) {
 	if !r.present(s) {

@@ -44,11 +44,13 @@ func (f *Format) WriteRecord(fields *Fields, lr plog.LogRecord) error {
 }
 
 // GovernanceHeadroom is how many attributes the governance processor
-// typically adds to an access log record: genops.side, service.name,
-// genops.attribution.source and the seven dimensions. Record builders
-// (this package's, the Zipkin receiver's) reserve it, so that governance
-// does not grow and copy each record's attributes.
-const GovernanceHeadroom = 12
+// typically adds to an access log record: genops.side, the caller's
+// workload (namespace, pod, app, version, owner), service.name or a
+// claim that won. (What every record of a resource shares, the
+// dimensions its labels or defaults decide, goes on the resource.)
+// Record builders (this package's, the Zipkin receiver's) reserve it, so
+// that governance does not grow and copy each record's attributes.
+const GovernanceHeadroom = 8
 
 func (s *schema) writeRecord(fields *Fields, lr plog.LogRecord) error {
 	attrs := lr.Attributes()

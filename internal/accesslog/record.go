@@ -44,21 +44,24 @@ func (f *Format) WriteRecord(fields *Fields, lr plog.LogRecord) error {
 }
 
 // GovernanceHeadroom is how many attributes the governance processor
-// typically adds to an access log record: genops.side, the caller's
-// workload (namespace, pod, app, version, owner), service.name or a
-// claim that won. (What every record of a resource shares, the
-// dimensions its labels or defaults decide, goes on the resource.)
-// Record builders (this package's, the Zipkin receiver's) reserve it, so
-// that governance does not grow and copy each record's attributes.
-const GovernanceHeadroom = 8
+// adds to an inbound access log record from a known caller: genops.side
+// and the caller's workload (namespace, pod, app, version, owner). (What
+// every record of a resource shares, the dimensions its labels or
+// defaults decide, goes on the resource.) Record builders (this
+// package's, the Zipkin receiver's) reserve it, so that governance does
+// not grow and copy each record's attributes; an outbound record, whose
+// destination's workload is written on it, grows once.
+const GovernanceHeadroom = 6
 
 func (s *schema) writeRecord(fields *Fields, lr plog.LogRecord) error {
 	attrs := lr.Attributes()
-	// Room for what the parser adds (direction, peer, ...) and for what the
-	// governance processor writes next (side, workload, the dimensions):
-	// growing the attribute slice there copied every record's attributes
-	// once more (a tenth of the access log pipeline's CPU, by pprof).
-	attrs.EnsureCapacity(len(s.ops) + len(fields.extra) + 4 + GovernanceHeadroom)
+	// Room for what this record gets and for what the governance processor
+	// writes next (side, workload): growing the attribute slice there
+	// copied every record's attributes once more (a tenth of the access
+	// log pipeline's CPU, by pprof). No more: the slice is the largest
+	// allocation of a record, and garbage collection a third of a
+	// collector's CPU, in proportion to the bytes allocated (issue #20).
+	attrs.EnsureCapacity(s.attrBound(fields) + GovernanceHeadroom)
 	var (
 		firstErr                 error
 		direction                = s.direction
@@ -149,6 +152,29 @@ func (s *schema) writeRecord(fields *Fields, lr plog.LogRecord) error {
 		putHost(attrs, upHost, semconv.AttrNetworkPeerAddress)
 	}
 	return firstErr
+}
+
+// attrBound is at most how many attributes writeRecord writes for fields:
+// one per value, two or five for the values it splits, the direction and
+// the peer. (A start time is the record's time, an attribute only when it
+// does not parse: the one attribute past the bound, on that error.)
+func (s *schema) attrBound(fields *Fields) int {
+	n := len(fields.extra) + 2
+	for i := range s.ops {
+		if !fields.present[i] {
+			continue
+		}
+		switch s.ops[i].Kind {
+		case KindStartTime:
+		case KindURI:
+			n += 5 // url.full, server address and port, path, query
+		case KindPath, KindProtocol, KindAuthority, KindDownstreamRemoteAddress, KindDurationNs:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // Directions, re-exported for readers of this package.

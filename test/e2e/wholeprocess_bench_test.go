@@ -178,6 +178,11 @@ func wholeProcess(b *testing.B, job, impl, contrib string) {
 	}
 	b.StopTimer()
 	profiled.Wait()
+	if profile != "" {
+		// What the process printed: with GODEBUG=gctrace=1 in the
+		// environment, each garbage collection.
+		_ = os.WriteFile(filepath.Join(profile, job+"-"+impl+".log"), []byte(proc.Output()), 0o644)
+	}
 	cpu := (processCPU(b, pid) - cpu0).Seconds()
 	b.ReportMetric(float64(wholeProcessRecords*b.N)/cpu, "records/cpu-s")
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")

@@ -245,6 +245,16 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 	records.EnsureCapacity(len(tokens))
 	observed := pcommon.NewTimestampFromTime(time.Now())
 	var fields accesslog.Fields
+	// The lines of a batch are one string, each record's values
+	// substrings of it: one allocation per batch, not per line. A
+	// strings.Builder never changes what it has written (it copies to
+	// grow), so every line stays valid.
+	var text strings.Builder
+	size := 0
+	for _, token := range tokens {
+		size += len(token)
+	}
+	text.Grow(size)
 
 	truncatedBefore := st.joiner.Truncated
 	for _, token := range tokens {
@@ -261,7 +271,9 @@ func (t *fileTail) emit(ctx context.Context, tokens [][]byte, attributes map[str
 			continue
 		}
 		st.lines.Add(1)
-		line := string(content)
+		start := text.Len()
+		text.Write(content)
+		line := text.String()[start:]
 		if err := t.r.parser.Parse(line, &fields); err != nil {
 			if accesslog.ProxyLog(line) {
 				// The proxy's own log in the same stream: counted, but

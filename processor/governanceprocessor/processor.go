@@ -438,11 +438,15 @@ type batch struct {
 	nsFound  bool
 	rec, res record
 	fields   accesslog.Fields
-	// shared[i] is dimension i's value on the current resource, and
-	// sharedSource its attribution source (shareAttribution): what every
-	// record of it reads unless it carries its own.
-	shared       [maxDims]string
-	sharedSource string
+	// shared holds the current resource's values (shareAttribution) by
+	// sharedSlot index, which every record of it reads unless it carries
+	// its own; records counts its records, own[j] those that carry a value
+	// of shared slot j, and differs has bit j when one of them differs
+	// from the resource's (unshare).
+	shared  [numShared]string
+	records int
+	own     [numShared]int
+	differs uint16
 	// attributed[i][s+1] counts the records whose dimension i came from
 	// source s (-1: none); flushAttributed adds them to
 	// genops_attribution_records_total once per batch.
@@ -536,17 +540,39 @@ func (g *governance) resource(ctx context.Context, b *batch, res pcommon.Map, o 
 	return local, id, true
 }
 
+// Shared slots, by index: each dimension's attribute, then these.
+const (
+	sharedSource  = maxDims // genops.attribution.source
+	sharedCluster = maxDims + 1
+	numShared     = maxDims + 2
+)
+
+func sharedSlot(j int) slot {
+	switch j {
+	case sharedSource:
+		return slotAttributionSource
+	case sharedCluster:
+		return slotCluster
+	}
+	return slotDimAttr + slot(j)
+}
+
 // shareAttribution writes on the resource what every record of it is
 // attributed to unless the record says otherwise: each dimension as the
 // labels of the resource's pod and its namespace, or the default, decide
 // it (a header or span tag is a record's claim, so none counts here),
 // its attribution source and the cluster. A record then carries only what
-// differs (attribute): a claim that won, an outbound record's destination.
-// The sli connector, the cost ledger and the exporters read a record's
-// attributes over its resource's (docs/trust.md). Whatever a sender put on
-// the resource under these names is replaced or removed: this processor
-// alone writes them (issue #20: an Istio line without claims carried
-// eight attributes that were the same for every line of the file).
+// differs (attribute), and unshare moves a value that not every record
+// shares back onto the records, so that a resource holds only what all
+// its records read, and no record holds another value under the same
+// name: a backend that matches a resource's attributes and a record's
+// alike (Jaeger's tag search, Loki's labels) never finds a record under a
+// value it does not have. The sli connector, the cost ledger and the
+// exporters read a record's attributes over its resource's
+// (docs/trust.md). Whatever a sender put on the resource under these
+// names is replaced or removed: this processor alone writes them (issue
+// #20: an Istio line without claims carried eight attributes that were
+// the same for every line of the file).
 func (g *governance) shareAttribution(ctx context.Context, b *batch, res pcommon.Map, local *side, ns string) {
 	if local.found {
 		ns = local.pod.Namespace
@@ -554,7 +580,7 @@ func (g *governance) shareAttribution(ctx context.Context, b *batch, res pcommon
 	nsLabels := g.namespaceLabels(b, ns)
 	r := &b.res
 	r.read(g.keys, res)
-	b.sharedSource = ""
+	b.shared, b.records, b.own, b.differs = [numShared]string{}, 0, [numShared]int{}, 0
 	for i := range g.dims {
 		d := &g.dims[i]
 		value, source := g.resolve(ctx, d, claims{}, i, local, nsLabels, false)
@@ -562,17 +588,62 @@ func (g *governance) shareAttribution(ctx context.Context, b *batch, res pcommon
 		b.shared[i] = value
 		r.setOver(slotDimAttr+slot(i), value, "")
 		if d.name == DimTeam && value != "" {
-			b.sharedSource = defaultSources[source]
+			b.shared[sharedSource] = defaultSources[source]
 		}
 	}
-	r.setOver(slotAttributionSource, b.sharedSource, "")
+	r.setOver(slotAttributionSource, b.shared[sharedSource], "")
 	if g.cfg.Cluster != "" {
 		// The collector's, not the sender's (verifyResource removed a
 		// network resource's). A record's own is removed where the
 		// collector knows better (dropIdentityClaims), else kept.
+		b.shared[sharedCluster] = g.cfg.Cluster
 		r.setStr(slotCluster, g.cfg.Cluster)
 	}
 	r.apply()
+}
+
+// noteShared counts, before a record's writes are applied, which shared
+// values it carries and whether one differs from its resource's.
+func (g *governance) noteShared(b *batch, r *record) {
+	b.records++
+	for j := range numShared {
+		if j < maxDims && j >= len(g.dims) || j == sharedCluster && g.cfg.Cluster == "" {
+			continue
+		}
+		if v, ok := r.current(sharedSlot(j)); ok {
+			b.own[j]++
+			if v != b.shared[j] {
+				b.differs |= 1 << j
+			}
+		}
+	}
+}
+
+// unshare keeps on the resource only the values that every record of it
+// reads from there (shareAttribution): a value that some record does not
+// share leaves the resource for the records that read it, and the ""
+// that stood for "none" on the others goes. records yields the
+// attributes of the resource's records.
+func (g *governance) unshare(b *batch, res pcommon.Map, records func(func(pcommon.Map))) {
+	for j := range numShared {
+		if b.differs&(1<<j) == 0 {
+			continue
+		}
+		key := g.keys.key[sharedSlot(j)]
+		res.Remove(key)
+		if b.own[j] == b.records {
+			continue // every record carries its own
+		}
+		records(func(attrs pcommon.Map) {
+			v, ok := attrs.Get(key)
+			switch {
+			case !ok && b.shared[j] != "":
+				attrs.PutStr(key, b.shared[j])
+			case ok && v.Type() == pcommon.ValueTypeStr && v.Str() == "" && b.shared[j] != "":
+				attrs.Remove(key)
+			}
+		})
+	}
 }
 
 // pipelineOwned are the attributes only this processor or the components
@@ -655,9 +726,17 @@ func (g *governance) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, 
 				r.setSide(side)
 				g.identify(ctx, r, &id, outbound)
 				r.setShard(g.cfg.ShardKey, side, &id)
+				g.noteShared(b, r)
 				r.apply()
 			}
 		}
+		g.unshare(b, rl.Resource().Attributes(), func(f func(pcommon.Map)) {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					f(lr.Attributes())
+				}
+			}
+		})
 		return false
 	})
 	return ld, nil
@@ -748,9 +827,17 @@ func (g *governance) processTraces(ctx context.Context, td ptrace.Traces) (ptrac
 				r.setSide(side)
 				g.identify(ctx, r, &id, false)
 				r.setShard(g.cfg.ShardKey, side, &id)
+				g.noteShared(b, r)
 				r.apply()
 			}
 		}
+		g.unshare(b, rs.Resource().Attributes(), func(f func(pcommon.Map)) {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					f(span.Attributes())
+				}
+			}
+		})
 	}
 	return td, nil
 }
@@ -804,7 +891,7 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 			if value != "" {
 				src = defaultSources[source]
 			}
-			r.setOver(slotAttributionSource, src, b.sharedSource)
+			r.setOver(slotAttributionSource, src, b.shared[sharedSource])
 		}
 	}
 	// A record's claims of identity are checked wherever the collector
@@ -815,6 +902,14 @@ func (g *governance) attribute(ctx context.Context, b *batch, r *record, c *call
 	checked := o.verified || (!o.network && g.store != nil)
 	if checked {
 		g.dropIdentityClaims(ctx, r, c)
+	} else if o.network && g.cfg.Cluster != "" && r.has.has(slotCluster) {
+		// Over the network the cluster is the collector's (on the
+		// resource, shareAttribution), as docs/trust.md says: without
+		// Kubernetes a record's own labelled its series (outsider's
+		// finding on #20). A line of the node's own files keeps its own
+		// (TestClusterLabel).
+		r.remove(slotCluster)
+		g.reject(ctx, claimWorkload, rejectForged)
 	}
 	if dest.found && c.destIsPeer {
 		r.setWorkload(slotDestination, dest)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // dimensionKeys are the attributes attribution writes, resource-wide or
@@ -48,9 +49,38 @@ func onlyDimensions(attrs map[string]any) map[string]any {
 
 // What every record of a file shares (its pod's labels, its namespace's,
 // the defaults, the cluster) is written once, on the resource; a record
-// carries only what differs: a trusted claim, an outbound record's
-// destination. Each record reads the same as before (issue #20).
+// carries nothing of it (issue #20).
 func TestSharedAttribution(t *testing.T) {
+	cfg := pricedConfig()
+	cfg.Cluster = "east"
+	g := newTestGovernance(t, cfg, nil)
+	plain := map[string]string{"envoy.direction": "inbound", "network.peer.address": "10.0.0.2", "http.response.status_code": "200"}
+	out, err := g.processLogs(context.Background(), podLog(llmPod, plain, plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := out.ResourceLogs().At(0)
+	shared := map[string]any{
+		"genops.team": "ml-platform", "genops.project": "support-bot", "genops.customer_id": "unknown",
+		"genops.cost_center": "cc-ai", "genops.customer_tier": "unknown", "genops.environment": "unknown",
+		"genops.feature": "unknown", "genops.attribution.source": "pod_label", "k8s.cluster.name": "east",
+	}
+	if got := onlyDimensions(rl.Resource().Attributes().AsRaw()); !maps.Equal(got, shared) {
+		t.Errorf("resource:\n got %v\nwant %v", got, shared)
+	}
+	for i, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
+		if got := onlyDimensions(lr.Attributes().AsRaw()); len(got) > 0 {
+			t.Errorf("record %d carries %v", i, got)
+		}
+	}
+}
+
+// A value that not every record of a resource shares is on the records,
+// none of it on the resource: a backend that matches a resource's
+// attributes and a record's alike (Jaeger's tag search, Loki's labels)
+// must not find a record under a value it does not have. Each record
+// reads what it did when everything was on the records.
+func TestSharedAttributionOnlyWhatAllShare(t *testing.T) {
 	cfg := pricedConfig()
 	cfg.Cluster = "east"
 	g := newTestGovernance(t, cfg, nil)
@@ -70,40 +100,65 @@ func TestSharedAttribution(t *testing.T) {
 	}
 	rl := out.ResourceLogs().At(0)
 	res := rl.Resource().Attributes()
-	shared := map[string]any{
-		"genops.team": "ml-platform", "genops.project": "support-bot", "genops.customer_id": "unknown",
-		"genops.cost_center": "cc-ai", "genops.customer_tier": "unknown", "genops.environment": "unknown",
-		"genops.feature": "unknown", "genops.attribution.source": "pod_label", "k8s.cluster.name": "east",
+	// Every record has the same tier, environment, feature and cluster.
+	if got, want := onlyDimensions(res.AsRaw()), map[string]any{
+		"genops.customer_tier": "unknown", "genops.environment": "unknown", "genops.feature": "unknown", "k8s.cluster.name": "east",
+	}; !maps.Equal(got, want) {
+		t.Errorf("resource:\n got %v\nwant %v", got, want)
 	}
-	if got := onlyDimensions(res.AsRaw()); !maps.Equal(got, shared) {
-		t.Errorf("resource:\n got %v\nwant %v", got, shared)
+	llm := map[string]any{
+		"genops.team": "ml-platform", "genops.project": "support-bot", "genops.customer_id": "unknown",
+		"genops.cost_center": "cc-ai", "genops.attribution.source": "pod_label",
 	}
 	recs := rl.ScopeLogs().At(0).LogRecords()
-	for i, want := range []struct {
-		own, read map[string]any
-	}{
-		{own: map[string]any{}, read: shared},
+	for i, want := range []map[string]any{
+		llm,
+		with(llm, map[string]any{"genops.customer_id": "cust-42"}),
 		{
-			own:  map[string]any{"genops.customer_id": "cust-42"},
-			read: with(shared, map[string]any{"genops.customer_id": "cust-42"}),
-		},
-		{
-			own: map[string]any{
-				"genops.team": "sandbox-team", "genops.project": "unknown", "genops.cost_center": "unknown",
-				"genops.attribution.source": "namespace_label",
-			},
-			read: with(shared, map[string]any{
-				"genops.team": "sandbox-team", "genops.project": "unknown", "genops.cost_center": "unknown",
-				"genops.attribution.source": "namespace_label",
-			}),
+			"genops.team": "sandbox-team", "genops.project": "unknown", "genops.customer_id": "unknown",
+			"genops.cost_center": "unknown", "genops.attribution.source": "namespace_label",
 		},
 	} {
 		lr := recs.At(i).Attributes()
-		if got := onlyDimensions(lr.AsRaw()); !maps.Equal(got, want.own) {
-			t.Errorf("record %d carries:\n got %v\nwant %v", i, got, want.own)
+		if got := onlyDimensions(lr.AsRaw()); !maps.Equal(got, want) {
+			t.Errorf("record %d carries:\n got %v\nwant %v", i, got, want)
 		}
-		if got := onlyDimensions(readerView(res, lr)); !maps.Equal(got, want.read) {
-			t.Errorf("record %d reads:\n got %v\nwant %v", i, got, want.read)
+	}
+}
+
+// The same for spans: a resource's spans that all share a value read it
+// from the resource, and a value some do not share is on each span.
+func TestSharedAttributionSpans(t *testing.T) {
+	g := newTestGovernance(t, openConfig(), nil)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "llm")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for _, customer := range []string{"", "cust-42"} {
+		sp := spans.AppendEmpty()
+		sp.SetKind(ptrace.SpanKindServer)
+		if customer != "" {
+			sp.Attributes().PutStr("genops.customer_id", customer)
+		}
+	}
+	out, err := g.processTraces(context.Background(), td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := out.ResourceSpans().At(0).Resource().Attributes().AsRaw()
+	if res["genops.team"] != "unknown" || res["genops.attribution.source"] != "default" {
+		t.Errorf("resource %v", onlyDimensions(res))
+	}
+	if _, ok := res["genops.customer_id"]; ok {
+		t.Errorf("resource carries the customer that one span does not share: %v", onlyDimensions(res))
+	}
+	for i, want := range []string{"unknown", "cust-42"} {
+		a := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(i).Attributes().AsRaw()
+		if a["genops.customer_id"] != want {
+			t.Errorf("span %d: customer %v, want %s", i, a["genops.customer_id"], want)
+		}
+		if _, ok := a["genops.team"]; ok {
+			t.Errorf("span %d carries the shared team", i)
 		}
 	}
 }
@@ -168,10 +223,11 @@ func TestSharedAttributionWithoutDefault(t *testing.T) {
 	}; !maps.Equal(inbound, want) {
 		t.Errorf("inbound record reads:\n got %v\nwant %v", inbound, want)
 	}
+	// No project and no cost centre: none on the record, none on the
+	// resource (the inbound record's went onto it).
 	outbound := onlyDimensions(readerView(res, recs.At(1).Attributes()))
 	if want := map[string]any{
-		"genops.team": "sandbox-team", "genops.project": "", "genops.cost_center": "",
-		"genops.attribution.source": "namespace_label",
+		"genops.team": "sandbox-team", "genops.attribution.source": "namespace_label",
 	}; !maps.Equal(outbound, want) {
 		t.Errorf("outbound record reads:\n got %v\nwant %v", outbound, want)
 	}
@@ -194,5 +250,24 @@ func TestSharedAttributionHashed(t *testing.T) {
 	got := attrsOf(t, g, podLog(llmPod, map[string]string{"envoy.direction": "inbound"}))
 	if want := hashValue([]byte("k"), "ml-platform"); got["genops.team"] != want {
 		t.Errorf("genops.team = %v, want %v", got["genops.team"], want)
+	}
+}
+
+// Attack (outsider's finding on #20): without Kubernetes, a record sent
+// over the network names its own cluster, or an empty one, to label its
+// series. The collector's cluster is the only one.
+func TestClusterIsTheCollectors(t *testing.T) {
+	tt := newTelemetry(t)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cluster = "east"
+	g := newTestGovernance(t, cfg, tt)
+	for _, claim := range []string{"west", ""} {
+		ld := podLog(nil, map[string]string{"envoy.direction": "inbound", "http.response.status_code": "200", "k8s.cluster.name": claim})
+		if got := attrsFrom(t, g, from("10.0.0.66"), ld)["k8s.cluster.name"]; got != "east" {
+			t.Errorf("claim %q: cluster %v, want east", claim, got)
+		}
+	}
+	if n := rejected(t, tt, "workload", "forged"); n != 2 {
+		t.Errorf("rejected %d cluster claims, want 2", n)
 	}
 }

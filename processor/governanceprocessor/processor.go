@@ -594,8 +594,9 @@ func (g *governance) shareAttribution(ctx context.Context, b *batch, res pcommon
 	r.setOver(slotAttributionSource, b.shared[sharedSource], "")
 	if g.cfg.Cluster != "" {
 		// The collector's, not the sender's (verifyResource removed a
-		// network resource's). A record's own is removed where the
-		// collector knows better (dropIdentityClaims), else kept.
+		// network resource's). A record's own is removed over the network
+		// and where the informer knows the pods (attribute); a line of
+		// the node's files without Kubernetes keeps its own (unshare).
 		b.shared[sharedCluster] = g.cfg.Cluster
 		r.setStr(slotCluster, g.cfg.Cluster)
 	}

@@ -1,15 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"errors"
-	"io"
 	"testing"
 	"time"
 
-	"github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
-
-	"github.com/genops-mesh/otelcol-genops/internal/jaegerclient"
 	"github.com/genops-mesh/otelcol-genops/test/collectortest"
 	"github.com/genops-mesh/otelcol-genops/test/jaegertest"
 )
@@ -63,30 +58,10 @@ func TestJaegerSearchByGovernanceAttributes(t *testing.T) {
 // findTraces counts the traces of service support-bot that Jaeger finds
 // with tags.
 func findTraces(j *jaegertest.Jaeger, tags map[string]string) (int, error) {
-	client, conn, err := jaegerclient.Dial(j.Query)
-	if err != nil {
-		return 0, err
+	spans, err := findSpans(j, "support-bot", tags)
+	traces := map[string]bool{}
+	for _, trace := range spans {
+		traces[trace] = true
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := client.FindTraces(ctx, &api_v2.FindTracesRequest{Query: &api_v2.TraceQueryParameters{
-		ServiceName: "support-bot", Tags: tags, StartTimeMin: time.Now().Add(-time.Hour), StartTimeMax: time.Now(), SearchDepth: 1000,
-	}})
-	if err != nil {
-		return 0, err
-	}
-	seen := map[string]bool{}
-	for {
-		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return len(seen), nil
-		}
-		if err != nil {
-			return 0, err
-		}
-		for _, s := range chunk.GetSpans() {
-			seen[s.TraceID.String()] = true
-		}
-	}
+	return len(traces), err
 }

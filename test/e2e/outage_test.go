@@ -64,30 +64,37 @@ func TestJaegerOutageLosesNoSpan(t *testing.T) {
 
 // countSpans counts the distinct spans of a service in Jaeger.
 func countSpans(j *jaegertest.Jaeger, service string) (int, error) {
+	spans, err := findSpans(j, service, nil)
+	return len(spans), err
+}
+
+// findSpans asks Jaeger for the traces of a service with tags, and
+// returns the trace id of each distinct span it holds (by "trace/span").
+func findSpans(j *jaegertest.Jaeger, service string, tags map[string]string) (map[string]string, error) {
 	client, conn, err := jaegerclient.Dial(j.Query)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stream, err := client.FindTraces(ctx, &api_v2.FindTracesRequest{Query: &api_v2.TraceQueryParameters{
-		ServiceName: service, StartTimeMin: time.Now().Add(-time.Hour), StartTimeMax: time.Now(), SearchDepth: 100_000,
+		ServiceName: service, Tags: tags, StartTimeMin: time.Now().Add(-time.Hour), StartTimeMax: time.Now(), SearchDepth: 100_000,
 	}})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	seen := map[string]bool{}
+	spans := map[string]string{}
 	for {
 		chunk, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return len(seen), nil
+			return spans, nil
 		}
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for _, s := range chunk.GetSpans() {
-			seen[s.TraceID.String()+"/"+s.SpanID.String()] = true
+			spans[s.TraceID.String()+"/"+s.SpanID.String()] = s.TraceID.String()
 		}
 	}
 }

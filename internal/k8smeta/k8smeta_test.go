@@ -11,9 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/genops-mesh/otelcol-genops/internal/k8smeta/k8smetatest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -169,26 +169,7 @@ func startStoreWith(t *testing.T, opts Options, objs ...any) (*Store, *fake.Clie
 			t.Fatal(err)
 		}
 	}
-	// The fake's watch does not replay what changed between an informer's
-	// list and its watch, so a test that deletes or relabels right after
-	// Start could change nothing the store ever sees: wait for the three
-	// watches (readiness only).
-	var mu sync.Mutex
-	watched := map[string]bool{}
-	client.PrependWatchReactor("*", func(action clienttesting.Action) (bool, watch.Interface, error) {
-		var lo metav1.ListOptions
-		if wa, ok := action.(clienttesting.WatchActionImpl); ok {
-			lo = wa.ListOptions
-		}
-		w, err := client.Tracker().Watch(action.GetResource(), action.GetNamespace(), lo)
-		if err != nil {
-			return false, nil, err
-		}
-		mu.Lock()
-		watched[action.GetResource().Resource] = true
-		mu.Unlock()
-		return true, w, nil
-	})
+	watches := k8smetatest.Track(client)
 	s, err := New(client, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -199,17 +180,8 @@ func startStoreWith(t *testing.T, opts Options, objs ...any) (*Store, *fake.Clie
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-		mu.Lock()
-		all := watched["pods"] && watched["namespaces"] && watched["replicasets"]
-		mu.Unlock()
-		if all {
-			return s, client
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the store's informers never watched: %v", watched)
-		}
-	}
+	watches.Wait(t, "pods", "namespaces", "replicasets")
+	return s, client
 }
 
 // eventually waits for the informer to deliver what cond looks for.

@@ -11,11 +11,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
-	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/genops-mesh/otelcol-genops/internal/k8smeta"
+	"github.com/genops-mesh/otelcol-genops/internal/k8smeta/k8smetatest"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadata"
 	"github.com/genops-mesh/otelcol-genops/processor/governanceprocessor/internal/metadatatest"
 )
@@ -27,34 +26,13 @@ func startWithClient(t *testing.T, cfg *Config, client *fake.Clientset) *governa
 	return startGovernance(t, processortest.NewNopSettings(metadata.Type), cfg, client)
 }
 
-// podsWatched returns a wait for the moment the informers' watch on pods
-// is registered with the fake clientset (call it before starting the
-// processor). The fake's watch does not replay what changed between the
-// informer's list and its watch: a pod deleted then is never seen deleted
-// (CI saw this once, on a loaded machine). Waits are for readiness only.
+// podsWatched returns a wait for the moment the informers watch pods
+// (call it before starting the processor): a pod deleted between their
+// list and their watch is never seen deleted by the fake clientset (CI
+// saw this once, on a loaded machine).
 func podsWatched(t *testing.T, client *fake.Clientset) func() {
-	watching := make(chan struct{})
-	var once sync.Once
-	client.PrependWatchReactor("pods", func(action clienttesting.Action) (bool, watch.Interface, error) {
-		var opts metav1.ListOptions
-		if wa, ok := action.(clienttesting.WatchActionImpl); ok {
-			opts = wa.ListOptions
-		}
-		w, err := client.Tracker().Watch(action.GetResource(), action.GetNamespace(), opts)
-		if err != nil {
-			return false, nil, err
-		}
-		once.Do(func() { close(watching) })
-		return true, w, nil
-	})
-	return func() {
-		t.Helper()
-		select {
-		case <-watching:
-		case <-time.After(time.Minute):
-			t.Fatal("the informers never watched pods")
-		}
-	}
+	watches := k8smetatest.Track(client)
+	return func() { watches.Wait(t, "pods") }
 }
 
 // fromPodFile is an inbound record read from a pod's log file: the

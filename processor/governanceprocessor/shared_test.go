@@ -163,7 +163,8 @@ func TestSharedAttributionSpans(t *testing.T) {
 	}
 }
 
-func with(m, more map[string]any) map[string]any {
+// with is m with more's entries over its own.
+func with[V any](m, more map[string]V) map[string]V {
 	out := maps.Clone(m)
 	maps.Copy(out, more)
 	return out
@@ -204,7 +205,7 @@ func TestSharedAttributionWithoutDefault(t *testing.T) {
 	cfg := trustingConfig()
 	cfg.Sources = []string{"namespace_label", "pod_label", "header", "span_tag"}
 	g := newTestGovernance(t, cfg, nil)
-	ld := podLog(with2(llmPod, map[string]string{"genops.customer_id": "victim"}),
+	ld := podLog(with(llmPod, map[string]string{"genops.customer_id": "victim"}),
 		map[string]string{"envoy.direction": "inbound", "network.peer.address": "10.0.0.66", "genops.feature": "free-lunch"},
 		// To nolabels-0 in sandbox: sandbox's team, no project.
 		map[string]string{"envoy.direction": "outbound", "network.peer.address": "10.0.0.67"},
@@ -231,12 +232,6 @@ func TestSharedAttributionWithoutDefault(t *testing.T) {
 	}; !maps.Equal(outbound, want) {
 		t.Errorf("outbound record reads:\n got %v\nwant %v", outbound, want)
 	}
-}
-
-func with2(m, more map[string]string) map[string]string {
-	out := maps.Clone(m)
-	maps.Copy(out, more)
-	return out
 }
 
 // A hashed dimension is hashed on the resource as on a record.

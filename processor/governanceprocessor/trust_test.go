@@ -3,7 +3,6 @@ package governanceprocessor
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math"
 	"net"
 	"runtime/debug"
@@ -118,8 +117,7 @@ func TestForgedSpanFromAPod(t *testing.T) {
 	if _, ok := res["k8s.pod.label.genops.ai/team"]; ok {
 		t.Error("claimed pod label kept")
 	}
-	read := maps.Clone(res)
-	maps.Copy(read, span) // as a reader sees the span: its resource's, the span's winning
+	read := with(res, span) // as a reader sees the span: its resource's, the span's winning
 	for k, want := range map[string]any{
 		"genops.team": "sandbox-team", "genops.customer_id": "unknown", "genops.cost_center": "unknown",
 		"genops.attribution.source": "namespace_label",

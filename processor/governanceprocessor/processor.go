@@ -626,16 +626,25 @@ func (g *governance) noteShared(b *batch, r *record) {
 // that stood for "none" on the others goes. records yields the
 // attributes of the resource's records.
 func (g *governance) unshare(b *batch, res pcommon.Map, records func(func(pcommon.Map))) {
+	var moved uint16 // the shared slots some records read from the resource
 	for j := range numShared {
 		if b.differs&(1<<j) == 0 {
 			continue
 		}
-		key := g.keys.key[sharedSlot(j)]
-		res.Remove(key)
-		if b.own[j] == b.records {
-			continue // every record carries its own
+		res.Remove(g.keys.key[sharedSlot(j)])
+		if b.own[j] < b.records { // else every record carries its own
+			moved |= 1 << j
 		}
-		records(func(attrs pcommon.Map) {
+	}
+	if moved == 0 {
+		return
+	}
+	records(func(attrs pcommon.Map) {
+		for j := range numShared {
+			if moved&(1<<j) == 0 {
+				continue
+			}
+			key := g.keys.key[sharedSlot(j)]
 			v, ok := attrs.Get(key)
 			switch {
 			case !ok && b.shared[j] != "":
@@ -643,8 +652,8 @@ func (g *governance) unshare(b *batch, res pcommon.Map, records func(func(pcommo
 			case ok && v.Type() == pcommon.ValueTypeStr && v.Str() == "" && b.shared[j] != "":
 				attrs.Remove(key)
 			}
-		})
-	}
+		}
+	})
 }
 
 // pipelineOwned are the attributes only this processor or the components
